@@ -1,1 +1,249 @@
-// placeholder
+// Directory snapshot: validation and indexes. See directory.h.
+#include "engine/directory.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "engine/text.h"
+
+namespace grid {
+namespace {
+
+using grid::v1::Unit;
+using grid::v1::UnitLevel;
+
+const std::vector<const Unit*> kNoUnits;
+const std::vector<const grid::v1::Member*> kNoMembers;
+
+// Codes and ids: 1..64 characters of [0-9A-Za-z._-].
+bool IsValidCode(std::string_view code) {
+  if (code.empty() || code.size() > 64) return false;
+  for (char c : code) {
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool IsValidName(std::string_view name) {
+  return !name.empty() && name.size() <= 256 && text::IsValidUtf8(name);
+}
+
+Status Bad(std::string reason, std::string what) {
+  return InvalidArgument(std::move(reason), std::move(what));
+}
+
+}  // namespace
+
+std::shared_ptr<const Directory> Directory::Empty() {
+  static const std::shared_ptr<const Directory> empty(new Directory());
+  return empty;
+}
+
+StatusOr<std::shared_ptr<const Directory>> Directory::Build(grid::v1::DirectoryContent content,
+                                                            uint64_t version) {
+  std::shared_ptr<Directory> d(new Directory());
+  d->version_ = version;
+  d->content_ = std::move(content);
+  const auto& c = d->content_;
+
+  d->units_.reserve(c.units_size());
+  for (const Unit& u : c.units()) {
+    if (!IsValidCode(u.code())) return Bad("INVALID_CODE", "unit code '" + u.code() + "' is not 1-64 characters of [0-9A-Za-z._-]");
+    if (u.level() <= grid::v1::UNIT_LEVEL_UNSPECIFIED || u.level() > grid::v1::UNIT_LEVEL_GRID ||
+        !grid::v1::UnitLevel_IsValid(u.level())) {
+      return Bad("INVALID_LEVEL", "unit " + u.code() + ": level is missing or unknown");
+    }
+    if (!IsValidName(u.name())) return Bad("INVALID_NAME", "unit " + u.code() + ": name is empty, too long or not UTF-8");
+    if (!d->units_.emplace(u.code(), &u).second) return Bad("DUPLICATE_CODE", "unit " + u.code() + " appears twice");
+  }
+
+  std::vector<geo::MultiPolygon> shapes;
+  for (const Unit& u : c.units()) {
+    if (!u.parent_code().empty()) {
+      const Unit* parent = d->FindUnit(u.parent_code());
+      if (parent == nullptr) {
+        return Bad("UNKNOWN_PARENT", "unit " + u.code() + ": parent " + u.parent_code() + " does not exist");
+      }
+      if (parent->level() >= u.level()) {
+        return Bad("PARENT_LEVEL", "unit " + u.code() + " (" + UnitLevel_Name(u.level()) + ") cannot sit below " +
+                                       parent->code() + " (" + UnitLevel_Name(parent->level()) + ")");
+      }
+      if (u.level() == grid::v1::UNIT_LEVEL_GRID && parent->level() != grid::v1::UNIT_LEVEL_COMMUNITY) {
+        return Bad("PARENT_LEVEL", "grid " + u.code() + " must sit below a community, not " + parent->code());
+      }
+    } else if (u.level() == grid::v1::UNIT_LEVEL_GRID) {
+      return Bad("UNKNOWN_PARENT", "grid " + u.code() + " has no parent community");
+    }
+    d->children_[u.parent_code()].push_back(&u);
+    if (u.boundary().polygons_size() > 0) {
+      auto shape = geo::FromProto(u.boundary());
+      if (!shape.ok()) {
+        return Bad("INVALID_GEOMETRY", "unit " + u.code() + ": " + shape.status().ToString());
+      }
+      if (u.level() == grid::v1::UNIT_LEVEL_GRID) {
+        d->indexed_grids_.push_back(&u);
+        shapes.push_back(std::move(shape).value());
+      }
+    }
+    if (u.level() == grid::v1::UNIT_LEVEL_GRID) {
+      for (const auto& entry : u.address_coverage()) {
+        if (!text::IsValidUtf8(entry.street()) || entry.street().empty()) {
+          return Bad("INVALID_ADDRESS_COVERAGE", "grid " + u.code() + ": a coverage entry has an empty or invalid street");
+        }
+        if (entry.from_number() < 0 || entry.to_number() < entry.from_number()) {
+          return Bad("INVALID_ADDRESS_COVERAGE", "grid " + u.code() + ": street " + entry.street() +
+                                                     " has the number range " + std::to_string(entry.from_number()) +
+                                                     "-" + std::to_string(entry.to_number()));
+        }
+        auto& grids = d->street_grids_[text::NormaliseForMatch(entry.street())];
+        if (grids.empty() || grids.back() != &u) grids.push_back(&u);
+      }
+    }
+  }
+  for (auto& [parent, kids] : d->children_) {
+    std::sort(kids.begin(), kids.end(), [](const Unit* a, const Unit* b) { return a->code() < b->code(); });
+  }
+  for (auto& [street, grids] : d->street_grids_) {
+    std::sort(grids.begin(), grids.end(), [](const Unit* a, const Unit* b) { return a->code() < b->code(); });
+    d->streets_.push_back(street);
+  }
+  std::sort(d->streets_.begin(), d->streets_.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;
+  });
+
+  for (const auto& m : c.members()) {
+    if (!IsValidCode(m.id())) return Bad("INVALID_CODE", "member id '" + m.id() + "' is not 1-64 characters of [0-9A-Za-z._-]");
+    if (!IsValidName(m.name())) return Bad("INVALID_NAME", "member " + m.id() + ": name is empty, too long or not UTF-8");
+    if (d->FindUnit(m.unit_code()) == nullptr) {
+      return Bad("UNKNOWN_UNIT", "member " + m.id() + ": unit " + m.unit_code() + " does not exist");
+    }
+    if (!d->members_.emplace(m.id(), &m).second) return Bad("DUPLICATE_MEMBER", "member " + m.id() + " appears twice");
+    d->unit_members_[m.unit_code()].push_back(&m);
+  }
+  for (auto& [unit, ms] : d->unit_members_) {
+    std::sort(ms.begin(), ms.end(), [](const auto* a, const auto* b) { return a->id() < b->id(); });
+  }
+  for (const auto& dep : c.departments()) {
+    if (!IsValidCode(dep.code())) return Bad("INVALID_CODE", "department code '" + dep.code() + "' is invalid");
+    if (!IsValidName(dep.name())) return Bad("INVALID_NAME", "department " + dep.code() + ": name is empty or invalid");
+    if (d->FindUnit(dep.unit_code()) == nullptr) {
+      return Bad("UNKNOWN_UNIT", "department " + dep.code() + ": unit " + dep.unit_code() + " does not exist");
+    }
+    if (!d->departments_.emplace(dep.code(), &dep).second) return Bad("DUPLICATE_CODE", "department " + dep.code() + " appears twice");
+  }
+  for (const auto& cat : c.categories()) {
+    if (!IsValidCode(cat.code())) return Bad("INVALID_CODE", "category code '" + cat.code() + "' is invalid");
+    if (!IsValidName(cat.name())) return Bad("INVALID_NAME", "category " + cat.code() + ": name is empty or invalid");
+    if (cat.handling() == grid::v1::HANDLING_UNSPECIFIED || !grid::v1::Handling_IsValid(cat.handling())) {
+      return Bad("INVALID_CATEGORY", "category " + cat.code() + ": handling is missing or unknown");
+    }
+    if (cat.handling() != grid::v1::HANDLING_GRID && cat.department_codes().empty()) {
+      return Bad("INVALID_CATEGORY", "category " + cat.code() + " needs at least one department");
+    }
+    for (const auto& dep : cat.department_codes()) {
+      if (d->FindDepartment(dep) == nullptr) {
+        return Bad("UNKNOWN_DEPARTMENT", "category " + cat.code() + ": department " + dep + " does not exist");
+      }
+    }
+    if (!d->categories_.emplace(cat.code(), &cat).second) return Bad("DUPLICATE_CODE", "category " + cat.code() + " appears twice");
+  }
+
+  d->grid_index_ = geo::ShapeIndex::Build(std::move(shapes));
+  return std::shared_ptr<const Directory>(std::move(d));
+}
+
+const Unit* Directory::FindUnit(std::string_view code) const {
+  auto it = units_.find(code);
+  return it == units_.end() ? nullptr : it->second;
+}
+
+const grid::v1::Member* Directory::FindMember(std::string_view id) const {
+  auto it = members_.find(id);
+  return it == members_.end() ? nullptr : it->second;
+}
+
+const grid::v1::Department* Directory::FindDepartment(std::string_view code) const {
+  auto it = departments_.find(code);
+  return it == departments_.end() ? nullptr : it->second;
+}
+
+const grid::v1::Category* Directory::FindCategory(std::string_view code) const {
+  auto it = categories_.find(code);
+  return it == categories_.end() ? nullptr : it->second;
+}
+
+const std::vector<const Unit*>& Directory::Children(std::string_view code) const {
+  auto it = children_.find(code);
+  return it == children_.end() ? kNoUnits : it->second;
+}
+
+const std::vector<const grid::v1::Member*>& Directory::MembersOf(std::string_view code) const {
+  auto it = unit_members_.find(code);
+  return it == unit_members_.end() ? kNoMembers : it->second;
+}
+
+std::vector<const Unit*> Directory::Ancestors(std::string_view code) const {
+  std::vector<const Unit*> out;
+  const Unit* u = FindUnit(code);
+  // Parents were validated to exist and to sit at a higher level, so this ends.
+  while (u != nullptr && !u->parent_code().empty()) {
+    u = FindUnit(u->parent_code());
+    if (u != nullptr) out.push_back(u);
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+std::string Directory::PathName(std::string_view code) const {
+  std::string path;
+  for (const Unit* a : Ancestors(code)) {
+    path += a->name();
+    path += " / ";
+  }
+  const Unit* u = FindUnit(code);
+  if (u != nullptr) path += u->name();
+  return path;
+}
+
+bool Directory::IsWithin(std::string_view code, std::string_view ancestor) const {
+  if (code == ancestor) return true;
+  const Unit* u = FindUnit(code);
+  while (u != nullptr && !u->parent_code().empty()) {
+    if (u->parent_code() == ancestor) return true;
+    u = FindUnit(u->parent_code());
+  }
+  return false;
+}
+
+const std::vector<const Unit*>& Directory::GridsOnStreet(std::string_view normalised) const {
+  auto it = street_grids_.find(std::string(normalised));
+  return it == street_grids_.end() ? kNoUnits : it->second;
+}
+
+grid::v1::DirectoryContent MergeContent(const grid::v1::DirectoryContent& base,
+                                        const grid::v1::DirectoryContent& delta, bool replace) {
+  if (replace) return delta;
+  grid::v1::DirectoryContent out;
+  // Entries of base not replaced by delta keep their order; delta's follow.
+  auto merge = [](const auto& base_items, const auto& delta_items, auto* out_items, auto key) {
+    std::unordered_set<std::string_view> replaced;
+    replaced.reserve(delta_items.size());
+    for (const auto& item : delta_items) replaced.insert(key(item));
+    out_items->Reserve(base_items.size() + delta_items.size());
+    for (const auto& item : base_items) {
+      if (!replaced.contains(key(item))) *out_items->Add() = item;
+    }
+    for (const auto& item : delta_items) *out_items->Add() = item;
+  };
+  merge(base.units(), delta.units(), out.mutable_units(), [](const auto& u) -> std::string_view { return u.code(); });
+  merge(base.members(), delta.members(), out.mutable_members(), [](const auto& m) -> std::string_view { return m.id(); });
+  merge(base.departments(), delta.departments(), out.mutable_departments(),
+        [](const auto& x) -> std::string_view { return x.code(); });
+  merge(base.categories(), delta.categories(), out.mutable_categories(),
+        [](const auto& x) -> std::string_view { return x.code(); });
+  return out;
+}
+
+}  // namespace grid

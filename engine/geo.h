@@ -5,8 +5,11 @@
 // Shared edges. Containment uses a half-open crossing rule (documented
 // precisely in geo.cc and docs/routing.md): of two polygons that share an edge
 // exactly (same vertices), a point on that edge belongs to exactly one of
-// them, the same one every time. Vertices follow the same rule. Points in a hole are outside the polygon; a point on a
-// hole's edge follows the same half-open rule against the hole.
+// them, the same one every time: the one lying east of the edge (north, for a
+// horizontal edge). Vertices follow the same rule. Points in a hole are
+// outside the polygon; a point on a hole's edge follows the same half-open
+// rule against the hole. Coordinates are treated as planar (lng, lat); there
+// is no antimeridian handling.
 //
 // Thread-safety: all types are immutable after construction; const methods are
 // safe to call concurrently.
@@ -51,7 +54,8 @@ struct MultiPolygon {
   Box bbox;
 };
 
-// Converts and validates a boundary: every ring has at least 3 distinct points,
+// Converts and validates a boundary: every ring has at least 3 distinct points
+// (a repeated closing point and consecutive duplicate points are dropped),
 // every coordinate is finite with lat in [-90, 90] and lng in [-180, 180], no
 // ring intersects itself, and the boundary has at least one polygon.
 // On failure the reason is one of: EMPTY_GEOMETRY, NON_FINITE_COORDINATE,
@@ -63,13 +67,17 @@ StatusOr<MultiPolygon> FromProto(const grid::v1::Boundary& boundary);
 grid::v1::Boundary ToProto(const MultiPolygon& shape);
 
 // Exact containment with the half-open rule above.
+// REQUIRES: polygon.bbox is the outer ring's bounding box (as FromProto sets).
 bool Contains(const Polygon& polygon, Point p);
 // Returns the index of the first polygon of `shape` that contains p, or -1.
 int ContainingPolygon(const MultiPolygon& shape, Point p);
 
 // Great-circle distance in metres.
 double DistanceMeters(Point a, Point b);
-// Distance in metres from p to the nearest edge of shape (0 when inside).
+// Distance in metres from p to the nearest edge of shape (0 when inside;
+// +infinity for a shape without edges). The nearest edge point is chosen in an
+// equirectangular projection centred on p (accurate for a few km, not near
+// the poles); the great-circle distance to it is returned.
 double DistanceToShapeMeters(const MultiPolygon& shape, Point p);
 
 // A spatial index over a fixed set of shapes, identified by dense ids
@@ -92,13 +100,16 @@ class ShapeIndex {
 
   static ShapeIndex Build(std::vector<MultiPolygon> shapes);
 
-  // Every shape containing p, in ascending id order. Usually zero or one.
+  // Every shape containing p, in ascending id order, once each (polygon is
+  // its first containing polygon, as ContainingPolygon). Usually zero or one.
   std::vector<Hit> Locate(Point p) const;
-  // The shape with the nearest edge to p within max_meters, if any; ties go
-  // to the lower id.
+  // The shape with the nearest edge to p within max_meters (inclusive), if
+  // any, with DistanceToShapeMeters (0 when a shape contains p); ties go to
+  // the lower id. nullopt for a negative or NaN max_meters.
   std::optional<Near> Nearest(Point p, double max_meters) const;
 
   size_t size() const;
+  // REQUIRES: id < size().
   const MultiPolygon& shape(uint32_t id) const;
 
  private:

@@ -1,0 +1,107 @@
+// The organisational directory as an immutable in-memory snapshot.
+//
+// A Directory is built once from a DirectoryContent (validated as a whole)
+// and never changes; a change produces a new Directory with a higher version,
+// which DirectoryHandle swaps in atomically. Readers hold a shared_ptr to the
+// snapshot they started with, so a swap never disturbs a request in flight.
+//
+// Thread-safety: Directory is immutable and safe to share. DirectoryHandle's
+// methods are safe to call concurrently.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/geo.h"
+#include "engine/status.h"
+#include "grid/v1/directory.pb.h"
+
+namespace grid {
+
+class Directory {
+ public:
+  // Validates `content` as a whole and indexes it. Errors (INVALID_ARGUMENT)
+  // name the entry and the rule: DUPLICATE_CODE, INVALID_CODE, INVALID_LEVEL,
+  // UNKNOWN_PARENT, PARENT_LEVEL, INVALID_GEOMETRY (with geo's reason in the
+  // message), UNKNOWN_UNIT (member or department), DUPLICATE_MEMBER,
+  // UNKNOWN_DEPARTMENT (category), INVALID_CATEGORY, INVALID_NAME.
+  static StatusOr<std::shared_ptr<const Directory>> Build(grid::v1::DirectoryContent content,
+                                                          uint64_t version);
+  // An empty directory at version 0.
+  static std::shared_ptr<const Directory> Empty();
+
+  uint64_t version() const { return version_; }
+  const grid::v1::DirectoryContent& content() const { return content_; }
+
+  const grid::v1::Unit* FindUnit(std::string_view code) const;
+  const grid::v1::Member* FindMember(std::string_view id) const;
+  const grid::v1::Department* FindDepartment(std::string_view code) const;
+  const grid::v1::Category* FindCategory(std::string_view code) const;
+
+  // Children of a unit ordered by code; roots for the empty code.
+  const std::vector<const grid::v1::Unit*>& Children(std::string_view code) const;
+  // Members attached to a unit, ordered by id.
+  const std::vector<const grid::v1::Member*>& MembersOf(std::string_view code) const;
+  // The unit's ancestors, root first, not including the unit itself.
+  std::vector<const grid::v1::Unit*> Ancestors(std::string_view code) const;
+  // "澄迈县 / 金江镇 / 金马东社区 / 金马东社区第1网格".
+  std::string PathName(std::string_view code) const;
+  // True when `code` is `ancestor` or lies below it.
+  bool IsWithin(std::string_view code, std::string_view ancestor) const;
+
+  // Every grid with a boundary, indexed for point lookups; ids of the index
+  // map to grid units through GridAt.
+  const geo::ShapeIndex& grid_index() const { return grid_index_; }
+  const grid::v1::Unit* GridAt(uint32_t index_id) const { return indexed_grids_[index_id]; }
+
+  // Grids covering a street, by its text::NormaliseForMatch form, in code order.
+  const std::vector<const grid::v1::Unit*>& GridsOnStreet(std::string_view normalised) const;
+  // Every normalised street known, for substring matching, longest first.
+  const std::vector<std::string>& streets() const { return streets_; }
+
+  size_t unit_count() const { return units_.size(); }
+  size_t member_count() const { return members_.size(); }
+
+ private:
+  Directory() = default;
+
+  uint64_t version_ = 0;
+  grid::v1::DirectoryContent content_;
+  std::unordered_map<std::string_view, const grid::v1::Unit*> units_;
+  std::unordered_map<std::string_view, const grid::v1::Member*> members_;
+  std::unordered_map<std::string_view, const grid::v1::Department*> departments_;
+  std::unordered_map<std::string_view, const grid::v1::Category*> categories_;
+  std::unordered_map<std::string_view, std::vector<const grid::v1::Unit*>> children_;
+  std::unordered_map<std::string_view, std::vector<const grid::v1::Member*>> unit_members_;
+  std::unordered_map<std::string, std::vector<const grid::v1::Unit*>> street_grids_;
+  std::vector<std::string> streets_;
+  std::vector<const grid::v1::Unit*> indexed_grids_;
+  geo::ShapeIndex grid_index_;
+};
+
+// Applies `delta` to `base` and returns the content of the next version.
+// MERGE adds or replaces units (by code), members (by id), departments and
+// categories (by code); REPLACE returns `delta` itself. The result still has
+// to pass Directory::Build.
+grid::v1::DirectoryContent MergeContent(const grid::v1::DirectoryContent& base,
+                                        const grid::v1::DirectoryContent& delta, bool replace);
+
+// The current directory, swapped atomically.
+class DirectoryHandle {
+ public:
+  DirectoryHandle() : current_(Directory::Empty()) {}
+  explicit DirectoryHandle(std::shared_ptr<const Directory> d) : current_(std::move(d)) {}
+
+  std::shared_ptr<const Directory> Get() const { return current_.load(std::memory_order_acquire); }
+  void Set(std::shared_ptr<const Directory> d) { current_.store(std::move(d), std::memory_order_release); }
+
+ private:
+  std::atomic<std::shared_ptr<const Directory>> current_;
+};
+
+}  // namespace grid

@@ -1,0 +1,79 @@
+// GridServer: see server.h.
+#include "services/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <chrono>
+
+namespace grid::services {
+
+Micros SystemClock::NowMicros() const {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& config, const Clock* clock,
+                                                        const std::optional<grid::v1::DirectoryContent>& demo) {
+  std::unique_ptr<GridServer> s(new GridServer());
+  if (!config.tokens_file.empty()) {
+    auto auth = Authenticator::FromFile(config.tokens_file);
+    if (!auth.ok()) return auth.status();
+    s->auth_ = std::move(auth).value();
+  }
+  auto store = storage::Store::Open(storage::StoreOptions{config.data_dir, config.sync});
+  if (!store.ok()) return store.status();
+  s->store_ = std::move(store).value();
+  s->directory_manager_ = std::make_unique<DirectoryManager>(s->store_.get(), &s->directory_);
+  auto version = s->directory_manager_->LoadAtStart(demo);
+  if (!version.ok()) return version.status();
+  s->router_ = std::make_unique<Router>(config.router);
+  auto intake = IntakeWriter::Start(s->store_.get(), clock, config.intake_queue, config.intake_max_batch);
+  if (!intake.ok()) return intake.status();
+  s->intake_ = std::move(intake).value();
+  s->executor_ = std::make_unique<BoundedExecutor>(config.executor_threads, config.executor_queue);
+
+  s->deps_.store = s->store_.get();
+  s->deps_.directory = &s->directory_;
+  s->deps_.directory_manager = s->directory_manager_.get();
+  s->deps_.auth = &s->auth_;
+  s->deps_.router = s->router_.get();
+  s->deps_.intake = s->intake_.get();
+  s->deps_.executor = s->executor_.get();
+  s->intake_service_ = std::make_unique<CaseIntakeService>(&s->deps_);
+  s->query_service_ = std::make_unique<CaseQueryService>(&s->deps_);
+  s->directory_service_ = std::make_unique<DirectoryService>(&s->deps_);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &s->port_);
+  builder.SetMaxReceiveMessageSize(config.max_receive_bytes);
+  builder.RegisterService(s->intake_service_.get());
+  builder.RegisterService(s->query_service_.get());
+  builder.RegisterService(s->directory_service_.get());
+  s->server_ = builder.BuildAndStart();
+  if (!s->server_ || s->port_ == 0) {
+    return Status(StatusCode::kUnavailable, "LISTEN_FAILED", "cannot listen on " + config.listen);
+  }
+  return s;
+}
+
+GridServer::~GridServer() { Shutdown(); }
+
+void GridServer::Shutdown() {
+  std::call_once(shutdown_once_, [this] {
+    if (server_) {
+      // Calls in flight get a few seconds to finish; their writes complete.
+      server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    }
+    if (intake_) intake_->Stop();
+    if (executor_) executor_->Stop();
+  });
+}
+
+void GridServer::Wait() {
+  if (server_) server_->Wait();
+}
+
+}  // namespace grid::services

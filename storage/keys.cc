@@ -1,0 +1,88 @@
+// Key encoding: see keys.h and FORMAT.md.
+#include "storage/keys.h"
+
+namespace grid::storage {
+
+void PutFixed64BE(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+void PutFixed32BE(std::string* out, uint32_t v) {
+  for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+
+uint64_t DecodeFixed64BE(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+uint32_t DecodeFixed32BE(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+std::string DirectoryKey(DirectoryKind kind, std::string_view id) {
+  std::string k;
+  k.reserve(1 + id.size());
+  k.push_back(static_cast<char>(kind));
+  k.append(id);
+  return k;
+}
+
+std::string CaseKey(uint64_t case_id) {
+  std::string k;
+  PutFixed64BE(&k, case_id);
+  return k;
+}
+
+uint64_t DecodeCaseKey(std::string_view key) { return DecodeFixed64BE(key.data()); }
+
+std::string EventKey(uint64_t case_id, uint32_t seq) {
+  std::string k = CaseKey(case_id);
+  PutFixed32BE(&k, seq);
+  return k;
+}
+
+std::string EventPrefix(uint64_t case_id) { return CaseKey(case_id); }
+
+std::string IdempotencyKey(std::string_view caller, std::string_view key) {
+  std::string k;
+  k.reserve(caller.size() + 1 + key.size());
+  k.append(caller);
+  k.push_back('\0');
+  k.append(key);
+  return k;
+}
+
+std::string ByUnitKey(std::string_view unit_code, uint64_t case_id) {
+  std::string k;
+  k.push_back(static_cast<char>(IndexTag::kByUnit));
+  k.append(unit_code);
+  k.push_back('\0');
+  PutFixed64BE(&k, case_id);
+  return k;
+}
+
+std::string ByStatusKey(int status, uint64_t case_id) {
+  std::string k;
+  k.push_back(static_cast<char>(IndexTag::kByStatus));
+  k.push_back(static_cast<char>(status));
+  PutFixed64BE(&k, case_id);
+  return k;
+}
+
+std::string EncodeIdempotencyValue(uint64_t case_id, uint64_t fingerprint) {
+  std::string v;
+  PutFixed64BE(&v, case_id);
+  PutFixed64BE(&v, fingerprint);
+  return v;
+}
+
+std::optional<std::pair<uint64_t, uint64_t>> DecodeIdempotencyValue(std::string_view v) {
+  if (v.size() != 16) return std::nullopt;
+  return std::make_pair(DecodeFixed64BE(v.data()), DecodeFixed64BE(v.data() + 8));
+}
+
+}  // namespace grid::storage

@@ -1,0 +1,65 @@
+// Key layout of the RocksDB store. Every key is built here; storage/FORMAT.md
+// draws the same layout byte by byte. The values of the prefixes and the names
+// of the column families are frozen: changing one is a format change.
+//
+// Integers in keys are big-endian so that keys sort like the numbers.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace grid::storage {
+
+// Column families.
+inline constexpr const char* kMetaCf = "default";
+inline constexpr const char* kDirectoryCf = "directory";
+inline constexpr const char* kCasesCf = "cases";
+inline constexpr const char* kEventsCf = "events";
+inline constexpr const char* kIdempotencyCf = "idempotency";
+inline constexpr const char* kIndexCf = "case_index";
+
+// Meta keys (default column family).
+inline constexpr std::string_view kFormatKey = "\x01" "format";
+inline constexpr std::string_view kFormatValue = "gridcase-store-v1";
+inline constexpr std::string_view kDirectoryVersionKey = "\x01" "directory_version";
+
+// Directory entries: one kind byte, then the entry's code or id.
+enum class DirectoryKind : char {
+  kUnit = 'U',
+  kMember = 'M',
+  kDepartment = 'D',
+  kCategory = 'C',
+};
+
+// Secondary index tags (case_index column family).
+enum class IndexTag : char {
+  kByUnit = 0x01,    // tag | unit code | 0x00 | case id (8, BE)
+  kByStatus = 0x02,  // tag | status (1) | case id (8, BE)
+};
+
+void PutFixed64BE(std::string* out, uint64_t v);
+void PutFixed32BE(std::string* out, uint32_t v);
+uint64_t DecodeFixed64BE(const char* p);
+uint32_t DecodeFixed32BE(const char* p);
+
+std::string DirectoryKey(DirectoryKind kind, std::string_view id);
+std::string CaseKey(uint64_t case_id);
+// REQUIRES: key.size() == 8.
+uint64_t DecodeCaseKey(std::string_view key);
+std::string EventKey(uint64_t case_id, uint32_t seq);
+std::string EventPrefix(uint64_t case_id);
+// caller | 0x00 | idempotency key. Callers never contain 0x00.
+std::string IdempotencyKey(std::string_view caller, std::string_view key);
+std::string ByUnitKey(std::string_view unit_code, uint64_t case_id);
+std::string ByStatusKey(int status, uint64_t case_id);
+
+// The value stored under an idempotency key: case id and request fingerprint.
+std::string EncodeIdempotencyValue(uint64_t case_id, uint64_t fingerprint);
+// nullopt when the value is not 16 bytes.
+std::optional<std::pair<uint64_t, uint64_t>> DecodeIdempotencyValue(std::string_view v);
+
+}  // namespace grid::storage

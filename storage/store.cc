@@ -1,0 +1,294 @@
+// The RocksDB store: see store.h and FORMAT.md.
+#include "storage/store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <filesystem>
+#include <system_error>
+
+#include "engine/case_id.h"
+#include "storage/keys.h"
+
+namespace grid::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string>& AllColumnFamilies() {
+  static const std::vector<std::string> cfs = {kMetaCf, kDirectoryCf, kCasesCf, kEventsCf, kIdempotencyCf, kIndexCf};
+  return cfs;
+}
+
+Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::Ok();
+  StatusCode code = s.IsCorruption() ? StatusCode::kDataLoss
+                    : s.IsIOError()  ? StatusCode::kUnavailable
+                                     : StatusCode::kInternal;
+  return Status(code, "STORAGE_ERROR", what + ": " + s.ToString());
+}
+
+rocksdb::ColumnFamilyOptions CfOptions(bool point_lookups) {
+  rocksdb::ColumnFamilyOptions cf;
+  cf.OptimizeLevelStyleCompaction();
+  rocksdb::BlockBasedTableOptions table;
+  if (point_lookups) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.compression = rocksdb::kLZ4Compression;
+  return cf;
+}
+
+bool IsEmptyDir(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_directory(p, ec) && fs::directory_iterator(p, ec) == fs::directory_iterator();
+}
+
+template <typename Msg>
+Status Parse(const std::string& bytes, Msg* msg, const std::string& what) {
+  if (!msg->ParseFromString(bytes)) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", what + " cannot be parsed");
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  const fs::path path(options.path);
+  std::error_code ec;
+  bool exists = fs::exists(path, ec);
+  if (exists && !fs::is_directory(path, ec)) {
+    return FailedPrecondition("FOREIGN_DATA_DIR", options.path + " exists and is not a directory; refusing to use it");
+  }
+  bool fresh = !exists || IsEmptyDir(path);
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = fresh;
+  db_options.create_missing_column_families = true;
+  db_options.keep_log_file_num = 5;
+  db_options.max_background_jobs = 2;
+
+  if (!fresh) {
+    if (!fs::exists(path / "CURRENT", ec)) {
+      return FailedPrecondition("FOREIGN_DATA_DIR", options.path +
+                                                        " is not empty and holds no gridd store; refusing to touch it "
+                                                        "(give an empty or new directory)");
+    }
+    std::vector<std::string> existing;
+    auto s = rocksdb::DB::ListColumnFamilies(db_options, options.path, &existing);
+    if (!s.ok()) {
+      return Status(StatusCode::kFailedPrecondition, "DATA_DIR_UNREADABLE",
+                    options.path + " cannot be read as a store: " + s.ToString());
+    }
+    // Check the format marker read-only, so a foreign database is not touched.
+    std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+    for (const auto& name : existing) descs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    s = rocksdb::DB::OpenForReadOnly(db_options, options.path, descs, &handles, &raw);
+    if (!s.ok()) {
+      return Status(StatusCode::kFailedPrecondition, "DATA_DIR_UNREADABLE",
+                    options.path + " cannot be opened: " + s.ToString());
+    }
+    std::string marker;
+    s = raw->Get(rocksdb::ReadOptions(), handles[0], std::string(kFormatKey), &marker);
+    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+    delete raw;
+    if (!s.ok() || marker != kFormatValue) {
+      return FailedPrecondition("FOREIGN_DATA_DIR", options.path +
+                                                        " holds a RocksDB database that is not a gridd store (format "
+                                                        "marker " + (s.ok() ? "'" + marker + "'" : "missing") +
+                                                        "); refusing to touch it");
+    }
+  } else {
+    fs::create_directories(path, ec);
+    if (ec) {
+      return Status(StatusCode::kFailedPrecondition, "DATA_DIR_UNREADABLE",
+                    "cannot create " + options.path + ": " + ec.message());
+    }
+  }
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (const auto& name : AllColumnFamilies()) {
+    bool point = name == kCasesCf || name == kIdempotencyCf || name == kMetaCf;
+    descs.emplace_back(name, CfOptions(point));
+  }
+  std::unique_ptr<Store> store(new Store());
+  store->sync_ = options.sync;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(db_options, options.path, descs, &store->handles_, &raw);
+  if (!s.ok()) {
+    return Status(StatusCode::kFailedPrecondition, "DATA_DIR_UNREADABLE",
+                  options.path + " cannot be opened: " + s.ToString());
+  }
+  store->db_.reset(raw);
+  store->meta_ = store->handles_[0];
+  store->directory_ = store->handles_[1];
+  store->cases_ = store->handles_[2];
+  store->events_ = store->handles_[3];
+  store->idempotency_ = store->handles_[4];
+  store->index_ = store->handles_[5];
+  if (fresh) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    GRID_RETURN_IF_ERROR(FromRocks(
+        store->db_->Put(wo, store->meta_, std::string(kFormatKey), std::string(kFormatValue)), "writing the format marker"));
+  }
+  return store;
+}
+
+Store::~Store() {
+  if (db_) {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db_->Close().PermitUncheckedError();
+  }
+}
+
+StatusOr<std::optional<StoredDirectory>> Store::LoadDirectory() const {
+  std::string version_bytes;
+  auto s = db_->Get(rocksdb::ReadOptions(), meta_, std::string(kDirectoryVersionKey), &version_bytes);
+  if (s.IsNotFound()) return std::optional<StoredDirectory>();
+  GRID_RETURN_IF_ERROR(FromRocks(s, "reading the directory version"));
+  if (version_bytes.size() != 8) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "directory version is malformed");
+  StoredDirectory out;
+  out.version = DecodeFixed64BE(version_bytes.data());
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), directory_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto key = it->key();
+    if (key.empty()) continue;
+    const std::string value = it->value().ToString();
+    const std::string what = "directory entry " + key.ToString();
+    switch (static_cast<DirectoryKind>(key[0])) {
+      case DirectoryKind::kUnit:
+        GRID_RETURN_IF_ERROR(Parse(value, out.content.add_units(), what));
+        break;
+      case DirectoryKind::kMember:
+        GRID_RETURN_IF_ERROR(Parse(value, out.content.add_members(), what));
+        break;
+      case DirectoryKind::kDepartment:
+        GRID_RETURN_IF_ERROR(Parse(value, out.content.add_departments(), what));
+        break;
+      case DirectoryKind::kCategory:
+        GRID_RETURN_IF_ERROR(Parse(value, out.content.add_categories(), what));
+        break;
+      default:
+        return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "unknown directory entry kind in " + what);
+    }
+  }
+  GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the directory"));
+  return std::optional<StoredDirectory>(std::move(out));
+}
+
+Status Store::SaveDirectory(const grid::v1::DirectoryContent& content, uint64_t version, bool replace) {
+  rocksdb::WriteBatch batch;
+  if (replace) {
+    // Every kind byte sorts below 0x7F: this range covers all entries.
+    GRID_RETURN_IF_ERROR(FromRocks(batch.DeleteRange(directory_, std::string(1, '\0'), std::string(1, '\x7f')),
+                                   "clearing the directory"));
+  }
+  std::string value;
+  auto put = [&](DirectoryKind kind, const std::string& id, const auto& msg) -> Status {
+    value.clear();
+    msg.SerializeToString(&value);
+    return FromRocks(batch.Put(directory_, DirectoryKey(kind, id), value), "writing the directory");
+  };
+  for (const auto& u : content.units()) GRID_RETURN_IF_ERROR(put(DirectoryKind::kUnit, u.code(), u));
+  for (const auto& m : content.members()) GRID_RETURN_IF_ERROR(put(DirectoryKind::kMember, m.id(), m));
+  for (const auto& d : content.departments()) GRID_RETURN_IF_ERROR(put(DirectoryKind::kDepartment, d.code(), d));
+  for (const auto& c : content.categories()) GRID_RETURN_IF_ERROR(put(DirectoryKind::kCategory, c.code(), c));
+  std::string v;
+  PutFixed64BE(&v, version);
+  GRID_RETURN_IF_ERROR(FromRocks(batch.Put(meta_, std::string(kDirectoryVersionKey), v), "writing the directory"));
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_;
+  return FromRocks(db_->Write(wo, &batch), "saving directory version " + std::to_string(version));
+}
+
+StatusOr<uint64_t> Store::MaxCaseId() const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cases_));
+  it->SeekToLast();
+  if (!it->Valid()) {
+    GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the last case id"));
+    return uint64_t{0};
+  }
+  if (it->key().size() != 8) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a case key is malformed");
+  return DecodeCaseKey(std::string_view(it->key().data(), 8));
+}
+
+StatusOr<std::optional<IdempotencyRecord>> Store::FindIdempotency(const std::string& caller,
+                                                                  const std::string& key) const {
+  std::string v;
+  auto s = db_->Get(rocksdb::ReadOptions(), idempotency_, IdempotencyKey(caller, key), &v);
+  if (s.IsNotFound()) return std::optional<IdempotencyRecord>();
+  GRID_RETURN_IF_ERROR(FromRocks(s, "reading an idempotency key"));
+  auto decoded = DecodeIdempotencyValue(v);
+  if (!decoded) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "an idempotency record is malformed");
+  return std::optional<IdempotencyRecord>(IdempotencyRecord{decoded->first, decoded->second});
+}
+
+Status Store::CommitNewCases(const std::vector<CaseWrite>& writes) {
+  rocksdb::WriteBatch batch;
+  std::string value;
+  for (const CaseWrite& w : writes) {
+    const auto& rec = w.new_case->record;
+    auto id = ParseCaseId(rec.id());
+    if (!id) return Internal("BAD_CASE_ID", "case id '" + rec.id() + "' is not numeric");
+    value.clear();
+    rec.SerializeToString(&value);
+    GRID_RETURN_IF_ERROR(FromRocks(batch.Put(cases_, CaseKey(*id), value), "writing a case"));
+    for (const auto& e : w.new_case->events) {
+      value.clear();
+      e.SerializeToString(&value);
+      GRID_RETURN_IF_ERROR(FromRocks(batch.Put(events_, EventKey(*id, static_cast<uint32_t>(e.seq())), value),
+                                     "writing an event"));
+    }
+    if (!w.idempotency_key.empty()) {
+      GRID_RETURN_IF_ERROR(FromRocks(batch.Put(idempotency_, IdempotencyKey(w.caller, w.idempotency_key),
+                                               EncodeIdempotencyValue(*id, w.fingerprint)),
+                                     "writing an idempotency key"));
+    }
+    GRID_RETURN_IF_ERROR(FromRocks(batch.Put(index_, ByUnitKey(rec.routing().unit_code(), *id), ""), "indexing"));
+    GRID_RETURN_IF_ERROR(FromRocks(batch.Put(index_, ByStatusKey(rec.status(), *id), ""), "indexing"));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_;
+  return FromRocks(db_->Write(wo, &batch), "committing " + std::to_string(writes.size()) + " case(s)");
+}
+
+StatusOr<std::optional<grid::v1::Case>> Store::GetCase(uint64_t case_id) const {
+  std::string v;
+  auto s = db_->Get(rocksdb::ReadOptions(), cases_, CaseKey(case_id), &v);
+  if (s.IsNotFound()) return std::optional<grid::v1::Case>();
+  GRID_RETURN_IF_ERROR(FromRocks(s, "reading a case"));
+  grid::v1::Case c;
+  GRID_RETURN_IF_ERROR(Parse(v, &c, "case " + CaseIdToString(case_id)));
+  return std::optional<grid::v1::Case>(std::move(c));
+}
+
+StatusOr<std::vector<grid::v1::CaseEvent>> Store::GetEvents(uint64_t case_id) const {
+  std::vector<grid::v1::CaseEvent> out;
+  const std::string prefix = EventPrefix(case_id);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    GRID_RETURN_IF_ERROR(Parse(it->value().ToString(), &out.emplace_back(), "an event of case " + CaseIdToString(case_id)));
+  }
+  GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading events"));
+  return out;
+}
+
+StatusOr<std::vector<uint64_t>> Store::CasesOfUnit(const std::string& unit_code, size_t limit) const {
+  std::vector<uint64_t> out;
+  std::string prefix = ByUnitKey(unit_code, 0);
+  prefix.resize(prefix.size() - 8);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), index_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
+    if (it->key().size() != prefix.size() + 8) continue;
+    out.push_back(DecodeFixed64BE(it->key().data() + prefix.size()));
+  }
+  GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the unit index"));
+  return out;
+}
+
+}  // namespace grid::storage

@@ -1,0 +1,107 @@
+// The durable store: one RocksDB database with a column family per kind of
+// record (storage/keys.h, storage/FORMAT.md).
+//
+// Every change is one WriteBatch: a new case, its events, its idempotency
+// entry and its index entries are written together or not at all. Writes are
+// WAL-synced (fsync) before they return, unless Options::sync is false (only
+// for benchmarks that say so).
+//
+// Thread-safety: all methods are safe to call concurrently (RocksDB is).
+// Idempotency is checked and written by one writer at a time (the intake
+// writer in services/); the store itself does not serialise writers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/intake.h"
+#include "engine/status.h"
+#include "grid/v1/case.pb.h"
+#include "grid/v1/directory.pb.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace grid::storage {
+
+struct StoreOptions {
+  std::string path;
+  bool sync = true;  // fsync the WAL on every write
+};
+
+struct StoredDirectory {
+  grid::v1::DirectoryContent content;
+  uint64_t version = 0;
+};
+
+struct IdempotencyRecord {
+  uint64_t case_id = 0;
+  uint64_t fingerprint = 0;
+};
+
+// A new case and the idempotency entry that goes with it (empty key: none).
+struct CaseWrite {
+  const NewCase* new_case = nullptr;
+  std::string caller;
+  std::string idempotency_key;
+  uint64_t fingerprint = 0;
+};
+
+class Store {
+ public:
+  // Opens or creates the store at options.path.
+  // - A missing or empty directory becomes a new store.
+  // - A directory that holds a store of ours is opened.
+  // - Anything else (a non-empty directory that is not a RocksDB database, or
+  //   a RocksDB database without our format marker) is refused with
+  //   FAILED_PRECONDITION / FOREIGN_DATA_DIR and left untouched.
+  // - A store that cannot be read (corruption, permissions) is refused with
+  //   its RocksDB message (DATA_DIR_UNREADABLE), also untouched.
+  static StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // The stored directory, or nullopt when none has been saved yet.
+  StatusOr<std::optional<StoredDirectory>> LoadDirectory() const;
+  // Saves a directory version. With replace, `content` is the whole
+  // directory and everything else is removed; otherwise its entries are
+  // added or replaced. One synced batch.
+  Status SaveDirectory(const grid::v1::DirectoryContent& content, uint64_t version, bool replace);
+
+  // The highest case id stored, 0 when none.
+  StatusOr<uint64_t> MaxCaseId() const;
+
+  StatusOr<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& caller,
+                                                             const std::string& key) const;
+
+  // Writes every case of `writes` in one synced batch.
+  Status CommitNewCases(const std::vector<CaseWrite>& writes);
+
+  StatusOr<std::optional<grid::v1::Case>> GetCase(uint64_t case_id) const;
+  StatusOr<std::vector<grid::v1::CaseEvent>> GetEvents(uint64_t case_id) const;
+
+  // Case ids routed to `unit_code` (exactly that unit), ascending, at most `limit`.
+  StatusOr<std::vector<uint64_t>> CasesOfUnit(const std::string& unit_code, size_t limit) const;
+
+ private:
+  Store() = default;
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* directory_ = nullptr;
+  rocksdb::ColumnFamilyHandle* cases_ = nullptr;
+  rocksdb::ColumnFamilyHandle* events_ = nullptr;
+  rocksdb::ColumnFamilyHandle* idempotency_ = nullptr;
+  rocksdb::ColumnFamilyHandle* index_ = nullptr;
+  bool sync_ = true;
+};
+
+}  // namespace grid::storage

@@ -1,0 +1,247 @@
+// gridd as its own process: start it on port 0, talk to it with a real gRPC
+// client and with gridctl, kill it with SIGKILL right after an
+// acknowledgement, restart it, and find every acknowledged case.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "engine/demo_directory.h"
+#include "engine/directory.h"
+#include "tools/demo_data.h"
+#include "tests/support/grpc_client.h"
+#include "tests/support/paths.h"
+#include "tests/support/temp_dir.h"
+
+namespace grid {
+namespace {
+
+std::string BinDir() { return testing::BinaryDir() + "/tools"; }
+
+// Runs a command, returns its exit code and what it printed (stdout+stderr).
+int RunCommand(const std::string& cmd, std::string* out) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (p == nullptr) return -1;
+  char buf[4096];
+  size_t n;
+  out->clear();
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
+  int status = pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+class GriddProcess {
+ public:
+  // Starts gridd with `args`; waits until it serves (its port file appears)
+  // or it exits.
+  GriddProcess(const std::string& data_dir, const std::string& log, const std::vector<std::string>& extra = {}) {
+    port_file_ = data_dir + ".port";
+    std::filesystem::remove(port_file_);
+    std::vector<std::string> args = {BinDir() + "/gridd", "--listen", "127.0.0.1:0", "--data", data_dir,
+                                     "--port-file", port_file_};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = fork();
+    if (pid_ == 0) {
+      FILE* f = freopen(log.c_str(), "w", stdout);
+      (void)f;
+      dup2(fileno(stdout), fileno(stderr));
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    // Readiness: poll for the port file (not a wait for a deadline).
+    for (int i = 0; i < 600 && port_ == 0; ++i) {
+      std::ifstream in(port_file_);
+      if (!(in >> port_)) port_ = 0;
+      if (port_ == 0) {
+        int status;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+          exited_ = true;
+          exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+  }
+  ~GriddProcess() { Kill(SIGKILL); }
+
+  int port() const { return port_; }
+  std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
+  bool exited() const { return exited_; }
+  int exit_code() const { return exit_code_; }
+
+  // Sends `sig` and reaps the process; returns its exit status.
+  int Kill(int sig) {
+    if (exited_ || pid_ <= 0) return exit_code_;
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    exited_ = true;
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return exit_code_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  bool exited_ = false;
+  int exit_code_ = -1;
+  std::string port_file_;
+};
+
+grid::v1::SubmitCaseRequest JinjiangCase(const std::string& key) {
+  grid::v1::SubmitCaseRequest r;
+  r.set_idempotency_key(key);
+  r.set_category("sanitation.garbage");
+  r.set_description("小区门口垃圾堆积");
+  r.mutable_location()->set_lat(kDemoJinjiangPoint.lat);
+  r.mutable_location()->set_lng(kDemoJinjiangPoint.lng);
+  return r;
+}
+
+TEST(GriddProcess, AcknowledgedCasesSurviveSigkill) {
+  testing::TempDir tmp;
+  const std::string data = tmp.Sub("data");
+  std::vector<std::string> ids;
+  grid::v1::SubmitCaseResponse first;
+  {
+    GriddProcess gridd(data, tmp.Sub("log1"));
+    ASSERT_GT(gridd.port(), 0) << "gridd did not start";
+    testing::Clients clients(gridd.target());
+    for (int i = 0; i < 20; ++i) {
+      grid::v1::SubmitCaseResponse resp;
+      auto r = testing::Submit(*clients.intake, JinjiangCase("k" + std::to_string(i)), &resp, "", "cc1");
+      ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+      ids.push_back(resp.case_().id());
+      if (i == 0) first = resp;
+    }
+    // SIGKILL right after the last acknowledgement: no clean shutdown.
+    EXPECT_EQ(gridd.Kill(SIGKILL), 128 + SIGKILL);
+  }
+  GriddProcess gridd(data, tmp.Sub("log2"));
+  ASSERT_GT(gridd.port(), 0);
+  auto clients_owner = std::make_unique<testing::Clients>(gridd.target());
+  testing::Clients& clients = *clients_owner;
+  for (const auto& id : ids) {
+    grid::v1::GetCaseResponse got;
+    auto r = testing::GetCase(*clients.query, id, &got);
+    ASSERT_TRUE(r.status.ok()) << id << ": " << r.status.error_message();
+    EXPECT_EQ(got.case_().id(), id);
+    EXPECT_EQ(got.events_size(), 2);
+  }
+  // The retry of the first submission after the crash returns the same response.
+  grid::v1::SubmitCaseResponse again;
+  ASSERT_TRUE(testing::Submit(*clients.intake, JinjiangCase("k0"), &again, "", "cc1").status.ok());
+  EXPECT_EQ(again.SerializeAsString(), first.SerializeAsString());
+  // New ids keep growing past the ones issued before the crash.
+  grid::v1::SubmitCaseResponse next;
+  ASSERT_TRUE(testing::Submit(*clients.intake, JinjiangCase("k-new"), &next, "", "cc1").status.ok());
+  EXPECT_GT(next.case_().id(), ids.back());
+  clients_owner.reset();  // an idle open channel would hold the graceful shutdown to its deadline
+  EXPECT_EQ(gridd.Kill(SIGTERM), 0);  // graceful shutdown exits 0
+}
+
+TEST(GriddProcess, GridctlSubmitAndGetShowTheRoutedGridOfTheRightCommunity) {
+  testing::TempDir tmp;
+  GriddProcess gridd(tmp.Sub("data"), tmp.Sub("log"));
+  ASSERT_GT(gridd.port(), 0);
+  const std::string ctl = BinDir() + "/gridctl --server " + gridd.target();
+  std::ostringstream cmd;
+  cmd.precision(9);
+  cmd << ctl << " submit --category sanitation.garbage --lat " << kDemoJinjiangPoint.lat << " --lon "
+      << kDemoJinjiangPoint.lng << " --description '垃圾桶满了' --idempotency-key demo-1";
+  std::string out;
+  ASSERT_EQ(RunCommand(cmd.str(), &out), 0) << out;
+  EXPECT_NE(out.find(std::string(kDemoJinjiangGridCode)), std::string::npos) << out;
+  // The demo point's community and town, by name, as a person reads them.
+  auto demo = tools::DemoDirectory();
+  ASSERT_TRUE(demo.ok());
+  auto dir = Directory::Build(*demo, 1);
+  ASSERT_TRUE(dir.ok());
+  const std::string community = (*dir)->FindUnit(kDemoJinjiangCommunityCode)->name();
+  EXPECT_NE(out.find(community), std::string::npos) << out;
+  EXPECT_NE(out.find("金江镇"), std::string::npos) << out;
+  EXPECT_NE(out.find("LOCATION"), std::string::npos) << out;
+  const std::string id = out.substr(5, 16);  // "case <id>  ROUTED"
+
+  ASSERT_EQ(RunCommand(ctl + " get " + id, &out), 0) << out;
+  EXPECT_NE(out.find("history"), std::string::npos) << out;
+  EXPECT_NE(out.find("ROUTED"), std::string::npos) << out;
+  EXPECT_NE(out.find(std::string(kDemoJinjiangGridCode)), std::string::npos) << out;
+
+  ASSERT_EQ(RunCommand(ctl + " --json get " + id, &out), 0) << out;
+  EXPECT_NE(out.find("\"unit_code\": \"" + std::string(kDemoJinjiangGridCode) + "\""), std::string::npos) << out;
+
+  ASSERT_EQ(RunCommand(ctl + " unit " + std::string(kDemoJinjiangCommunityCode), &out), 0) << out;
+  EXPECT_NE(out.find(community), std::string::npos) << out;
+  EXPECT_NE(out.find(std::string(kDemoJinjiangGridCode)), std::string::npos) << out;
+
+  // A bad value: the server's reason reaches the user and the exit code is 1.
+  ASSERT_EQ(RunCommand(ctl + " submit --category sanitation.garbage --lat 95 --lon 110 --description x", &out), 1);
+  EXPECT_NE(out.find("INVALID_ARGUMENT: LATITUDE_OUT_OF_RANGE"), std::string::npos) << out;
+  ASSERT_EQ(RunCommand(ctl + " get 12345", &out), 1);
+  EXPECT_NE(out.find("NOT_FOUND"), std::string::npos) << out;
+  // Bad usage exits 2 without calling the server.
+  EXPECT_NE(RunCommand(ctl + " submit --lat 19", &out), 0);
+}
+
+TEST(GriddProcess, ForeignDataDirectoryStopsGriddAndIsLeftAlone) {
+  testing::TempDir tmp;
+  const std::string data = tmp.Sub("data");
+  std::filesystem::create_directories(data);
+  { std::ofstream(data + "/thesis.tex") << "\\documentclass{article}"; }
+  GriddProcess gridd(data, tmp.Sub("log"));
+  EXPECT_TRUE(gridd.exited());
+  EXPECT_EQ(gridd.exit_code(), 1);
+  std::ifstream log(tmp.Sub("log"));
+  std::stringstream ss;
+  ss << log.rdbuf();
+  EXPECT_NE(ss.str().find("FOREIGN_DATA_DIR"), std::string::npos) << ss.str();
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(data), std::filesystem::directory_iterator()), 1);
+}
+
+TEST(GriddProcess, NoDemoMeansAnEmptyDirectory) {
+  testing::TempDir tmp;
+  GriddProcess gridd(tmp.Sub("data"), tmp.Sub("log"), {"--no-demo"});
+  ASSERT_GT(gridd.port(), 0);
+  std::string out;
+  EXPECT_EQ(RunCommand(BinDir() + "/gridctl --server " + gridd.target() + " unit 469023", &out), 1);
+  EXPECT_NE(out.find("UNIT_NOT_FOUND"), std::string::npos) << out;
+}
+
+TEST(GriddProcess, GridctlImportsDivisionFilesAndNamesTheBadLine) {
+  const std::string fixtures = testing::TestDataDir() + "/divisions";
+  testing::TempDir tmp;
+  GriddProcess gridd(tmp.Sub("data"), tmp.Sub("log"), {"--no-demo"});
+  ASSERT_GT(gridd.port(), 0);
+  const std::string ctl = BinDir() + "/gridctl --server " + gridd.target();
+  std::string out;
+  ASSERT_EQ(RunCommand(ctl + " import divisions " + fixtures, &out), 0) << out;
+  EXPECT_NE(out.find("directory version 1"), std::string::npos) << out;
+  ASSERT_EQ(RunCommand(ctl + " unit 469023100", &out), 0) << out;
+  EXPECT_NE(out.find("金江镇"), std::string::npos) << out;
+
+  // A copy with one broken line: the import names it and changes nothing.
+  const std::string broken = tmp.Sub("broken");
+  std::filesystem::copy(fixtures, broken);
+  {
+    std::ofstream(broken + "/villages.csv", std::ios::app) << "4690231000XX,\"坏行\",469023100,46,4690,469023\n";
+  }
+  EXPECT_EQ(RunCommand(ctl + " import divisions " + broken, &out), 3) << out;
+  EXPECT_NE(out.find("line"), std::string::npos) << out;
+  ASSERT_EQ(RunCommand(ctl + " --json unit 469023", &out), 0) << out;
+  EXPECT_NE(out.find("\"directory_version\": \"1\""), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace grid

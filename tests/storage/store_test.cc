@@ -1,0 +1,179 @@
+#include "storage/store.h"
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+
+#include <fstream>
+
+#include "engine/case_id.h"
+#include "engine/intake.h"
+#include "storage/keys.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/tiny_directory.h"
+
+namespace grid::storage {
+namespace {
+
+std::unique_ptr<Store> OpenOk(const std::string& path) {
+  auto s = Store::Open(StoreOptions{path, true});
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(s).value() : nullptr;
+}
+
+NewCase MakeCase(uint64_t id, const std::string& unit) {
+  grid::v1::SubmitCaseRequest r;
+  r.set_category("sanitation");
+  r.set_description("test");
+  grid::v1::RoutingDecision d;
+  d.set_unit_code(unit);
+  return BuildNewCase(r, Actor{"cc1", "call_center"}, d, id, 1'795'000'000'000'000);
+}
+
+TEST(Keys, BigEndianKeysSortLikeNumbers) {
+  EXPECT_LT(CaseKey(255), CaseKey(256));
+  EXPECT_LT(CaseKey(1), CaseKey(1ULL << 40));
+  EXPECT_LT(EventKey(7, 2), EventKey(7, 10));
+  EXPECT_LT(EventKey(7, 0xFFFFFFFF), EventKey(8, 0));
+  EXPECT_EQ(DecodeCaseKey(CaseKey(1795000000000123ULL)), 1795000000000123ULL);
+  EXPECT_LT(ByUnitKey("100", 9), ByUnitKey("100", 10));
+  EXPECT_LT(ByUnitKey("100", 0xFFFFFFFFFFFFFFFF), ByUnitKey("1000", 0));  // the 0x00 separator
+}
+
+TEST(Keys, RoundTrips) {
+  for (uint64_t v : {0ULL, 1ULL, 0x0102030405060708ULL, ~0ULL}) {
+    std::string s;
+    PutFixed64BE(&s, v);
+    EXPECT_EQ(DecodeFixed64BE(s.data()), v);
+  }
+  for (uint32_t v : {0u, 1u, 0x01020304u, ~0u}) {
+    std::string s;
+    PutFixed32BE(&s, v);
+    EXPECT_EQ(DecodeFixed32BE(s.data()), v);
+  }
+  auto v = DecodeIdempotencyValue(EncodeIdempotencyValue(42, 0xDEADBEEF));
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->first, 42u);
+  EXPECT_EQ(v->second, 0xDEADBEEFu);
+  EXPECT_FALSE(DecodeIdempotencyValue("short"));
+  EXPECT_EQ(IdempotencyKey("a", "b"), std::string("a\0b", 3));
+}
+
+TEST(Store, DirectorySurvivesReopen) {
+  testing::TempDir tmp;
+  {
+    auto store = OpenOk(tmp.path());
+    ASSERT_TRUE(store);
+    auto none = store->LoadDirectory();
+    ASSERT_TRUE(none.ok());
+    EXPECT_FALSE(none->has_value());
+    ASSERT_TRUE(store->SaveDirectory(testing::TinyDirectory(), 1, true).ok());
+    grid::v1::DirectoryContent delta;
+    *delta.add_units() = testing::TinyDirectory().units(2);
+    delta.mutable_units(0)->set_name("改名");
+    ASSERT_TRUE(store->SaveDirectory(delta, 2, false).ok());
+  }
+  auto store = OpenOk(tmp.path());
+  auto loaded = store->LoadDirectory();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_TRUE(loaded->has_value());
+  EXPECT_EQ((*loaded)->version, 2u);
+  EXPECT_EQ((*loaded)->content.units_size(), 5);
+  EXPECT_EQ((*loaded)->content.members_size(), 4);
+  EXPECT_EQ((*loaded)->content.categories_size(), 4);
+  bool renamed = false;
+  for (const auto& u : (*loaded)->content.units()) renamed |= u.code() == "100001001" && u.name() == "改名";
+  EXPECT_TRUE(renamed);
+  // Replace removes what is not in the new content.
+  grid::v1::DirectoryContent only_root;
+  *only_root.add_units() = testing::TinyDirectory().units(0);
+  ASSERT_TRUE(store->SaveDirectory(only_root, 3, true).ok());
+  loaded = store->LoadDirectory();
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ((*loaded)->content.units_size(), 1);
+  EXPECT_EQ((*loaded)->content.members_size(), 0);
+}
+
+TEST(Store, CasesEventsIndexesAndIdempotencySurviveReopen) {
+  testing::TempDir tmp;
+  NewCase a = MakeCase(1795000000000001ULL, "100001001001");
+  NewCase b = MakeCase(1795000000000002ULL, "100001001002");
+  {
+    auto store = OpenOk(tmp.path());
+    EXPECT_EQ(*store->MaxCaseId(), 0u);
+    std::vector<CaseWrite> writes = {{&a, "cc1", "key-a", 11}, {&b, "cc1", "", 0}};
+    ASSERT_TRUE(store->CommitNewCases(writes).ok());
+  }
+  auto store = OpenOk(tmp.path());
+  EXPECT_EQ(*store->MaxCaseId(), 1795000000000002ULL);
+  auto got = store->GetCase(1795000000000001ULL);
+  ASSERT_TRUE(got.ok());
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->id(), "1795000000000001");
+  EXPECT_EQ((*got)->routing().unit_code(), "100001001001");
+  auto events = store->GetEvents(1795000000000001ULL);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].type(), grid::v1::EVENT_TYPE_SUBMITTED);
+  EXPECT_EQ((*events)[1].type(), grid::v1::EVENT_TYPE_ROUTED);
+  auto idem = store->FindIdempotency("cc1", "key-a");
+  ASSERT_TRUE(idem.ok());
+  ASSERT_TRUE(idem->has_value());
+  EXPECT_EQ((*idem)->case_id, 1795000000000001ULL);
+  EXPECT_EQ((*idem)->fingerprint, 11u);
+  EXPECT_FALSE(store->FindIdempotency("cc2", "key-a")->has_value());  // keys are per caller
+  auto of_unit = store->CasesOfUnit("100001001002", 10);
+  ASSERT_TRUE(of_unit.ok());
+  ASSERT_EQ(of_unit->size(), 1u);
+  EXPECT_EQ((*of_unit)[0], 1795000000000002ULL);
+  EXPECT_FALSE(store->GetCase(42)->has_value());
+  EXPECT_TRUE(store->GetEvents(42)->empty());
+}
+
+TEST(Store, RefusesANonEmptyForeignDirectoryAndTouchesNothing) {
+  testing::TempDir tmp;
+  { std::ofstream(tmp.Sub("notes.txt")) << "precious"; }
+  auto s = Store::Open(StoreOptions{tmp.path(), true});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().reason(), "FOREIGN_DATA_DIR");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(tmp.path()), std::filesystem::directory_iterator()), 1);
+}
+
+TEST(Store, RefusesAFileInsteadOfADirectory) {
+  testing::TempDir tmp;
+  { std::ofstream(tmp.Sub("file")) << "x"; }
+  auto s = Store::Open(StoreOptions{tmp.Sub("file"), true});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().reason(), "FOREIGN_DATA_DIR");
+}
+
+TEST(Store, RefusesAnotherRocksDbAndLeavesItIntact) {
+  testing::TempDir tmp;
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, tmp.path(), &db).ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "their", "data").ok());
+    delete db;
+  }
+  auto s = Store::Open(StoreOptions{tmp.path(), true});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().reason(), "FOREIGN_DATA_DIR");
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::Options(), tmp.path(), &db).ok());
+  std::string v;
+  EXPECT_TRUE(db->Get(rocksdb::ReadOptions(), "their", &v).ok());
+  EXPECT_EQ(v, "data");
+  delete db;
+}
+
+TEST(Store, RefusesAStoreInUse) {
+  testing::TempDir tmp;
+  auto first = OpenOk(tmp.path());
+  auto second = Store::Open(StoreOptions{tmp.path(), true});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().reason(), "DATA_DIR_UNREADABLE");
+}
+
+}  // namespace
+}  // namespace grid::storage
