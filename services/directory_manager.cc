@@ -3,15 +3,15 @@
 
 namespace grid::services {
 
-StatusOr<uint64_t> DirectoryManager::LoadAtStart(const std::optional<grid::v1::DirectoryContent>& demo) {
+StatusOr<uint64_t> DirectoryManager::LoadAtStart(const std::optional<grid::v1::DirectoryContent>& initial) {
   std::lock_guard<std::mutex> lock(mu_);
   auto stored = store_->LoadDirectory();
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) {
-    if (!demo) return uint64_t{0};
-    auto built = Directory::Build(*demo, 1);
+    if (!initial) return uint64_t{0};
+    auto built = Directory::Build(*initial, 1);
     if (!built.ok()) return built.status();
-    GRID_RETURN_IF_ERROR(store_->SaveDirectory(*demo, 1, /*replace=*/true));
+    GRID_RETURN_IF_ERROR(store_->SaveDirectory(*initial, 1, /*replace=*/true));
     handle_->Set(std::move(built).value());
     return uint64_t{1};
   }

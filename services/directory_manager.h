@@ -21,9 +21,9 @@ class DirectoryManager {
   DirectoryManager(storage::Store* store, DirectoryHandle* handle) : store_(store), handle_(handle) {}
 
   // Loads the stored directory into the handle. When none is stored and
-  // `demo` is given, saves the demo as version 1 first. Returns the version
-  // serving (0: an empty directory).
-  StatusOr<uint64_t> LoadAtStart(const std::optional<grid::v1::DirectoryContent>& demo);
+  // `initial` is given, validates and saves it as version 1 first. Returns
+  // the version serving (0: an empty directory).
+  StatusOr<uint64_t> LoadAtStart(const std::optional<grid::v1::DirectoryContent>& initial);
 
   // Merges (or, with replace, substitutes) `delta` into the current
   // directory, validates the result, saves it and swaps it in. Nothing

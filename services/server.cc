@@ -14,7 +14,7 @@ Micros SystemClock::NowMicros() const {
 }
 
 StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& config, const Clock* clock,
-                                                        const std::optional<grid::v1::DirectoryContent>& demo) {
+                                                        const std::optional<grid::v1::DirectoryContent>& initial) {
   std::unique_ptr<GridServer> s(new GridServer());
   if (!config.tokens_file.empty()) {
     auto auth = Authenticator::FromFile(config.tokens_file);
@@ -25,7 +25,7 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   if (!store.ok()) return store.status();
   s->store_ = std::move(store).value();
   s->directory_manager_ = std::make_unique<DirectoryManager>(s->store_.get(), &s->directory_);
-  auto version = s->directory_manager_->LoadAtStart(demo);
+  auto version = s->directory_manager_->LoadAtStart(initial);
   if (!version.ok()) return version.status();
   s->router_ = std::make_unique<Router>(config.router);
   auto intake = IntakeWriter::Start(s->store_.get(), clock, config.intake_queue, config.intake_max_batch);

@@ -33,10 +33,10 @@ struct ServerConfig {
 
 class GridServer {
  public:
-  // `demo` is loaded when the store holds no directory yet (nullopt: none).
+  // `initial` becomes the directory when the store holds none yet (nullopt: start empty).
   // REQUIRES: clock outlives the server.
   static StatusOr<std::unique_ptr<GridServer>> Start(const ServerConfig& config, const Clock* clock,
-                                                     const std::optional<grid::v1::DirectoryContent>& demo);
+                                                     const std::optional<grid::v1::DirectoryContent>& initial);
   ~GridServer();
 
   int port() const { return port_; }

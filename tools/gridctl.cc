@@ -22,9 +22,8 @@
 #include <iostream>
 #include <map>
 
-#include "engine/divisions.h"
 #include "grid/v1/service.grpc.pb.h"
-#include "tools/files.h"
+#include "tools/loaders.h"
 
 namespace {
 
@@ -177,51 +176,14 @@ int SendImport(const Global& g, const v1::DirectoryContent& content, bool replac
   return 0;
 }
 
-int ImportDivisions(const Global& g, const std::string& dir, bool replace) {
-  struct FileSpec {
-    const char* name;
-    grid::DivisionFile kind;
-  };
-  const FileSpec files[] = {{"provinces", grid::DivisionFile::kProvinces},
-                            {"cities", grid::DivisionFile::kCities},
-                            {"areas", grid::DivisionFile::kAreas},
-                            {"streets", grid::DivisionFile::kStreets},
-                            {"villages", grid::DivisionFile::kVillages}};
-  v1::DirectoryContent content;
-  for (const auto& f : files) {
-    std::string path = dir + "/" + f.name + ".csv.gz";
-    auto text = grid::tools::ReadFileMaybeGz(path);
-    if (!text.ok()) {
-      path = dir + "/" + f.name + ".csv";
-      text = grid::tools::ReadFileMaybeGz(path);
-    }
-    if (!text.ok()) {
-      std::cerr << "gridctl: " << text.status().ToString() << " (looked for " << f.name << ".csv.gz and .csv)\n";
-      return 3;
-    }
-    auto units = grid::ParseDivisionCsv(path, *text, f.kind);
-    if (!units.ok()) {
-      std::cerr << "gridctl: " << units.status().ToString() << "\n";
-      return 3;
-    }
-    for (auto& u : *units) *content.add_units() = std::move(u);
-  }
-  return SendImport(g, content, replace, dir);
-}
-
-int ImportJson(const Global& g, const std::string& path, bool replace) {
-  auto text = grid::tools::ReadFileMaybeGz(path);
-  if (!text.ok()) {
-    std::cerr << "gridctl: " << text.status().ToString() << "\n";
+// Loads content locally, then streams it to the server.
+int ImportLoaded(const Global& g, grid::StatusOr<v1::DirectoryContent> content, bool replace,
+                 const std::string& source) {
+  if (!content.ok()) {
+    std::cerr << "gridctl: " << content.status().ToString() << "\n";
     return 3;
   }
-  v1::DirectoryContent content;
-  auto st = google::protobuf::util::JsonStringToMessage(*text, &content);
-  if (!st.ok()) {
-    std::cerr << "gridctl: " << path << ": " << st.ToString() << "\n";
-    return 3;
-  }
-  return SendImport(g, content, replace, path);
+  return SendImport(g, *content, replace, source);
 }
 
 }  // namespace
@@ -291,7 +253,11 @@ int main(int argc, char** argv) {
   imp_json->add_option("file", import_json, "file")->required();
   imp_json->add_flag("--replace", replace, "replace the whole directory instead of merging");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help exits 0; every usage error exits 2
+  }
 
   if (sub->parsed()) {
     if (lat_opt->count() > 0) {
@@ -403,7 +369,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (imp_div->parsed()) return ImportDivisions(g, import_dir, replace);
-  if (imp_json->parsed()) return ImportJson(g, import_json, replace);
+  if (imp_div->parsed()) return ImportLoaded(g, grid::tools::LoadDivisionsDir(import_dir), replace, import_dir);
+  if (imp_json->parsed()) return ImportLoaded(g, grid::tools::LoadDirectoryJson(import_json), replace, import_json);
   return 2;
 }

@@ -3,8 +3,9 @@
 //   gridd --listen 127.0.0.1:50051 --data /var/lib/gridd [--tokens FILE]
 //         [--no-demo] [--config gridd.toml] [--port-file FILE]
 //
-// On a data directory that holds no directory yet, the demo directory
-// (澄迈县) is loaded unless --no-demo is given. SIGINT and SIGTERM shut down
+// On a data directory that holds no directory yet, the directory comes from
+// --divisions DIR or --directory FILE.json, else the demo (澄迈县) unless
+// --no-demo is given. Every option can also come from --config FILE (TOML/INI). SIGINT and SIGTERM shut down
 // gracefully: calls in flight finish, queued writes complete, the store closes.
 // Exit codes: 0 after a clean shutdown, 1 on a start-up error (message on
 // stderr), 2 on bad flags.
@@ -20,10 +21,12 @@
 
 #include "services/server.h"
 #include "tools/demo_data.h"
+#include "tools/loaders.h"
 
 int main(int argc, char** argv) {
   grid::services::ServerConfig config;
   bool no_demo = false;
+  std::string divisions_dir, directory_json;
   bool no_sync = false;
   std::string port_file;
 
@@ -36,6 +39,13 @@ int main(int argc, char** argv) {
                  "token file: lines of '<token> <role> <scope|*> <caller-id>'; without it the server is open "
                  "(every caller is an admin: development only)");
   app.add_flag("--no-demo", no_demo, "do not load the demo directory into an empty data directory");
+  auto* div_opt = app.add_option("--divisions", divisions_dir,
+                                 "load the national division files in this folder when the data directory holds "
+                                 "no directory yet (instead of the demo)");
+  app.add_option("--directory", directory_json,
+                 "load this DirectoryContent JSON file when the data directory holds no directory yet (instead of "
+                 "the demo)")
+      ->excludes(div_opt);
   app.add_option("--port-file", port_file, "write the port listened on to this file once serving");
   app.add_option("--executor-threads", config.executor_threads, "threads for reads and directory changes")
       ->capture_default_str()
@@ -50,21 +60,28 @@ int main(int argc, char** argv) {
   app.add_option("--triage-unit", config.router.triage_unit,
                  "unit that takes cases no other rule places (default: the directory's only root)");
   app.add_flag("--unsafe-no-sync", no_sync, "do not fsync writes (benchmarks only: acknowledged cases may be lost)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help exits 0; every usage error exits 2
+  }
   config.sync = !no_sync;
 
-  std::optional<grid::v1::DirectoryContent> demo;
-  if (!no_demo) {
-    auto built = grid::tools::DemoDirectory();
-    if (!built.ok()) {
-      std::cerr << "gridd: cannot build the demo directory: " << built.status().ToString() << "\n";
+  // The first directory, used only when the data directory holds none yet.
+  std::optional<grid::v1::DirectoryContent> initial;
+  if (!divisions_dir.empty() || !directory_json.empty() || !no_demo) {
+    auto loaded = !divisions_dir.empty()    ? grid::tools::LoadDivisionsDir(divisions_dir)
+                  : !directory_json.empty() ? grid::tools::LoadDirectoryJson(directory_json)
+                                            : grid::tools::DemoDirectory();
+    if (!loaded.ok()) {
+      std::cerr << "gridd: cannot load the initial directory: " << loaded.status().ToString() << "\n";
       return 1;
     }
-    demo = std::move(built).value();
+    initial = std::move(loaded).value();
   }
 
   grid::services::SystemClock clock;
-  auto server = grid::services::GridServer::Start(config, &clock, demo);
+  auto server = grid::services::GridServer::Start(config, &clock, initial);
   if (!server.ok()) {
     std::cerr << "gridd: cannot start: " << server.status().ToString() << "\n";
     return 1;

@@ -1,6 +1,7 @@
 // gridd as its own process: start it on port 0, talk to it with a real gRPC
 // client and with gridctl, kill it with SIGKILL right after an
 // acknowledgement, restart it, and find every acknowledged case.
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -19,6 +20,7 @@
 #include "tests/support/grpc_client.h"
 #include "tests/support/paths.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/tiny_directory.h"
 
 namespace grid {
 namespace {
@@ -192,7 +194,7 @@ TEST(GriddProcess, GridctlSubmitAndGetShowTheRoutedGridOfTheRightCommunity) {
   ASSERT_EQ(RunCommand(ctl + " get 12345", &out), 1);
   EXPECT_NE(out.find("NOT_FOUND"), std::string::npos) << out;
   // Bad usage exits 2 without calling the server.
-  EXPECT_NE(RunCommand(ctl + " submit --lat 19", &out), 0);
+  EXPECT_EQ(RunCommand(ctl + " submit --lat 19", &out), 2) << out;
 }
 
 TEST(GriddProcess, ForeignDataDirectoryStopsGriddAndIsLeftAlone) {
@@ -241,6 +243,36 @@ TEST(GriddProcess, GridctlImportsDivisionFilesAndNamesTheBadLine) {
   EXPECT_NE(out.find("line"), std::string::npos) << out;
   ASSERT_EQ(RunCommand(ctl + " --json unit 469023", &out), 0) << out;
   EXPECT_NE(out.find("\"directory_version\": \"1\""), std::string::npos) << out;
+}
+
+TEST(GriddProcess, ConfigFileAndAnInitialDirectoryFile) {
+  testing::TempDir tmp;
+  std::string json;
+  google::protobuf::util::JsonPrintOptions opts;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(testing::TinyDirectory(), &json, opts).ok());
+  { std::ofstream(tmp.Sub("tiny.json")) << json; }
+  { std::ofstream(tmp.Sub("gridd.toml")) << "directory = \"" << tmp.Sub("tiny.json") << "\"\nnearest-grid-meters = 50\n"; }
+  GriddProcess gridd(tmp.Sub("data"), tmp.Sub("log"), {"--config", tmp.Sub("gridd.toml")});
+  ASSERT_GT(gridd.port(), 0);
+  std::string out;
+  ASSERT_EQ(RunCommand(BinDir() + "/gridctl --server " + gridd.target() + " unit 100001001", &out), 0) << out;
+  EXPECT_NE(out.find("测试社区"), std::string::npos) << out;
+  // 0.001 degree south of grid 1 is about 111 m: beyond the configured 50 m, so no nearest grid.
+  ASSERT_EQ(RunCommand(BinDir() + "/gridctl --server " + gridd.target() +
+                           " route --category sanitation --lat 19.999 --lon 110.005", &out), 0) << out;
+  EXPECT_NE(out.find("FALLBACK"), std::string::npos) << out;
+}
+
+TEST(GriddProcess, BadFlagsAndBadDirectoryFilesExitNonZero) {
+  testing::TempDir tmp;
+  std::string out;
+  EXPECT_EQ(RunCommand(BinDir() + "/gridd --listen 127.0.0.1:0", &out), 2) << out;  // --data is required
+  EXPECT_NE(out.find("--data"), std::string::npos) << out;
+  { std::ofstream(tmp.Sub("broken.json")) << "{\"units\": [{\"code\": 5"; }
+  EXPECT_EQ(RunCommand(BinDir() + "/gridd --listen 127.0.0.1:0 --data " + tmp.Sub("d") + " --directory " +
+                           tmp.Sub("broken.json"), &out), 1) << out;
+  EXPECT_NE(out.find("INVALID_JSON"), std::string::npos) << out;
+  EXPECT_FALSE(std::filesystem::exists(tmp.Sub("d")));  // nothing was created
 }
 
 }  // namespace
