@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "engine/address.h"
 #include "engine/text.h"
 
 namespace grid {
@@ -97,7 +98,7 @@ StatusOr<std::shared_ptr<const Directory>> Directory::Build(grid::v1::DirectoryC
                                                      " has the number range " + std::to_string(entry.from_number()) +
                                                      "-" + std::to_string(entry.to_number()));
         }
-        auto& grids = d->street_grids_[text::NormaliseForMatch(entry.street())];
+        auto& grids = d->street_grids_[address::NormaliseStreet(entry.street())];
         if (grids.empty() || grids.back() != &u) grids.push_back(&u);
       }
     }

@@ -59,7 +59,7 @@ class Directory {
   const geo::ShapeIndex& grid_index() const { return grid_index_; }
   const grid::v1::Unit* GridAt(uint32_t index_id) const { return indexed_grids_[index_id]; }
 
-  // Grids covering a street, by its text::NormaliseForMatch form, in code order.
+  // Grids covering a street, by its address::NormaliseStreet form, in code order.
   const std::vector<const grid::v1::Unit*>& GridsOnStreet(std::string_view normalised) const;
   // Every normalised street known, for substring matching, longest first.
   const std::vector<std::string>& streets() const { return streets_; }

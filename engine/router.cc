@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "engine/text.h"
+#include "engine/address.h"
 
 namespace grid {
 namespace {
@@ -34,17 +34,6 @@ void SetUnit(const Directory& dir, const Unit& u, RoutingMethod method, RoutingD
   d->set_unit_name(u.name());
   d->set_method(method);
   d->set_path(dir.PathName(u.code()));
-}
-
-// The first house number after `from` in `s`: digits, optionally followed by 号.
-std::optional<int> HouseNumberAfter(std::string_view s, size_t from) {
-  size_t i = from;
-  while (i < s.size() && !(s[i] >= '0' && s[i] <= '9')) ++i;
-  if (i == s.size()) return std::nullopt;
-  long n = 0;
-  size_t start = i;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 7) n = n * 10 + (s[i++] - '0');
-  return static_cast<int>(n);
 }
 
 bool NumberMatches(const grid::v1::AddressRange& r, std::optional<int> number) {
@@ -122,15 +111,13 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
 
   // 3. Address.
   if (!found && !in.address.empty()) {
-    const std::string norm = text::NormaliseForMatch(in.address);
+    const address::ParsedAddress parsed = address::Parse(in.address);
     for (const std::string& street : dir.streets()) {
-      size_t pos = norm.find(street);
-      if (pos == std::string::npos) continue;
-      auto number = HouseNumberAfter(norm, pos + street.size());
+      if (parsed.street_part.find(street) == std::string::npos) continue;
       std::vector<std::pair<const Unit*, const grid::v1::AddressRange*>> matches;
       for (const Unit* g : dir.GridsOnStreet(street)) {
         for (const auto& r : g->address_coverage()) {
-          if (text::NormaliseForMatch(r.street()) == street && NumberMatches(r, number)) {
+          if (address::NormaliseStreet(r.street()) == street && NumberMatches(r, parsed.number)) {
             matches.emplace_back(g, &r);
             break;
           }
@@ -145,7 +132,7 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
       }
       d.set_matched_address_entry(entry_text);
       std::string detail = "address matched " + entry_text + " of " + Describe(*g);
-      if (number) detail += " (house number " + std::to_string(*number) + ")";
+      if (parsed.number) detail += " (house number " + std::to_string(*parsed.number) + ")";
       if (matches.size() > 1) {
         d.set_ambiguous(true);
         for (const auto& m : matches) d.add_candidates(m.first->code());

@@ -116,4 +116,28 @@ std::string NormaliseForMatch(std::string_view s) {
   return Transform(s, [](uint32_t cp) { return !IsDropped(cp); });
 }
 
+std::u32string ToCodePoints(std::string_view s) {
+  std::u32string out;
+  out.reserve(s.size());
+  uint32_t cp = 0;
+  for (size_t i = 0; i < s.size();) {
+    size_t n = Decode(s, i, &cp);
+    if (n == 0) {
+      out.push_back(0xFFFD);
+      ++i;
+    } else {
+      out.push_back(cp);
+      i += n;
+    }
+  }
+  return out;
+}
+
+std::string FromCodePoints(std::u32string_view cps) {
+  std::string out;
+  out.reserve(cps.size() * 3);
+  for (char32_t cp : cps) Append(&out, cp);
+  return out;
+}
+
 }  // namespace grid::text

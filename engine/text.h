@@ -26,4 +26,9 @@ std::string FoldWidthAndCase(std::string_view s);
 // the common CJK marks: ，。、·－—（）《》「」“”).
 std::string NormaliseForMatch(std::string_view s);
 
+// Code points of `s`; a malformed byte becomes U+FFFD.
+std::u32string ToCodePoints(std::string_view s);
+// UTF-8 of `cps`.
+std::string FromCodePoints(std::u32string_view cps);
+
 }  // namespace grid::text

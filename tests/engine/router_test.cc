@@ -136,6 +136,20 @@ TEST_F(RouterTest, AddressMatchesStreetAndHouseNumberParity) {
   EXPECT_EQ(d.unit_code(), "100001001002");  // a whole alley
 }
 
+TEST_F(RouterTest, LatinAddressesMatchAcrossAbbreviations) {
+  auto c = testing::TinyDirectory();
+  auto* entry = c.mutable_units(3)->add_address_coverage();
+  entry->set_street("North De Soto Avenue");
+  entry->set_from_number(8000);
+  entry->set_to_number(8999);
+  Rebuild(c);
+  auto d = RouteOk({.category = "sanitation", .address = "8525 N DE SOTO AVE, 91304"});
+  EXPECT_EQ(d.method(), grid::v1::ROUTING_METHOD_ADDRESS);
+  EXPECT_EQ(d.unit_code(), "100001001001");
+  d = RouteOk({.category = "sanitation", .address = "9525 N DE SOTO AVE, 91304"});  // outside the range
+  EXPECT_EQ(d.method(), grid::v1::ROUTING_METHOD_FALLBACK);
+}
+
 TEST_F(RouterTest, AddressIsUsedOnlyWhenLocationFails) {
   auto d = RouteOk({.category = "sanitation", .location = geo::Point{116.4, 39.9}, .address = "幸福巷"});
   EXPECT_EQ(d.method(), grid::v1::ROUTING_METHOD_ADDRESS);
