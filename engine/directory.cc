@@ -151,6 +151,24 @@ StatusOr<std::shared_ptr<const Directory>> Directory::Build(grid::v1::DirectoryC
     if (!d->categories_.emplace(cat.code(), &cat).second) return Bad("DUPLICATE_CODE", "category " + cat.code() + " appears twice");
   }
 
+  for (const auto& rule : c.category_rules()) {
+    const std::string what = "rule of " + rule.unit_code() + " for " + rule.category();
+    if (d->FindUnit(rule.unit_code()) == nullptr) return Bad("INVALID_RULE", what + ": unit does not exist");
+    if (d->FindCategory(rule.category()) == nullptr) return Bad("INVALID_RULE", what + ": category does not exist");
+    if (rule.handling() == grid::v1::HANDLING_UNSPECIFIED || !grid::v1::Handling_IsValid(rule.handling())) {
+      return Bad("INVALID_RULE", what + ": handling is missing or unknown");
+    }
+    if (rule.handling() != grid::v1::HANDLING_GRID && rule.department_codes().empty()) {
+      return Bad("INVALID_RULE", what + ": needs at least one department");
+    }
+    for (const auto& dep : rule.department_codes()) {
+      if (d->FindDepartment(dep) == nullptr) return Bad("UNKNOWN_DEPARTMENT", what + ": department " + dep + " does not exist");
+    }
+    if (!d->rules_.emplace(rule.unit_code() + '\0' + rule.category(), &rule).second) {
+      return Bad("INVALID_RULE", what + " appears twice");
+    }
+  }
+
   d->grid_index_ = geo::ShapeIndex::Build(std::move(shapes));
   return std::shared_ptr<const Directory>(std::move(d));
 }
@@ -173,6 +191,22 @@ const grid::v1::Department* Directory::FindDepartment(std::string_view code) con
 const grid::v1::Category* Directory::FindCategory(std::string_view code) const {
   auto it = categories_.find(code);
   return it == categories_.end() ? nullptr : it->second;
+}
+
+CategoryHandling Directory::HandlingFor(const grid::v1::Category& category, std::string_view unit_code) const {
+  CategoryHandling h{category.handling(), &category.department_codes(), &category.required_skills(), nullptr};
+  if (rules_.empty()) return h;
+  std::string key;
+  for (const Unit* u = FindUnit(unit_code); u != nullptr; u = FindUnit(u->parent_code())) {
+    key.assign(u->code()).push_back('\0');
+    key.append(category.code());
+    if (auto it = rules_.find(key); it != rules_.end()) {
+      const auto* r = it->second;
+      return CategoryHandling{r->handling(), &r->department_codes(), &r->required_skills(), r};
+    }
+    if (u->parent_code().empty()) break;
+  }
+  return h;
 }
 
 const std::vector<const Unit*>& Directory::Children(std::string_view code) const {
@@ -244,6 +278,14 @@ grid::v1::DirectoryContent MergeContent(const grid::v1::DirectoryContent& base,
         [](const auto& x) -> std::string_view { return x.code(); });
   merge(base.categories(), delta.categories(), out.mutable_categories(),
         [](const auto& x) -> std::string_view { return x.code(); });
+  // Rules are keyed by unit and category together.
+  auto rule_key = [](const grid::v1::CategoryRule& r) { return r.unit_code() + '\0' + r.category(); };
+  std::unordered_set<std::string> replaced;
+  for (const auto& r : delta.category_rules()) replaced.insert(rule_key(r));
+  for (const auto& r : base.category_rules()) {
+    if (!replaced.contains(rule_key(r))) *out.add_category_rules() = r;
+  }
+  for (const auto& r : delta.category_rules()) *out.add_category_rules() = r;
   return out;
 }
 

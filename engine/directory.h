@@ -23,13 +23,23 @@
 
 namespace grid {
 
+// How a category is handled at a unit: the category's default, or the most
+// specific CategoryRule on the unit's chain of ancestors.
+struct CategoryHandling {
+  grid::v1::Handling handling = grid::v1::HANDLING_UNSPECIFIED;
+  const google::protobuf::RepeatedPtrField<std::string>* department_codes = nullptr;
+  const google::protobuf::RepeatedPtrField<std::string>* required_skills = nullptr;
+  const grid::v1::CategoryRule* rule = nullptr;  // null: the category's default
+};
+
 class Directory {
  public:
   // Validates `content` as a whole and indexes it. Errors (INVALID_ARGUMENT)
   // name the entry and the rule: DUPLICATE_CODE, INVALID_CODE, INVALID_LEVEL,
   // UNKNOWN_PARENT, PARENT_LEVEL, INVALID_GEOMETRY (with geo's reason in the
   // message), UNKNOWN_UNIT (member or department), DUPLICATE_MEMBER,
-  // UNKNOWN_DEPARTMENT (category), INVALID_CATEGORY, INVALID_NAME.
+  // UNKNOWN_DEPARTMENT (category or rule), INVALID_CATEGORY, INVALID_NAME,
+  // INVALID_RULE (rule of an unknown unit or category, or a duplicate).
   static StatusOr<std::shared_ptr<const Directory>> Build(grid::v1::DirectoryContent content,
                                                           uint64_t version);
   // An empty directory at version 0.
@@ -42,6 +52,9 @@ class Directory {
   const grid::v1::Member* FindMember(std::string_view id) const;
   const grid::v1::Department* FindDepartment(std::string_view code) const;
   const grid::v1::Category* FindCategory(std::string_view code) const;
+  // The handling of `category` at `unit_code` (which may be empty or unknown:
+  // then the category's default applies).
+  CategoryHandling HandlingFor(const grid::v1::Category& category, std::string_view unit_code) const;
 
   // Children of a unit ordered by code; roots for the empty code.
   const std::vector<const grid::v1::Unit*>& Children(std::string_view code) const;
@@ -76,6 +89,7 @@ class Directory {
   std::unordered_map<std::string_view, const grid::v1::Member*> members_;
   std::unordered_map<std::string_view, const grid::v1::Department*> departments_;
   std::unordered_map<std::string_view, const grid::v1::Category*> categories_;
+  std::unordered_map<std::string, const grid::v1::CategoryRule*> rules_;  // unit code + '\0' + category
   std::unordered_map<std::string_view, std::vector<const grid::v1::Unit*>> children_;
   std::unordered_map<std::string_view, std::vector<const grid::v1::Member*>> unit_members_;
   std::unordered_map<std::string, std::vector<const grid::v1::Unit*>> street_grids_;

@@ -146,12 +146,20 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
     if (!found) AddStep(&d, grid::v1::ROUTING_METHOD_ADDRESS, false, "no grid covers the address");
   }
 
-  // 4. Category rules.
-  switch (category->handling()) {
+  // 4. Category rules: the category's default, or the most specific rule of
+  // the unit found so far (else of the caller's scope).
+  const CategoryHandling handling =
+      dir.HandlingFor(*category, found ? std::string_view(d.unit_code()) : in.fallback_unit);
+  std::string rule_source = "category " + category->name();
+  if (handling.rule != nullptr) {
+    const Unit* owner = dir.FindUnit(handling.rule->unit_code());
+    rule_source += " (rule of " + Describe(*owner) + ")";
+  }
+  switch (handling.handling) {
     case grid::v1::HANDLING_DEPARTMENT: {
-      const auto* dep = dir.FindDepartment(category->department_codes(0));
+      const auto* dep = dir.FindDepartment(handling.department_codes->Get(0));
       d.set_department_code(dep->code());
-      std::string detail = "category " + category->name() + " goes to " + dep->name() + " (" + dep->code() + ")";
+      std::string detail = rule_source + " goes to " + dep->name() + " (" + dep->code() + ")";
       AddStep(&d, grid::v1::ROUTING_METHOD_CATEGORY_RULE, true, detail);
       if (!found) {
         const Unit* u = dir.FindUnit(dep->unit_code());
@@ -165,15 +173,17 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
     }
     case grid::v1::HANDLING_GRID_WITH_SUMMONS: {
       std::string names;
-      for (const auto& code : category->department_codes()) {
+      for (const auto& code : *handling.department_codes) {
         d.add_summoned_department_codes(code);
         names += (names.empty() ? "" : ", ") + dir.FindDepartment(code)->name();
       }
-      AddStep(&d, grid::v1::ROUTING_METHOD_CATEGORY_RULE, true,
-              "category " + category->name() + " summons " + names + " alongside the grid");
+      AddStep(&d, grid::v1::ROUTING_METHOD_CATEGORY_RULE, true, rule_source + " summons " + names + " alongside the grid");
       break;
     }
     default:
+      if (handling.rule != nullptr) {
+        AddStep(&d, grid::v1::ROUTING_METHOD_CATEGORY_RULE, true, rule_source + ": the grid handles it");
+      }
       break;
   }
 
@@ -204,14 +214,15 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
   }
 
   if (d.unit_level() == grid::v1::UNIT_LEVEL_GRID && d.department_code().empty()) {
-    ChooseAssignee(dir, *category, &d);
+    ChooseAssignee(dir, *handling.required_skills, &d);
   }
   return d;
 }
 
-void Router::ChooseAssignee(const Directory& dir, const grid::v1::Category& category, RoutingDecision* d) const {
+void Router::ChooseAssignee(const Directory& dir, const google::protobuf::RepeatedPtrField<std::string>& required_skills,
+                            RoutingDecision* d) const {
   auto has_skills = [&](const grid::v1::Member& m) {
-    for (const auto& skill : category.required_skills()) {
+    for (const auto& skill : required_skills) {
       if (std::find(m.skills().begin(), m.skills().end(), skill) == m.skills().end()) return false;
     }
     return true;
@@ -243,7 +254,7 @@ void Router::ChooseAssignee(const Directory& dir, const grid::v1::Category& cate
   }
   d->set_assignee_member_id(best->id());
   std::string skills;
-  for (const auto& s : category.required_skills()) skills += (skills.empty() ? "" : ", ") + s;
+  for (const auto& s : required_skills) skills += (skills.empty() ? "" : ", ") + s;
   d->set_assignee_explanation(best->name() + " (" + best->id() + ") of " + where + ": on duty" +
                               (skills.empty() ? "" : ", has " + skills) + ", " + std::to_string(best_load) +
                               " open case(s), the least load" + (load_ ? "" : " (loads not counted)"));

@@ -8,8 +8,9 @@
 //      grid goes to the nearest grid within `nearest_grid_max_meters`;
 //   3. address: the address text is normalised and matched against the grids'
 //      address coverage (longest street name first, then house number range);
-//   4. category rules: a category handled by a department names it; one
-//      handled by the grid with summons lists the departments summoned;
+//   4. category rules: the category's default handling, or a county's (or
+//      town's) own CategoryRule for it: a category handled by a department
+//      names it; one handled by the grid with summons lists the departments;
 //   5. fallback (兜底): the lowest unit that could be determined (the caller's
 //      scope or the configured triage unit) takes it for manual dispatch.
 // Within a grid an assignee is chosen: on duty, having the category's required
@@ -61,7 +62,7 @@ class Router {
   StatusOr<grid::v1::RoutingDecision> Route(const Directory& directory, const RouteInput& input) const;
 
  private:
-  void ChooseAssignee(const Directory& directory, const grid::v1::Category& category,
+  void ChooseAssignee(const Directory& directory, const google::protobuf::RepeatedPtrField<std::string>& required_skills,
                       grid::v1::RoutingDecision* decision) const;
 
   RouterOptions options_;

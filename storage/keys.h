@@ -33,6 +33,7 @@ enum class DirectoryKind : char {
   kMember = 'M',
   kDepartment = 'D',
   kCategory = 'C',
+  kCategoryRule = 'R',  // id: unit code | 0x00 | category code
 };
 
 // Secondary index tags (case_index column family).

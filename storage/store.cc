@@ -173,6 +173,9 @@ StatusOr<std::optional<StoredDirectory>> Store::LoadDirectory() const {
       case DirectoryKind::kCategory:
         GRID_RETURN_IF_ERROR(Parse(value, out.content.add_categories(), what));
         break;
+      case DirectoryKind::kCategoryRule:
+        GRID_RETURN_IF_ERROR(Parse(value, out.content.add_category_rules(), what));
+        break;
       default:
         return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "unknown directory entry kind in " + what);
     }
@@ -198,6 +201,9 @@ Status Store::SaveDirectory(const grid::v1::DirectoryContent& content, uint64_t 
   for (const auto& m : content.members()) GRID_RETURN_IF_ERROR(put(DirectoryKind::kMember, m.id(), m));
   for (const auto& d : content.departments()) GRID_RETURN_IF_ERROR(put(DirectoryKind::kDepartment, d.code(), d));
   for (const auto& c : content.categories()) GRID_RETURN_IF_ERROR(put(DirectoryKind::kCategory, c.code(), c));
+  for (const auto& r : content.category_rules()) {
+    GRID_RETURN_IF_ERROR(put(DirectoryKind::kCategoryRule, r.unit_code() + '\0' + r.category(), r));
+  }
   std::string v;
   PutFixed64BE(&v, version);
   GRID_RETURN_IF_ERROR(FromRocks(batch.Put(meta_, std::string(kDirectoryVersionKey), v), "writing the directory"));

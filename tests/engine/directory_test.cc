@@ -115,6 +115,27 @@ TEST(Directory, RejectsEveryBrokenRule) {
   }
 }
 
+TEST(Directory, RejectsBadCategoryRules) {
+  auto base = testing::TinyDirectory();
+  auto with_rule = [&](auto edit) {
+    auto c = base;
+    auto* r = c.add_category_rules();
+    r->set_unit_code("100001");
+    r->set_category("sanitation");
+    r->set_handling(grid::v1::HANDLING_DEPARTMENT);
+    r->add_department_codes("dept.water");
+    edit(&c, r);
+    return BuildReason(c);
+  };
+  EXPECT_EQ(with_rule([](auto*, auto*) {}), "OK");
+  EXPECT_EQ(with_rule([](auto*, auto* r) { r->set_unit_code("404"); }), "INVALID_RULE");
+  EXPECT_EQ(with_rule([](auto*, auto* r) { r->set_category("nope"); }), "INVALID_RULE");
+  EXPECT_EQ(with_rule([](auto*, auto* r) { r->set_handling(grid::v1::HANDLING_UNSPECIFIED); }), "INVALID_RULE");
+  EXPECT_EQ(with_rule([](auto*, auto* r) { r->clear_department_codes(); }), "INVALID_RULE");
+  EXPECT_EQ(with_rule([](auto*, auto* r) { r->set_department_codes(0, "dept.none"); }), "UNKNOWN_DEPARTMENT");
+  EXPECT_EQ(with_rule([](auto* c, auto* r) { *c->add_category_rules() = *r; }), "INVALID_RULE");
+}
+
 TEST(Directory, ErrorsNameTheEntry) {
   auto c = testing::TinyDirectory();
   c.mutable_units(3)->set_parent_code("999");

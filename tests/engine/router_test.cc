@@ -181,6 +181,27 @@ TEST_F(RouterTest, SummonsListTheDepartments) {
   EXPECT_EQ(d.summoned_department_codes(0), "dept.water");
 }
 
+TEST_F(RouterTest, ACountyRuleOverridesTheCategoryDefault) {
+  auto c = testing::TinyDirectory();
+  auto* rule = c.add_category_rules();  // this county sends sanitation to the water bureau, with medical skills
+  rule->set_unit_code("100001");
+  rule->set_category("sanitation");
+  rule->set_handling(grid::v1::HANDLING_GRID_WITH_SUMMONS);
+  rule->add_department_codes("dept.water");
+  rule->add_required_skills("medical");
+  Rebuild(c);
+  auto d = RouteOk({.category = "sanitation", .location = geo::Point{110.005, 20.005}});
+  ASSERT_EQ(d.summoned_department_codes_size(), 1);
+  EXPECT_EQ(d.summoned_department_codes(0), "dept.water");
+  EXPECT_EQ(d.assignee_member_id(), "M4");  // the skill now required
+  bool explained = false;
+  for (const auto& s : d.steps()) explained |= s.detail().find("rule of 测试镇 (100001)") != std::string::npos;
+  EXPECT_TRUE(explained);
+  // Outside the rule's subtree (fallback at the county) the default applies.
+  d = RouteOk({.category = "sanitation", .fallback_unit = "100"});
+  EXPECT_EQ(d.summoned_department_codes_size(), 0);
+}
+
 TEST_F(RouterTest, AssigneeIsOnDutyAndSkilled) {
   auto d = RouteOk({.category = "sanitation", .location = geo::Point{110.005, 20.005}});
   EXPECT_EQ(d.assignee_member_id(), "M1");  // M2 is off duty

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -313,6 +314,63 @@ TEST_F(ServerTest, BadImportChangesNothing) {
   StopServer();
   StartServer();
   EXPECT_EQ(server_->directory_version(), 1u);
+}
+
+TEST_F(ServerTest, ACategoryRuleImportedOnlineChangesRouting) {
+  grid::v1::DirectoryContent rules;
+  auto* rule = rules.add_category_rules();
+  rule->set_unit_code("100");
+  rule->set_category("sanitation");
+  rule->set_handling(grid::v1::HANDLING_DEPARTMENT);
+  rule->add_department_codes("dept.water");
+  grid::v1::ImportResponse imported;
+  std::string reason;
+  ASSERT_TRUE(Import(*clients_, {rules}, false, &imported, &reason).ok()) << reason;
+  auto ctx = testing::Context();
+  grid::v1::RouteCaseRequest req;
+  req.set_category("sanitation");
+  req.mutable_location()->set_lat(20.005);
+  req.mutable_location()->set_lng(110.005);
+  grid::v1::RouteCaseResponse resp;
+  ASSERT_TRUE(clients_->directory->RouteCase(ctx.get(), req, &resp).ok());
+  EXPECT_EQ(resp.routing().department_code(), "dept.water");
+  EXPECT_EQ(resp.routing().directory_version(), imported.directory_version());
+}
+
+TEST_F(ServerTest, VersionsSwapWhileServingWithoutAFailedRequest) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0}, calls{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&, t] {
+      uint64_t last_version = 0;
+      for (int i = 0; !stop.load(); ++i) {
+        grid::v1::SubmitCaseResponse resp;
+        auto r = testing::Submit(*clients_->intake, Good("swap-" + std::to_string(t) + "-" + std::to_string(i)), &resp);
+        ++calls;
+        if (!r.status.ok()) {
+          ++failures;
+          continue;
+        }
+        // A caller never sees the directory go back to an older version.
+        if (resp.case_().routing().directory_version() < last_version) ++failures;
+        last_version = resp.case_().routing().directory_version();
+      }
+    });
+  }
+  for (int v = 0; v < 10; ++v) {
+    grid::v1::DirectoryContent delta;
+    *delta.add_units() = testing::TinyDirectory().units(4);
+    delta.mutable_units(0)->set_name("第2网格 v" + std::to_string(v));
+    grid::v1::ImportResponse resp;
+    std::string reason;
+    ASSERT_TRUE(Import(*clients_, {delta}, false, &resp, &reason).ok()) << reason;
+  }
+  while (calls.load() < 40) std::this_thread::yield();
+  stop = true;
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(server_->directory_version(), 11u);
 }
 
 TEST_F(ServerTest, UpsertAndRouteCase) {

@@ -66,7 +66,12 @@ TEST(Store, DirectorySurvivesReopen) {
     auto none = store->LoadDirectory();
     ASSERT_TRUE(none.ok());
     EXPECT_FALSE(none->has_value());
-    ASSERT_TRUE(store->SaveDirectory(testing::TinyDirectory(), 1, true).ok());
+    auto content = testing::TinyDirectory();
+    auto* rule = content.add_category_rules();
+    rule->set_unit_code("100001");
+    rule->set_category("sanitation");
+    rule->set_handling(grid::v1::HANDLING_GRID);
+    ASSERT_TRUE(store->SaveDirectory(content, 1, true).ok());
     grid::v1::DirectoryContent delta;
     *delta.add_units() = testing::TinyDirectory().units(2);
     delta.mutable_units(0)->set_name("改名");
@@ -80,6 +85,8 @@ TEST(Store, DirectorySurvivesReopen) {
   EXPECT_EQ((*loaded)->content.units_size(), 5);
   EXPECT_EQ((*loaded)->content.members_size(), 4);
   EXPECT_EQ((*loaded)->content.categories_size(), 4);
+  ASSERT_EQ((*loaded)->content.category_rules_size(), 1);
+  EXPECT_EQ((*loaded)->content.category_rules(0).unit_code(), "100001");
   bool renamed = false;
   for (const auto& u : (*loaded)->content.units()) renamed |= u.code() == "100001001" && u.name() == "改名";
   EXPECT_TRUE(renamed);
