@@ -9,15 +9,16 @@
 namespace grid::services {
 
 StatusOr<std::unique_ptr<IntakeWriter>> IntakeWriter::Start(storage::Store* store, const Clock* clock,
-                                                            size_t queue_capacity, size_t max_batch) {
+                                                            AssigneeLoad* load, size_t queue_capacity,
+                                                            size_t max_batch) {
   auto last = store->MaxCaseId();
   if (!last.ok()) return last.status();
-  return std::unique_ptr<IntakeWriter>(new IntakeWriter(store, clock, queue_capacity, max_batch, *last));
+  return std::unique_ptr<IntakeWriter>(new IntakeWriter(store, clock, load, queue_capacity, max_batch, *last));
 }
 
-IntakeWriter::IntakeWriter(storage::Store* store, const Clock* clock, size_t capacity, size_t max_batch,
-                           uint64_t last_id)
-    : store_(store), clock_(clock), capacity_(capacity), max_batch_(max_batch), ids_(last_id) {
+IntakeWriter::IntakeWriter(storage::Store* store, const Clock* clock, AssigneeLoad* load, size_t capacity,
+                           size_t max_batch, uint64_t last_id)
+    : store_(store), clock_(clock), load_(load), capacity_(capacity), max_batch_(max_batch), ids_(last_id) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -122,6 +123,11 @@ void IntakeWriter::Process(std::deque<Submission>& batch) {
   for (size_t k = 0; k < writes.size(); ++k) writes[k].new_case = &fresh[k];
 
   Status committed = writes.empty() ? Status::Ok() : store_->CommitNewCases(writes);
+  if (committed.ok() && load_ != nullptr) {
+    for (const NewCase& c : fresh) {
+      if (!c.record.routing().assignee_member_id().empty()) load_->Add(c.record.routing().assignee_member_id());
+    }
+  }
   for (size_t i = 0; i < batch.size(); ++i) {
     Outcome& out = outcomes[i];
     if (!out.error.ok()) {

@@ -24,6 +24,7 @@
 #include "engine/intake.h"
 #include "engine/status.h"
 #include "grid/v1/service.pb.h"
+#include "services/assignee_load.h"
 #include "storage/store.h"
 
 namespace grid::services {
@@ -39,9 +40,10 @@ class IntakeWriter {
     Done done;
   };
 
-  // REQUIRES: store outlives the writer. Reads the highest stored case id.
+  // REQUIRES: store and load outlive the writer (load may be null). Reads
+  // the highest stored case id.
   static StatusOr<std::unique_ptr<IntakeWriter>> Start(storage::Store* store, const Clock* clock,
-                                                       size_t queue_capacity, size_t max_batch);
+                                                       AssigneeLoad* load, size_t queue_capacity, size_t max_batch);
   ~IntakeWriter();
 
   // False when the queue is full or the writer is stopping; `s.done` is then
@@ -51,12 +53,14 @@ class IntakeWriter {
   void Stop();
 
  private:
-  IntakeWriter(storage::Store* store, const Clock* clock, size_t capacity, size_t max_batch, uint64_t last_id);
+  IntakeWriter(storage::Store* store, const Clock* clock, AssigneeLoad* load, size_t capacity, size_t max_batch,
+               uint64_t last_id);
   void Run();
   void Process(std::deque<Submission>& batch);
 
   storage::Store* const store_;
   const Clock* const clock_;
+  AssigneeLoad* const load_;
   const size_t capacity_;
   const size_t max_batch_;
   CaseIdGenerator ids_;  // used by the writer thread only

@@ -27,8 +27,12 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   s->directory_manager_ = std::make_unique<DirectoryManager>(s->store_.get(), &s->directory_);
   auto version = s->directory_manager_->LoadAtStart(initial);
   if (!version.ok()) return version.status();
-  s->router_ = std::make_unique<Router>(config.router);
-  auto intake = IntakeWriter::Start(s->store_.get(), clock, config.intake_queue, config.intake_max_batch);
+  auto loads = s->store_->OpenCasesPerAssignee();
+  if (!loads.ok()) return loads.status();
+  s->load_.Reset(std::move(loads).value());
+  AssigneeLoad* load = &s->load_;
+  s->router_ = std::make_unique<Router>(config.router, [load](std::string_view id) { return load->Get(id); });
+  auto intake = IntakeWriter::Start(s->store_.get(), clock, &s->load_, config.intake_queue, config.intake_max_batch);
   if (!intake.ok()) return intake.status();
   s->intake_ = std::move(intake).value();
   s->executor_ = std::make_unique<BoundedExecutor>(config.executor_threads, config.executor_queue);

@@ -54,6 +54,7 @@ class GridServer {
   DirectoryHandle directory_;
   std::unique_ptr<DirectoryManager> directory_manager_;
   Authenticator auth_;
+  AssigneeLoad load_;
   std::unique_ptr<Router> router_;
   std::unique_ptr<IntakeWriter> intake_;
   std::unique_ptr<BoundedExecutor> executor_;

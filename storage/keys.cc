@@ -65,6 +65,15 @@ std::string ByUnitKey(std::string_view unit_code, uint64_t case_id) {
   return k;
 }
 
+std::string OpenByAssigneeKey(std::string_view member_id, uint64_t case_id) {
+  std::string k;
+  k.push_back(static_cast<char>(IndexTag::kOpenByAssignee));
+  k.append(member_id);
+  k.push_back('\0');
+  PutFixed64BE(&k, case_id);
+  return k;
+}
+
 std::string ByStatusKey(int status, uint64_t case_id) {
   std::string k;
   k.push_back(static_cast<char>(IndexTag::kByStatus));

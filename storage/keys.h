@@ -40,6 +40,7 @@ enum class DirectoryKind : char {
 enum class IndexTag : char {
   kByUnit = 0x01,    // tag | unit code | 0x00 | case id (8, BE)
   kByStatus = 0x02,  // tag | status (1) | case id (8, BE)
+  kOpenByAssignee = 0x03,  // tag | member id | 0x00 | case id (8, BE): open cases per member
 };
 
 void PutFixed64BE(std::string* out, uint64_t v);
@@ -57,6 +58,7 @@ std::string EventPrefix(uint64_t case_id);
 std::string IdempotencyKey(std::string_view caller, std::string_view key);
 std::string ByUnitKey(std::string_view unit_code, uint64_t case_id);
 std::string ByStatusKey(int status, uint64_t case_id);
+std::string OpenByAssigneeKey(std::string_view member_id, uint64_t case_id);
 
 // The value stored under an idempotency key: case id and request fingerprint.
 std::string EncodeIdempotencyValue(uint64_t case_id, uint64_t fingerprint);

@@ -257,6 +257,10 @@ Status Store::CommitNewCases(const std::vector<CaseWrite>& writes) {
     }
     GRID_RETURN_IF_ERROR(FromRocks(batch.Put(index_, ByUnitKey(rec.routing().unit_code(), *id), ""), "indexing"));
     GRID_RETURN_IF_ERROR(FromRocks(batch.Put(index_, ByStatusKey(rec.status(), *id), ""), "indexing"));
+    if (!rec.routing().assignee_member_id().empty()) {
+      GRID_RETURN_IF_ERROR(
+          FromRocks(batch.Put(index_, OpenByAssigneeKey(rec.routing().assignee_member_id(), *id), ""), "indexing"));
+    }
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
@@ -281,6 +285,19 @@ StatusOr<std::vector<grid::v1::CaseEvent>> Store::GetEvents(uint64_t case_id) co
     GRID_RETURN_IF_ERROR(Parse(it->value().ToString(), &out.emplace_back(), "an event of case " + CaseIdToString(case_id)));
   }
   GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading events"));
+  return out;
+}
+
+StatusOr<std::unordered_map<std::string, uint32_t>> Store::OpenCasesPerAssignee() const {
+  std::unordered_map<std::string, uint32_t> out;
+  const std::string prefix(1, static_cast<char>(IndexTag::kOpenByAssignee));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), index_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    auto key = it->key();
+    if (key.size() < 1 + 1 + 8) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "an assignee index key is malformed");
+    ++out[std::string(key.data() + 1, key.size() - 1 - 1 - 8)];
+  }
+  GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the assignee index"));
   return out;
 }
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/intake.h"
@@ -86,6 +87,9 @@ class Store {
 
   StatusOr<std::optional<grid::v1::Case>> GetCase(uint64_t case_id) const;
   StatusOr<std::vector<grid::v1::CaseEvent>> GetEvents(uint64_t case_id) const;
+
+  // Open cases per assigned member, from the index (keys only).
+  StatusOr<std::unordered_map<std::string, uint32_t>> OpenCasesPerAssignee() const;
 
   // Case ids routed to `unit_code` (exactly that unit), ascending, at most `limit`.
   StatusOr<std::vector<uint64_t>> CasesOfUnit(const std::string& unit_code, size_t limit) const;

@@ -21,6 +21,9 @@ using grid::testing::CallResult;
 
 constexpr Micros kStart = 1'795'000'000'000'000;
 
+grpc::Status Import(testing::Clients& clients, const std::vector<grid::v1::DirectoryContent>& chunks, bool replace,
+                    grid::v1::ImportResponse* resp, std::string* reason);
+
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override { StartServer(); }
@@ -90,6 +93,32 @@ TEST_F(ServerTest, SubmitRoutesStoresAndGetReturnsTheHistory) {
   EXPECT_EQ(got.events(0).actor(), "callcenter-01");
   EXPECT_EQ(got.events(1).type(), grid::v1::EVENT_TYPE_ROUTED);
   EXPECT_EQ(got.events(1).routing().unit_code(), "100001001002");
+}
+
+TEST_F(ServerTest, AssignmentBalancesOpenCasesAlsoAfterRestart) {
+  grid::v1::DirectoryContent delta;  // a second on-duty worker in grid 1
+  auto* m = delta.add_members();
+  m->set_id("M5");
+  m->set_name("钱七");
+  m->set_unit_code("100001001001");
+  m->set_on_duty(true);
+  grid::v1::ImportResponse imported;
+  std::string reason;
+  ASSERT_TRUE(Import(*clients_, {delta}, false, &imported, &reason).ok()) << reason;
+  auto submit = [&](int i) {
+    auto req = Good("load-" + std::to_string(i));
+    req.mutable_location()->set_lng(110.005);  // grid 1
+    grid::v1::SubmitCaseResponse resp;
+    EXPECT_TRUE(testing::Submit(*clients_->intake, req, &resp).status.ok());
+    return resp.case_().routing().assignee_member_id();
+  };
+  EXPECT_EQ(submit(0), "M1");  // a tie: the lower id
+  EXPECT_EQ(submit(1), "M5");  // M1 has one open case
+  EXPECT_EQ(submit(2), "M1");
+  StopServer();
+  StartServer();  // loads are recovered from the index: 2 and 1
+  EXPECT_EQ(submit(3), "M5");
+  EXPECT_EQ(submit(4), "M1");
 }
 
 TEST_F(ServerTest, IdempotentRetryReturnsTheSameCaseAlsoAfterRestart) {

@@ -1,0 +1,39 @@
+// Open cases per member, for the router's least-load assignment.
+//
+// Seeded at start from the store's open-cases-per-member index and raised by
+// the intake writer after each durable commit. Reads may be a commit behind,
+// which only makes assignment a little less even, never wrong.
+//
+// Thread-safety: all methods are thread-safe (one mutex).
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace grid::services {
+
+class AssigneeLoad {
+ public:
+  void Reset(std::unordered_map<std::string, uint32_t> counts) {
+    std::lock_guard<std::mutex> lock(mu_);
+    counts_ = std::move(counts);
+  }
+  uint32_t Get(std::string_view member_id) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = counts_.find(std::string(member_id));
+    return it == counts_.end() ? 0 : it->second;
+  }
+  void Add(const std::string& member_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++counts_[member_id];
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, uint32_t> counts_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace grid::services
