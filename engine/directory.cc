@@ -14,6 +14,10 @@ using grid::v1::Unit;
 using grid::v1::UnitLevel;
 
 const std::vector<const Unit*> kNoUnits;
+
+// How far a grid's vertex may stray outside its community's boundary
+// (rounding in clipped or re-projected data) before the import is refused.
+constexpr double kGridOutsideToleranceMeters = 1.0;
 const std::vector<const grid::v1::Member*> kNoMembers;
 
 // Codes and ids: 1..64 characters of [0-9A-Za-z._-].
@@ -100,6 +104,30 @@ StatusOr<std::shared_ptr<const Directory>> Directory::Build(grid::v1::DirectoryC
         }
         auto& grids = d->street_grids_[address::NormaliseStreet(entry.street())];
         if (grids.empty() || grids.back() != &u) grids.push_back(&u);
+      }
+    }
+  }
+  // A grid must lie within its community, where the community has a boundary:
+  // every vertex of the grid inside it or within kGridOutsideToleranceMeters.
+  std::unordered_map<std::string_view, geo::MultiPolygon> community_shapes;
+  for (size_t i = 0; i < d->indexed_grids_.size(); ++i) {
+    const Unit* g = d->indexed_grids_[i];
+    const Unit* community = d->FindUnit(g->parent_code());
+    if (community->boundary().polygons_size() == 0) continue;
+    auto it = community_shapes.find(community->code());
+    if (it == community_shapes.end()) {
+      auto shape = geo::FromProto(community->boundary());  // validated above
+      if (!shape.ok()) continue;
+      it = community_shapes.emplace(community->code(), std::move(shape).value()).first;
+    }
+    for (const auto& polygon : shapes[i].polygons) {
+      for (const geo::Point& p : polygon.rings[0].points) {
+        if (geo::ContainingPolygon(it->second, p) >= 0) continue;
+        const double off = geo::DistanceToShapeMeters(it->second, p);
+        if (off <= kGridOutsideToleranceMeters) continue;
+        return Bad("GRID_OUTSIDE_COMMUNITY", "grid " + g->code() + ": vertex (" + std::to_string(p.lat) + ", " +
+                                                 std::to_string(p.lng) + ") lies " + std::to_string(static_cast<int>(off)) +
+                                                 " m outside community " + community->code());
       }
     }
   }

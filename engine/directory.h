@@ -39,7 +39,9 @@ class Directory {
   // UNKNOWN_PARENT, PARENT_LEVEL, INVALID_GEOMETRY (with geo's reason in the
   // message), UNKNOWN_UNIT (member or department), DUPLICATE_MEMBER,
   // UNKNOWN_DEPARTMENT (category or rule), INVALID_CATEGORY, INVALID_NAME,
-  // INVALID_RULE (rule of an unknown unit or category, or a duplicate).
+  // INVALID_RULE (rule of an unknown unit or category, or a duplicate),
+  // GRID_OUTSIDE_COMMUNITY (a grid vertex more than 1 m outside its
+  // community's boundary, where the community has one).
   static StatusOr<std::shared_ptr<const Directory>> Build(grid::v1::DirectoryContent content,
                                                           uint64_t version);
   // An empty directory at version 0.

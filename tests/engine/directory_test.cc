@@ -136,6 +136,18 @@ TEST(Directory, RejectsBadCategoryRules) {
   EXPECT_EQ(with_rule([](auto* c, auto* r) { *c->add_category_rules() = *r; }), "INVALID_RULE");
 }
 
+TEST(Directory, AGridMustLieWithinItsCommunity) {
+  auto c = testing::TinyDirectory();
+  testing::AddSquare(c.mutable_units(2), 110.00, 20.00, 110.02, 20.01);  // the community covers both grids
+  EXPECT_EQ(BuildReason(c), "OK");
+  c.mutable_units(4)->clear_boundary();
+  testing::AddSquare(c.mutable_units(4), 110.01, 20.00, 110.03, 20.01);  // grid 2 sticks out by ~1 km
+  auto d = Directory::Build(c, 1);
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.status().reason(), "GRID_OUTSIDE_COMMUNITY");
+  EXPECT_NE(d.status().message().find("100001001002"), std::string::npos);
+}
+
 TEST(Directory, ErrorsNameTheEntry) {
   auto c = testing::TinyDirectory();
   c.mutable_units(3)->set_parent_code("999");
