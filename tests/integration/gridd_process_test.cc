@@ -2,12 +2,15 @@
 // client and with gridctl, kill it with SIGKILL right after an
 // acknowledgement, restart it, and find every acknowledged case.
 #include <google/protobuf/util/json_util.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -195,6 +198,75 @@ TEST(GriddProcess, GridctlSubmitAndGetShowTheRoutedGridOfTheRightCommunity) {
   EXPECT_NE(out.find("NOT_FOUND"), std::string::npos) << out;
   // Bad usage exits 2 without calling the server.
   EXPECT_EQ(RunCommand(ctl + " submit --lat 19", &out), 2) << out;
+}
+
+// Generic gRPC tools rely on the standard health and reflection services; call
+// them the way such a tool does, with no generated code.
+TEST(GriddProcess, HealthCheckingAndReflectionAnswer) {
+  testing::TempDir tmp;
+  GriddProcess gridd(tmp.Sub("data"), tmp.Sub("log"));
+  ASSERT_GT(gridd.port(), 0);
+  auto channel = grpc::CreateChannel(gridd.target(), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+
+  // grpc.health.v1.Health/Check with an empty HealthCheckRequest.
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Slice empty("", 0);
+  grpc::ByteBuffer request(&empty, 1), response;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
+                   std::lock_guard<std::mutex> lock(mu);
+                   status = s;
+                   done = true;
+                   cv.notify_one();
+                 });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });
+  }
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));  // status: SERVING
+
+  // grpc.reflection.v1alpha.ServerReflection: list_services.
+  grpc::ClientContext rctx;
+  rctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::CompletionQueue cq;
+  auto call = stub.PrepareCall(&rctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  void* tag;
+  bool ok;
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  grpc::Slice list_services("\x3a\x00", 2);  // field 7 (list_services) = ""
+  grpc::ByteBuffer rreq(&list_services, 1), rresp;
+  call->Write(rreq, reinterpret_cast<void*>(2));
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  call->Read(&rresp, reinterpret_cast<void*>(3));
+  ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
+  slices.clear();
+  ASSERT_TRUE(rresp.Dump(&slices).ok());
+  bytes.clear();
+  for (const auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  for (const char* service : {"grid.v1.CaseIntake", "grid.v1.CaseQuery", "grid.v1.Directory", "grpc.health.v1.Health"}) {
+    EXPECT_NE(bytes.find(service), std::string::npos) << service;
+  }
+  call->WritesDone(reinterpret_cast<void*>(4));
+  ASSERT_TRUE(cq.Next(&tag, &ok));
+  grpc::Status finish;
+  call->Finish(&finish, reinterpret_cast<void*>(5));
+  while (cq.Next(&tag, &ok) && tag != reinterpret_cast<void*>(5)) {
+  }
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
 }
 
 TEST(GriddProcess, ForeignDataDirectoryStopsGriddAndIsLeftAlone) {

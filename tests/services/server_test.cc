@@ -506,6 +506,38 @@ TEST_F(AuthServerTest, RolesAndScopesDecide) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+// A full queue answers RESOURCE_EXHAUSTED at once instead of queueing without
+// bound: queues of capacity 0 are always full.
+TEST(FullQueues, AnswerResourceExhaustedAndStoreNothing) {
+  testing::TempDir tmp;
+  FakeClock clock(kStart);
+  ServerConfig config;
+  config.listen = "127.0.0.1:0";
+  config.data_dir = tmp.Sub("data");
+  config.intake_queue = 0;
+  config.executor_queue = 0;
+  {
+    auto server = GridServer::Start(config, &clock, testing::TinyDirectory());
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    testing::Clients clients("127.0.0.1:" + std::to_string((*server)->port()));
+    grid::v1::SubmitCaseRequest req;
+    req.set_category("sanitation");
+    req.set_description("x");
+    req.set_unit_code("100001001001");
+    grid::v1::SubmitCaseResponse resp;
+    CallResult r = testing::Submit(*clients.intake, req, &resp);
+    EXPECT_EQ(r.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_EQ(r.reason, "QUEUE_FULL");
+    grid::v1::GetCaseResponse got;
+    r = testing::GetCase(*clients.query, "1795000000000000", &got);
+    EXPECT_EQ(r.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_EQ(r.reason, "QUEUE_FULL");
+  }
+  auto store = storage::Store::Open(storage::StoreOptions{config.data_dir, true});
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ(*(*store)->MaxCaseId(), 0u);
+}
+
 TEST(Authenticator, TokenFileErrorsNameTheLine) {
   auto a = Authenticator::FromText("good-token-0000001 admin * root\nshort admin * x\n", "tokens");
   ASSERT_FALSE(a.ok());
