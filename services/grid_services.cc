@@ -187,10 +187,20 @@ class ImportReactor final : public grpc::ServerReadReactor<grid::v1::ImportChunk
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {  // the client finished sending (or the call broke: Finish is then a no-op)
+    if (!ok) {  // the client finished sending, or the call broke
+      if (!last_seen_) {
+        Finish(Fail(context_, FailedPrecondition("IMPORT_INCOMPLETE",
+                                                 "the stream ended before the chunk marked last; nothing changed")));
+        return;
+      }
       Apply();
       return;
     }
+    if (last_seen_) {
+      Finish(Fail(context_, InvalidArgument("IMPORT_AFTER_LAST", "a chunk arrived after the one marked last")));
+      return;
+    }
+    last_seen_ = chunk_.last();
     if (first_) {
       if (!grid::v1::ImportMode_IsValid(chunk_.mode())) {
         Finish(Fail(context_, InvalidArgument("INVALID_IMPORT_MODE", "mode is not a known value")));
@@ -222,6 +232,7 @@ class ImportReactor final : public grpc::ServerReadReactor<grid::v1::ImportChunk
       response_->set_members(static_cast<uint32_t>(content_.members_size()));
       response_->set_departments(static_cast<uint32_t>(content_.departments_size()));
       response_->set_categories(static_cast<uint32_t>(content_.categories_size()));
+      response_->set_category_rules(static_cast<uint32_t>(content_.category_rules_size()));
       Finish(grpc::Status::OK);
     });
     if (!queued) Finish(Fail(context_, kQueueFull));
@@ -235,6 +246,7 @@ class ImportReactor final : public grpc::ServerReadReactor<grid::v1::ImportChunk
   size_t bytes_ = 0;
   bool first_ = true;
   bool replace_ = false;
+  bool last_seen_ = false;
 };
 
 }  // namespace

@@ -146,10 +146,10 @@ int SendImport(const Global& g, const v1::DirectoryContent& content, bool replac
   v1::ImportResponse response;
   auto writer = stub->Import(ctx.get(), &response);
   constexpr int kPerChunk = 5000;
-  int u = 0, m = 0, d = 0, c = 0;
+  int u = 0, m = 0, d = 0, c = 0, r = 0;
   bool first = true;
   while (first || u < content.units_size() || m < content.members_size() || d < content.departments_size() ||
-         c < content.categories_size()) {
+         c < content.categories_size() || r < content.category_rules_size()) {
     v1::ImportChunk chunk;
     if (first) {
       chunk.set_mode(replace ? v1::IMPORT_MODE_REPLACE : v1::IMPORT_MODE_MERGE);
@@ -161,6 +161,11 @@ int SendImport(const Global& g, const v1::DirectoryContent& content, bool replac
     for (int n = 0; n < kPerChunk && m < content.members_size(); ++n) *out->add_members() = content.members(m++);
     for (int n = 0; n < kPerChunk && d < content.departments_size(); ++n) *out->add_departments() = content.departments(d++);
     for (int n = 0; n < kPerChunk && c < content.categories_size(); ++n) *out->add_categories() = content.categories(c++);
+    for (int n = 0; n < kPerChunk && r < content.category_rules_size(); ++n) {
+      *out->add_category_rules() = content.category_rules(r++);
+    }
+    chunk.set_last(u == content.units_size() && m == content.members_size() && d == content.departments_size() &&
+                   c == content.categories_size() && r == content.category_rules_size());
     if (!writer->Write(chunk)) break;
   }
   writer->WritesDone();
@@ -169,8 +174,9 @@ int SendImport(const Global& g, const v1::DirectoryContent& content, bool replac
   if (g.json) {
     PrintJson(response);
   } else {
-    std::printf("imported %u units, %u members, %u departments, %u categories: directory version %llu\n",
+    std::printf("imported %u units, %u members, %u departments, %u categories, %u category rules: directory version %llu\n",
                 response.units(), response.members(), response.departments(), response.categories(),
+                response.category_rules(),
                 static_cast<unsigned long long>(response.directory_version()));
   }
   return 0;

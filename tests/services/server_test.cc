@@ -22,7 +22,7 @@ using grid::testing::CallResult;
 constexpr Micros kStart = 1'795'000'000'000'000;
 
 grpc::Status Import(testing::Clients& clients, const std::vector<grid::v1::DirectoryContent>& chunks, bool replace,
-                    grid::v1::ImportResponse* resp, std::string* reason);
+                    grid::v1::ImportResponse* resp, std::string* reason, bool mark_last = true);
 
 class ServerTest : public ::testing::Test {
  protected:
@@ -280,15 +280,14 @@ TEST_F(ServerTest, ListChildrenPages) {
 }
 
 grpc::Status Import(testing::Clients& clients, const std::vector<grid::v1::DirectoryContent>& chunks, bool replace,
-                    grid::v1::ImportResponse* resp, std::string* reason) {
+                    grid::v1::ImportResponse* resp, std::string* reason, bool mark_last) {
   auto ctx = testing::Context();
   auto writer = clients.directory->Import(ctx.get(), resp);
-  bool first = true;
-  for (const auto& c : chunks) {
+  for (size_t i = 0; i < chunks.size(); ++i) {
     grid::v1::ImportChunk chunk;
-    if (first) chunk.set_mode(replace ? grid::v1::IMPORT_MODE_REPLACE : grid::v1::IMPORT_MODE_MERGE);
-    first = false;
-    *chunk.mutable_content() = c;
+    if (i == 0) chunk.set_mode(replace ? grid::v1::IMPORT_MODE_REPLACE : grid::v1::IMPORT_MODE_MERGE);
+    *chunk.mutable_content() = chunks[i];
+    chunk.set_last(mark_last && i + 1 == chunks.size());
     writer->Write(chunk);
   }
   writer->WritesDone();
@@ -324,6 +323,21 @@ TEST_F(ServerTest, ImportCreatesAVersionAndSurvivesRestart) {
   grid::v1::GetUnitResponse unit;
   ASSERT_TRUE(clients_->directory->GetUnit(ctx.get(), req, &unit).ok());
   EXPECT_EQ(unit.ancestors_size(), 2);
+}
+
+TEST_F(ServerTest, AnImportThatEndsBeforeItsLastChunkChangesNothing) {
+  grid::v1::DirectoryContent a;
+  auto* town = a.add_units();
+  town->set_code("100002");
+  town->set_level(grid::v1::UNIT_LEVEL_TOWN);
+  town->set_name("新镇");
+  town->set_parent_code("100");
+  grid::v1::ImportResponse resp;
+  std::string reason;
+  auto st = Import(*clients_, {a}, false, &resp, &reason, /*mark_last=*/false);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(reason, "IMPORT_INCOMPLETE");
+  EXPECT_EQ(server_->directory_version(), 1u);
 }
 
 TEST_F(ServerTest, BadImportChangesNothing) {
