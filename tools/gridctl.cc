@@ -7,6 +7,7 @@
 //     route   --category C [--lat Y --lon X] [--address A] [--unit U]
 //     import  divisions DIR [--replace]      (the five national division files, .csv or .csv.gz)
 //     import  json FILE [--replace]          (a DirectoryContent in protobuf JSON)
+//     import  geojson FILE --code-prop P [--name-prop P] [--parent-prop P | --parent CODE] [--level L] [--slug]
 //
 // Output is for people by default; --json prints the response messages as
 // protobuf JSON for scripts. Exit codes: 0 success, 1 the server answered
@@ -19,9 +20,11 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <map>
 
+#include "engine/geojson.h"
 #include "grid/v1/service.grpc.pb.h"
 #include "tools/loaders.h"
 
@@ -255,6 +258,20 @@ int main(int argc, char** argv) {
   auto* imp_div = imp->add_subcommand("divisions", "the national division files (provinces, cities, areas, streets, villages)");
   imp_div->add_option("dir", import_dir, "folder holding the five .csv or .csv.gz files")->required();
   imp_div->add_flag("--replace", replace, "replace the whole directory instead of merging");
+  grid::GeoJsonMapping mapping;
+  std::string geojson_file, level_name = "grid";
+  auto* imp_geo = imp->add_subcommand("geojson", "units with boundaries from a GeoJSON FeatureCollection");
+  imp_geo->add_option("file", geojson_file, "GeoJSON file (.geojson, optionally .gz)")->required();
+  imp_geo->add_option("--code-prop", mapping.code_prop, "feature property holding the unit code")->required();
+  imp_geo->add_option("--name-prop", mapping.name_prop, "feature property holding the name (default: the code)");
+  imp_geo->add_option("--parent-prop", mapping.parent_prop, "feature property holding the parent's code");
+  imp_geo->add_option("--parent", mapping.parent_code, "the parent of every unit, when there is no --parent-prop");
+  imp_geo->add_option("--level", level_name, "level of the units")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"county", "town", "community", "grid"}));
+  imp_geo->add_option("--code-prefix", mapping.code_prefix, "prepended to every code");
+  imp_geo->add_option("--parent-prefix", mapping.parent_prefix, "prepended to every parent code");
+  imp_geo->add_flag("--slug", mapping.slug_values, "turn code and parent values into codes (\"REGION 8\" -> region-8)");
   auto* imp_json = imp->add_subcommand("json", "a DirectoryContent message in protobuf JSON");
   imp_json->add_option("file", import_json, "file")->required();
   imp_json->add_flag("--replace", replace, "replace the whole directory instead of merging");
@@ -377,5 +394,16 @@ int main(int argc, char** argv) {
   }
   if (imp_div->parsed()) return ImportLoaded(g, grid::tools::LoadDivisionsDir(import_dir), replace, import_dir);
   if (imp_json->parsed()) return ImportLoaded(g, grid::tools::LoadDirectoryJson(import_json), replace, import_json);
+  if (imp_geo->parsed()) {
+    static const std::map<std::string, v1::UnitLevel> levels = {{"county", v1::UNIT_LEVEL_COUNTY},
+                                                                {"town", v1::UNIT_LEVEL_TOWN},
+                                                                {"community", v1::UNIT_LEVEL_COMMUNITY},
+                                                                {"grid", v1::UNIT_LEVEL_GRID}};
+    mapping.level = levels.at(level_name);
+    auto text = grid::tools::ReadFileMaybeGz(geojson_file);
+    if (!text.ok()) return ImportLoaded(g, text.status(), false, geojson_file);
+    const std::string name = std::filesystem::path(geojson_file).filename().string();
+    return ImportLoaded(g, grid::ParseGeoJsonUnits(*text, mapping, name), false, geojson_file);
+  }
   return 2;
 }

@@ -317,6 +317,50 @@ TEST(GriddProcess, GridctlImportsDivisionFilesAndNamesTheBadLine) {
   EXPECT_NE(out.find("\"directory_version\": \"1\""), std::string::npos) << out;
 }
 
+TEST(GriddProcess, GridctlImportsGeoJsonAsANewVersion) {
+  testing::TempDir tmp;
+  // The city and its service regions first, as protobuf JSON.
+  grid::v1::DirectoryContent upper;
+  auto unit = [&](const char* code, grid::v1::UnitLevel level, const char* parent) {
+    auto* u = upper.add_units();
+    u->set_code(code);
+    u->set_level(level);
+    u->set_name(code);
+    u->set_parent_code(parent);
+  };
+  unit("la", grid::v1::UNIT_LEVEL_COUNTY, "");
+  unit("region-8-north-east-la", grid::v1::UNIT_LEVEL_TOWN, "la");
+  unit("region-7-east", grid::v1::UNIT_LEVEL_TOWN, "la");
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(upper, &json).ok());
+  { std::ofstream(tmp.Sub("upper.json")) << json; }
+  GriddProcess gridd(tmp.Sub("data"), tmp.Sub("log"), {"--directory", tmp.Sub("upper.json")});
+  ASSERT_GT(gridd.port(), 0);
+  const std::string ctl = BinDir() + "/gridctl --server " + gridd.target();
+  const std::string councils = testing::TestDataDir() + "/geojson/councils.geojson";
+  std::string out;
+  ASSERT_EQ(RunCommand(ctl + " import geojson " + councils +
+                           " --code-prop nc_id --name-prop name --parent-prop service_re --slug --level community",
+                       &out), 0) << out;
+  EXPECT_NE(out.find("imported 3 units"), std::string::npos) << out;
+  EXPECT_NE(out.find("directory version 2"), std::string::npos) << out;
+  ASSERT_EQ(RunCommand(ctl + " unit 47", &out), 0) << out;
+  EXPECT_NE(out.find("region-8-north-east-la"), std::string::npos) << out;
+  EXPECT_NE(out.find("polygon"), std::string::npos) << out;
+
+  // A feature without its key property: named, exit 3, nothing sent.
+  EXPECT_EQ(RunCommand(ctl + " import geojson " + councils + " --code-prop no_such_prop --level community --parent la",
+                       &out), 3) << out;
+  EXPECT_NE(out.find("MISSING_PROPERTY"), std::string::npos) << out;
+  EXPECT_NE(out.find("feature 0"), std::string::npos) << out;
+  // A parent that does not exist: the server refuses, the version stays 2.
+  EXPECT_EQ(RunCommand(ctl + " import geojson " + councils + " --code-prop nc_id --level community --parent nowhere",
+                       &out), 1) << out;
+  EXPECT_NE(out.find("UNKNOWN_PARENT"), std::string::npos) << out;
+  ASSERT_EQ(RunCommand(ctl + " --json unit la", &out), 0) << out;
+  EXPECT_NE(out.find("\"directory_version\": \"2\""), std::string::npos) << out;
+}
+
 TEST(GriddProcess, ConfigFileAndAnInitialDirectoryFile) {
   testing::TempDir tmp;
   std::string json;
