@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -81,7 +82,19 @@ double DistanceMeters(Point a, Point b);
 double DistanceToShapeMeters(const MultiPolygon& shape, Point p);
 
 // A spatial index over a fixed set of shapes, identified by dense ids
-// 0..n-1 (the position in the vector given to Build).
+// 0..n-1 (the position in the vector given to Build, or the order of
+// Builder::Add).
+//
+// Storage is compact (see geo.cc): every polygon is one flat record; a ring
+// whose coordinates are all on the 1e-7 degree lattice (every coordinate
+// written with at most 7 decimals, as GeoJSON usually is) is stored as 16,
+// 24 or 32-bit integers relative to its bounding box, any other ring as
+// doubles. The stored coordinates decode to exactly the doubles given, so
+// Locate and Nearest decide exactly as Contains / ContainingPolygon /
+// DistanceToShapeMeters on the shapes given would, half-open rule included.
+// The first stage is a hierarchical cell grid over the polygons' bounding
+// boxes (FirstStage::kRTree, a packed Boost.Geometry R-tree, is kept for
+// comparison in tools/geobench).
 class ShapeIndex {
  public:
   struct Hit {
@@ -92,25 +105,72 @@ class ShapeIndex {
     uint32_t id;
     double meters;
   };
+  enum class FirstStage { kCellGrid, kRTree };
+  struct Stats {
+    size_t shapes = 0, polygons = 0, vertices = 0;
+    size_t integer_polygons = 0;  // stored on the 1e-7 degree lattice
+    size_t geometry_bytes = 0;    // polygon records (+ double coordinates)
+    size_t index_bytes = 0;       // first stage
+    size_t cells = 0, entries = 0, big_polygons = 0;
+  };
+
+  // Adds shapes one at a time without keeping them (for millions of shapes).
+  class Builder {
+   public:
+    explicit Builder(FirstStage stage = FirstStage::kCellGrid);
+    ~Builder();
+    Builder(Builder&&) noexcept;
+    Builder& operator=(Builder&&) noexcept;
+    // Adds the shape with the next id and returns that id. A shape with no
+    // polygon (or polygons without rings) gets an id but is never found.
+    // REQUIRES: every polygon's bbox is its outer ring's box (as FromProto sets).
+    uint32_t Add(const MultiPolygon& shape);
+    // Builds the first stage. The builder is empty afterwards.
+    ShapeIndex Finish();
+
+   private:
+    friend class ShapeIndex;
+    struct State;
+    std::unique_ptr<State> state_;
+  };
 
   ShapeIndex();
   ~ShapeIndex();
   ShapeIndex(ShapeIndex&&) noexcept;
   ShapeIndex& operator=(ShapeIndex&&) noexcept;
 
-  static ShapeIndex Build(std::vector<MultiPolygon> shapes);
+  static ShapeIndex Build(const std::vector<MultiPolygon>& shapes,
+                          FirstStage stage = FirstStage::kCellGrid);
 
   // Every shape containing p, in ascending id order, once each (polygon is
   // its first containing polygon, as ContainingPolygon). Usually zero or one.
   std::vector<Hit> Locate(Point p) const;
+  // Locate for many points at once, with the same answers: the hits of
+  // points[i] are hits[offsets[i], offsets[i + 1]) (both are overwritten;
+  // offsets gets points.size() + 1 values). Runs up to 16 lookups side by
+  // side so that their memory accesses overlap: for a batch of cases
+  // (replays, imports, re-routing after a boundary change) it is several
+  // times faster than one Locate after another over an index far larger
+  // than the CPU caches.
+  void LocateBatch(std::span<const Point> points, std::vector<Hit>& hits,
+                   std::vector<uint32_t>& offsets) const;
   // The shape with the nearest edge to p within max_meters (inclusive), if
   // any, with DistanceToShapeMeters (0 when a shape contains p); ties go to
   // the lower id. nullopt for a negative or NaN max_meters.
   std::optional<Near> Nearest(Point p, double max_meters) const;
 
   size_t size() const;
-  // REQUIRES: id < size().
-  const MultiPolygon& shape(uint32_t id) const;
+  // A copy of the stored shape (identical coordinates; bboxes recomputed
+  // from the rings). REQUIRES: id < size().
+  MultiPolygon shape(uint32_t id) const;
+  Stats stats() const;
+
+  // Writes the built index (kCellGrid only) to a file that Load reads back
+  // with no rebuilding: a restart serves in the time it takes to read it.
+  // Load trusts the file's contents beyond its header and section sizes (it
+  // must come from Save of the same build): it is not for untrusted input.
+  Status Save(const std::string& path) const;
+  static StatusOr<ShapeIndex> Load(const std::string& path);
 
  private:
   struct Impl;

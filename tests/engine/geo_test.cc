@@ -3,11 +3,15 @@
 #include "engine/geo.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <limits>
 #include <numbers>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -655,6 +659,273 @@ TEST(Geo, ToProtoRoundTrip) {
   StatusOr<MultiPolygon> c = FromProto(BoundaryOf({closed}));
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(ToProto(*c).polygons(0).rings(0).lng_size(), 4);
+}
+
+
+// ---------------------------------------------------------------------------
+// Compact storage: integer (1e-7 degree lattice) and double records, both
+// first stages, and Save / Load, against the reference functions.
+
+double OnLattice(double v) { return std::nearbyint(v * 1e7) / 1e7; }
+
+// A star-shaped (hence simple) ring around (cx, cy), radii in [r/2, r].
+Coords Star(std::mt19937_64& rng, double cx, double cy, double r, int n, bool lattice) {
+  std::uniform_real_distribution<double> u(0, 1);
+  Coords ring;
+  for (int i = 0; i < n; ++i) {
+    const double a = 2 * std::numbers::pi * (i + 0.2 + 0.6 * u(rng)) / n;
+    const double rr = r * (0.5 + 0.5 * u(rng));
+    double x = cx + rr * std::cos(a), y = cy + rr * 0.8 * std::sin(a);
+    if (lattice) x = OnLattice(x), y = OnLattice(y);
+    ring.push_back({x, y});
+  }
+  return ring;
+}
+
+// Every shape containing p by ContainingPolygon, as Locate reports them.
+std::vector<std::pair<uint32_t, int>> BruteLocate(const std::vector<MultiPolygon>& shapes, Point p) {
+  std::vector<std::pair<uint32_t, int>> out;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const int k = ContainingPolygon(shapes[i], p);
+    if (k >= 0) out.push_back({static_cast<uint32_t>(i), k});
+  }
+  return out;
+}
+
+std::vector<std::pair<uint32_t, int>> AsPairs(const std::vector<ShapeIndex::Hit>& hits) {
+  std::vector<std::pair<uint32_t, int>> out;
+  for (const auto& h : hits) out.push_back({h.id, h.polygon});
+  return out;
+}
+
+// Lattice tiling of jittered quads with wiggly shared edges (the national
+// benchmark's shape), plus overlapping stars of every storage format.
+std::vector<MultiPolygon> MixedShapes() {
+  std::vector<MultiPolygon> shapes;
+  constexpr int kN = 12;
+  const double x0 = 116.3, y0 = 39.9, step = 0.003;  // ~300 m urban grids
+  std::vector<std::vector<Point>> v(kN + 1, std::vector<Point>(kN + 1));
+  std::mt19937_64 rng(99);
+  std::uniform_real_distribution<double> u(-1, 1);
+  for (int i = 0; i <= kN; ++i) {
+    for (int j = 0; j <= kN; ++j) {
+      const bool inner = i > 0 && i < kN && j > 0 && j < kN;
+      v[i][j] = {OnLattice(x0 + step * (i + (inner ? 0.2 * u(rng) : 0))),
+                 OnLattice(y0 + step * (j + (inner ? 0.2 * u(rng) : 0)))};
+    }
+  }
+  // Intermediate points of the edge a->b, identical for both neighbours.
+  auto side = [&](Point a, Point b, bool wiggle) {
+    std::vector<Point> pts;
+    const int k = 3;
+    for (int m = 1; m <= k; ++m) {
+      const double t = static_cast<double>(m) / (k + 1);
+      const double off = wiggle ? 0.05 * std::sin(std::numbers::pi * t) * ((m % 2) ? 1 : -1) : 0;
+      pts.push_back({OnLattice(a.lng + t * (b.lng - a.lng) - off * (b.lat - a.lat)),
+                     OnLattice(a.lat + t * (b.lat - a.lat) + off * (b.lng - a.lng))});
+    }
+    return pts;
+  };
+  for (int i = 0; i < kN; ++i) {
+    for (int j = 0; j < kN; ++j) {
+      const Point c[4] = {v[i][j], v[i + 1][j], v[i + 1][j + 1], v[i][j + 1]};
+      const bool wiggle[4] = {j > 0, i + 1 < kN, j + 1 < kN, i > 0};
+      Coords ring;
+      for (int e = 0; e < 4; ++e) {
+        ring.push_back({c[e].lng, c[e].lat});
+        // Canonical direction: south->north / west->east, reversed as needed.
+        const Point a = c[e], b = c[(e + 1) % 4];
+        const bool forward = e < 2;
+        std::vector<Point> pts = forward ? side(a, b, wiggle[e]) : side(b, a, wiggle[e]);
+        if (!forward) std::reverse(pts.begin(), pts.end());
+        for (const Point& q : pts) ring.push_back({q.lng, q.lat});
+      }
+      shapes.push_back(Shape({ring}));
+    }
+  }
+  // Stars: small (16-bit), medium (24-bit), huge (32-bit), with holes, off
+  // the lattice (double), and a two-polygon shape.
+  for (int k = 0; k < 30; ++k) {
+    const double r = k % 3 == 0 ? 0.004 : k % 3 == 1 ? 0.05 : 2.0;
+    const bool lattice = k % 5 != 4;
+    std::uniform_real_distribution<double> c(0, 0.04);
+    const double cx = x0 + c(rng), cy = y0 + c(rng);
+    std::vector<Coords> rings = {Star(rng, cx, cy, r, 5 + k, lattice)};
+    if (k % 4 == 1) rings.push_back(Star(rng, cx, cy, r / 4, 6, lattice));
+    if (k % 7 == 3) {
+      grid::v1::Boundary b = BoundaryOf(rings);
+      AddRing(b.add_polygons(), Star(rng, cx + 0.01, cy, r / 3, 9, lattice));
+      StatusOr<MultiPolygon> two = FromProto(b);
+      EXPECT_TRUE(two.ok()) << two.status().ToString();
+      shapes.push_back(two.ok() ? *two : MultiPolygon{});
+    } else {
+      shapes.push_back(Shape(rings));
+    }
+  }
+  // A hole reaching outside the outer ring's box (absolute storage).
+  shapes.push_back(Shape({Rect(116.31, 39.91, 116.32, 39.92), Rect(116.315, 39.915, 116.33, 39.916)}));
+  shapes.push_back(MultiPolygon{});  // no polygon: never found
+  return shapes;
+}
+
+std::vector<Point> ProbePoints(const std::vector<MultiPolygon>& shapes) {
+  std::vector<Point> points;
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (const MultiPolygon& s : shapes) {
+    for (const Polygon& poly : s.polygons) {
+      for (const Ring& ring : poly.rings) {
+        const size_t n = ring.points.size();
+        for (size_t i = 0; i < n; ++i) {
+          const Point a = ring.points[i], b = ring.points[(i + 1) % n];
+          points.push_back(a);
+          points.push_back({std::nextafter(a.lng, 200.0), a.lat});
+          points.push_back({a.lng, std::nextafter(a.lat, -100.0)});
+          const double t = u(rng);
+          points.push_back({a.lng + t * (b.lng - a.lng), a.lat + t * (b.lat - a.lat)});
+          points.push_back({(a.lng + b.lng) / 2, (a.lat + b.lat) / 2});
+        }
+      }
+    }
+  }
+  for (int k = 0; k < 8000; ++k) {
+    const Point p{116.28 + 0.1 * u(rng), 39.88 + 0.1 * u(rng)};
+    points.push_back(p);
+    points.push_back({OnLattice(p.lng), OnLattice(p.lat)});
+  }
+  return points;
+}
+
+TEST(GeoIndex, CompactStorageMatchesReferenceContainment) {
+  const std::vector<MultiPolygon> shapes = MixedShapes();
+  const std::vector<Point> points = ProbePoints(shapes);
+  const std::string path = testing::TempDir() + "geo_index_test.idx";
+  ShapeIndex grid = ShapeIndex::Build(shapes);
+  ShapeIndex rtree = ShapeIndex::Build(shapes, ShapeIndex::FirstStage::kRTree);
+  ASSERT_TRUE(grid.Save(path).ok());
+  StatusOr<ShapeIndex> loaded = ShapeIndex::Load(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  std::remove(path.c_str());
+  const ShapeIndex::Stats stats = grid.stats();
+  EXPECT_EQ(stats.shapes, shapes.size());
+  EXPECT_GT(stats.integer_polygons, 144u);
+  EXPECT_LT(stats.integer_polygons, stats.polygons);  // some double records too
+  int tiled = 0, multi = 0;
+  for (size_t k = 0; k < points.size(); ++k) {
+    const Point p = points[k];
+    const auto want = BruteLocate(shapes, p);
+    ASSERT_EQ(AsPairs(grid.Locate(p)), want) << k << " " << p.lng << "," << p.lat;
+    ASSERT_EQ(AsPairs(rtree.Locate(p)), want) << k;
+    ASSERT_EQ(AsPairs(loaded->Locate(p)), want) << k;
+    // The tiling (ids 0..143): every point strictly inside has one owner.
+    int owners = 0;
+    for (const auto& [id, poly] : want) owners += id < 144 ? 1 : 0;
+    if (p.lng > 116.3 && p.lng < 116.336 && p.lat > 39.9 && p.lat < 39.936) {
+      ASSERT_EQ(owners, 1) << k;
+      ++tiled;
+    }
+    multi += want.size() > 1 ? 1 : 0;
+  }
+  EXPECT_GT(tiled, 1000);
+  EXPECT_GT(multi, 100);
+}
+
+TEST(GeoIndex, LocateBatchMatchesLocate) {
+  const std::vector<MultiPolygon> shapes = MixedShapes();
+  std::vector<Point> points = ProbePoints(shapes);
+  points.push_back({std::nan(""), 39.9});
+  points.push_back({-170, -80});  // outside the extent
+  for (auto stage : {ShapeIndex::FirstStage::kCellGrid, ShapeIndex::FirstStage::kRTree}) {
+    ShapeIndex index = ShapeIndex::Build(shapes, stage);
+    std::vector<ShapeIndex::Hit> hits;
+    std::vector<uint32_t> offsets;
+    index.LocateBatch(points, hits, offsets);
+    ASSERT_EQ(offsets.size(), points.size() + 1);
+    for (size_t k = 0; k < points.size(); ++k) {
+      const std::vector<ShapeIndex::Hit> want = index.Locate(points[k]);
+      ASSERT_EQ(offsets[k + 1] - offsets[k], want.size()) << k;
+      for (size_t j = 0; j < want.size(); ++j) {
+        EXPECT_EQ(hits[offsets[k] + j].id, want[j].id);
+        EXPECT_EQ(hits[offsets[k] + j].polygon, want[j].polygon);
+      }
+    }
+  }
+  ShapeIndex empty;
+  std::vector<ShapeIndex::Hit> hits;
+  std::vector<uint32_t> offsets;
+  empty.LocateBatch(points, hits, offsets);
+  EXPECT_TRUE(hits.empty());
+  EXPECT_EQ(offsets.size(), points.size() + 1);
+}
+
+TEST(GeoIndex, ShapeRoundTripsExactly) {
+  const std::vector<MultiPolygon> shapes = MixedShapes();
+  ShapeIndex index = ShapeIndex::Build(shapes);
+  ASSERT_EQ(index.size(), shapes.size());
+  for (uint32_t id = 0; id < shapes.size(); ++id) {
+    const MultiPolygon got = index.shape(id);
+    ASSERT_EQ(got.polygons.size(), shapes[id].polygons.size());
+    for (size_t k = 0; k < got.polygons.size(); ++k) {
+      const Polygon& a = got.polygons[k];
+      const Polygon& b = shapes[id].polygons[k];
+      ASSERT_EQ(a.rings.size(), b.rings.size());
+      for (size_t r = 0; r < a.rings.size(); ++r) {
+        ASSERT_EQ(a.rings[r].points.size(), b.rings[r].points.size());
+        for (size_t i = 0; i < a.rings[r].points.size(); ++i) {
+          EXPECT_EQ(a.rings[r].points[i].lng, b.rings[r].points[i].lng);
+          EXPECT_EQ(a.rings[r].points[i].lat, b.rings[r].points[i].lat);
+        }
+      }
+      EXPECT_EQ(a.bbox.min_lng, b.bbox.min_lng);
+      EXPECT_EQ(a.bbox.max_lat, b.bbox.max_lat);
+    }
+  }
+}
+
+TEST(GeoIndex, NearestMatchesBruteForce) {
+  const std::vector<MultiPolygon> shapes = MixedShapes();
+  ShapeIndex grid = ShapeIndex::Build(shapes);
+  ShapeIndex rtree = ShapeIndex::Build(shapes, ShapeIndex::FirstStage::kRTree);
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (int k = 0; k < 160; ++k) {
+    const Point p{116.2 + 0.3 * u(rng), 39.8 + 0.3 * u(rng)};
+    const double max_m = k % 4 == 0 ? 50 : k % 4 == 1 ? 500 : k % 4 == 2 ? 5000 : 1e7;
+    std::optional<ShapeIndex::Near> want;
+    for (uint32_t id = 0; id < shapes.size(); ++id) {
+      const double d = DistanceToShapeMeters(shapes[id], p);
+      if (d <= max_m && (!want || d < want->meters)) want = ShapeIndex::Near{id, d};
+    }
+    for (const ShapeIndex* index : {&grid, &rtree}) {
+      const auto got = index->Nearest(p, max_m);
+      ASSERT_EQ(got.has_value(), want.has_value()) << k;
+      if (want) {
+        EXPECT_EQ(got->id, want->id) << k;
+        EXPECT_EQ(got->meters, want->meters) << k;
+      }
+    }
+  }
+}
+
+TEST(GeoIndex, LoadRejectsBadFiles) {
+  const std::string path = testing::TempDir() + "geo_index_bad.idx";
+  EXPECT_FALSE(ShapeIndex::Load(path + ".missing").ok());
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fputs("not an index at all, not at all, not at all, not at all, not at all, not at all", f);
+    std::fclose(f);
+  }
+  StatusOr<ShapeIndex> bad = ShapeIndex::Load(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().reason(), "CORRUPT_INDEX");
+  // A saved index cut short.
+  ASSERT_TRUE(ShapeIndex::Build(MixedShapes()).Save(path).ok());
+  ASSERT_EQ(truncate(path.c_str(), 4000), 0);
+  EXPECT_FALSE(ShapeIndex::Load(path).ok());
+  std::remove(path.c_str());
+  // Only the cell grid saves.
+  EXPECT_FALSE(ShapeIndex::Build(MixedShapes(), ShapeIndex::FirstStage::kRTree).Save(path).ok());
 }
 
 }  // namespace
