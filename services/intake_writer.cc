@@ -20,6 +20,7 @@ IntakeWriter::IntakeWriter(storage::Store* store, const Clock* clock, AssigneeLo
                            size_t max_batch, uint64_t last_id)
     : store_(store), clock_(clock), load_(load), capacity_(capacity), max_batch_(max_batch), ids_(last_id) {
   thread_ = std::thread([this] { Run(); });
+  completion_thread_ = std::thread([this] { RunCompletions(); });
 }
 
 IntakeWriter::~IntakeWriter() { Stop(); }
@@ -41,6 +42,26 @@ void IntakeWriter::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard<std::mutex> lock(done_mu_);
+    writer_finished_ = true;
+  }
+  done_cv_.notify_all();
+  if (completion_thread_.joinable()) completion_thread_.join();
+}
+
+void IntakeWriter::RunCompletions() {
+  for (;;) {
+    std::vector<std::function<void()>> batch;
+    {
+      std::unique_lock<std::mutex> lock(done_mu_);
+      done_cv_.wait(lock, [this] { return writer_finished_ || !done_queue_.empty(); });
+      if (done_queue_.empty()) return;  // the writer has stopped and everything is completed
+      batch = std::move(done_queue_.front());
+      done_queue_.pop_front();
+    }
+    for (auto& complete : batch) complete();
+  }
 }
 
 void IntakeWriter::Run() {
@@ -128,18 +149,23 @@ void IntakeWriter::Process(std::deque<Submission>& batch) {
       if (!c.record.routing().assignee_member_id().empty()) load_->Add(c.record.routing().assignee_member_id());
     }
   }
+  std::vector<std::function<void()>> completions;
+  completions.reserve(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     Outcome& out = outcomes[i];
-    if (!out.error.ok()) {
-      batch[i].done(out.error);
-    } else if (out.stored) {
-      batch[i].done(std::move(*out.stored));
-    } else if (!committed.ok()) {
-      batch[i].done(committed);
-    } else {
-      batch[i].done(fresh[out.fresh].record);
-    }
+    StatusOr<grid::v1::Case> result = !out.error.ok() ? StatusOr<grid::v1::Case>(out.error)
+                                      : out.stored    ? StatusOr<grid::v1::Case>(std::move(*out.stored))
+                                      : !committed.ok() ? StatusOr<grid::v1::Case>(committed)
+                                                        : StatusOr<grid::v1::Case>(fresh[out.fresh].record);
+    completions.push_back([done = std::move(batch[i].done), result = std::move(result)]() mutable {
+      done(std::move(result));
+    });
   }
+  {
+    std::lock_guard<std::mutex> lock(done_mu_);
+    done_queue_.push_back(std::move(completions));
+  }
+  done_cv_.notify_one();
 }
 
 }  // namespace grid::services

@@ -18,6 +18,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "engine/case_id.h"
 #include "engine/clock.h"
@@ -57,6 +58,7 @@ class IntakeWriter {
                uint64_t last_id);
   void Run();
   void Process(std::deque<Submission>& batch);
+  void RunCompletions();
 
   storage::Store* const store_;
   const Clock* const clock_;
@@ -70,6 +72,15 @@ class IntakeWriter {
   std::deque<Submission> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;         // GUARDED_BY(mu_)
   std::thread thread_;
+
+  // Completed batches waiting for the completion thread. Bounded in effect:
+  // the writer adds at most one batch per commit, and completing a batch is
+  // much faster than an fsync.
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  std::deque<std::vector<std::function<void()>>> done_queue_;  // GUARDED_BY(done_mu_)
+  bool writer_finished_ = false;                                // GUARDED_BY(done_mu_)
+  std::thread completion_thread_;
 };
 
 }  // namespace grid::services
