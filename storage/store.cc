@@ -7,6 +7,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -82,25 +83,15 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
       return Status(StatusCode::kFailedPrecondition, "DATA_DIR_UNREADABLE",
                     options.path + " cannot be read as a store: " + s.ToString());
     }
-    // Check the format marker read-only, so a foreign database is not touched.
-    std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-    for (const auto& name : existing) descs.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    s = rocksdb::DB::OpenForReadOnly(db_options, options.path, descs, &handles, &raw);
-    if (!s.ok()) {
-      return Status(StatusCode::kFailedPrecondition, "DATA_DIR_UNREADABLE",
-                    options.path + " cannot be opened: " + s.ToString());
-    }
-    std::string marker;
-    s = raw->Get(rocksdb::ReadOptions(), handles[0], std::string(kFormatKey), &marker);
-    for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
-    delete raw;
-    if (!s.ok() || marker != kFormatValue) {
+    // A database without our column families is foreign: refuse it having
+    // read only its MANIFEST (opening it, even read-only, would replay its log).
+    std::vector<std::string> ours = AllColumnFamilies(), theirs = existing;
+    std::sort(ours.begin(), ours.end());
+    std::sort(theirs.begin(), theirs.end());
+    if (theirs != ours) {
       return FailedPrecondition("FOREIGN_DATA_DIR", options.path +
-                                                        " holds a RocksDB database that is not a gridd store (format "
-                                                        "marker " + (s.ok() ? "'" + marker + "'" : "missing") +
-                                                        "); refusing to touch it");
+                                                        " holds a RocksDB database that is not a gridd store (its "
+                                                        "column families differ); refusing to touch it");
     }
   } else {
     fs::create_directories(path, ec);
@@ -135,6 +126,14 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     wo.sync = true;
     GRID_RETURN_IF_ERROR(FromRocks(
         store->db_->Put(wo, store->meta_, std::string(kFormatKey), std::string(kFormatValue)), "writing the format marker"));
+  } else {
+    std::string marker;
+    auto s = store->db_->Get(rocksdb::ReadOptions(), store->meta_, std::string(kFormatKey), &marker);
+    if (!s.ok() || marker != kFormatValue) {
+      return FailedPrecondition("FOREIGN_DATA_DIR", options.path + " has gridd's column families but format marker " +
+                                                        (s.ok() ? "'" + marker + "'" : "missing") +
+                                                        "; refusing to use it");
+    }
   }
   return store;
 }
@@ -209,7 +208,12 @@ Status Store::SaveDirectory(const grid::v1::DirectoryContent& content, uint64_t 
   GRID_RETURN_IF_ERROR(FromRocks(batch.Put(meta_, std::string(kDirectoryVersionKey), v), "writing the directory"));
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
-  return FromRocks(db_->Write(wo, &batch), "saving directory version " + std::to_string(version));
+  GRID_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "saving directory version " + std::to_string(version)));
+  // Directory versions are rare and can be large (a national import is
+  // 665,000 entries): flush them to table files now, so that a restart does
+  // not replay them from the log into memtables.
+  rocksdb::FlushOptions flush;
+  return FromRocks(db_->Flush(flush, handles_), "flushing directory version " + std::to_string(version));
 }
 
 StatusOr<uint64_t> Store::MaxCaseId() const {

@@ -59,8 +59,10 @@ class Store {
   // - A missing or empty directory becomes a new store.
   // - A directory that holds a store of ours is opened.
   // - Anything else (a non-empty directory that is not a RocksDB database, or
-  //   a RocksDB database without our format marker) is refused with
-  //   FAILED_PRECONDITION / FOREIGN_DATA_DIR and left untouched.
+  //   a RocksDB database with other column families) is refused with
+  //   FAILED_PRECONDITION / FOREIGN_DATA_DIR and left untouched: only its
+  //   MANIFEST is read. (A database with exactly our column families but no
+  //   format marker is refused too, after being opened.)
   // - A store that cannot be read (corruption, permissions) is refused with
   //   its RocksDB message (DATA_DIR_UNREADABLE), also untouched.
   static StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
