@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "engine/text.h"
+
 namespace grid {
 namespace {
 
@@ -189,19 +191,6 @@ bool ParseTimeOfDay(std::string_view s, Micros* out) {
   return true;
 }
 
-std::vector<std::string_view> Tokens(std::string_view line) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    size_t j = i;
-    while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
-    if (j > i) out.push_back(line.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
 std::string FormatDate(sys_days d) {
   const year_month_day ymd(d);
   char buf[32];
@@ -229,18 +218,10 @@ StatusOr<WorkingCalendar> ParseWorkingCalendar(std::string_view name, std::strin
   std::map<sys_days, int> listed_on;                    // day -> line
   std::vector<std::pair<sys_days, int>> workday_lines;  // checked at the end
 
-  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
-    const std::vector<std::string_view> tok = Tokens(line);
-    if (tok.empty()) continue;
+  text::DirectiveReader reader(text);
+  std::vector<std::string_view> tok;
+  while (reader.Next(&tok)) {
+    line_no = reader.line();
     const std::string_view directive = tok[0];
 
     if (directive == "tz") {

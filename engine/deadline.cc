@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "engine/text.h"
+
 namespace grid {
 namespace {
 
@@ -139,19 +141,6 @@ StatusOr<Deadlines> ComputeDeadlines(const DeadlinePolicy& policy, const Working
 
 namespace {
 
-std::vector<std::string_view> Tokens(std::string_view line) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
-    size_t j = i;
-    while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
-    if (j > i) out.push_back(line.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
-
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // Parses "1h30m", "7wd", ... Returns an empty string on success, else what is wrong.
@@ -216,18 +205,10 @@ StatusOr<DeadlinePolicy> ParseDeadlinePolicy(std::string_view name, std::string_
   int warn_line = 0;
   std::map<std::pair<std::string, int>, int> rule_line;
 
-  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
-    const std::vector<std::string_view> tok = Tokens(line);
-    if (tok.empty()) continue;
+  text::DirectiveReader reader(text);
+  std::vector<std::string_view> tok;
+  while (reader.Next(&tok)) {
+    line_no = reader.line();
 
     if (tok[0] == "warn") {
       if (warn_line != 0) return error("warn already given on line " + std::to_string(warn_line));

@@ -140,4 +140,29 @@ std::string FromCodePoints(std::u32string_view cps) {
   return out;
 }
 
+DirectiveReader::DirectiveReader(std::string_view text) : text_(text) {
+  if (text_.substr(0, 3) == "\xEF\xBB\xBF") text_.remove_prefix(3);
+}
+
+bool DirectiveReader::Next(std::vector<std::string_view>* tokens) {
+  tokens->clear();
+  while (tokens->empty() && pos_ < text_.size()) {
+    size_t eol = text_.find('\n', pos_);
+    if (eol == std::string_view::npos) eol = text_.size();
+    std::string_view line = text_.substr(pos_, eol - pos_);
+    pos_ = eol + 1;
+    ++line_;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    for (size_t i = 0; i < line.size();) {
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+      size_t j = i;
+      while (j < line.size() && line[j] != ' ' && line[j] != '\t') ++j;
+      if (j > i) tokens->push_back(line.substr(i, j - i));
+      i = j;
+    }
+  }
+  return !tokens->empty();
+}
+
 }  // namespace grid::text

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace grid::text {
 
@@ -30,5 +31,22 @@ std::string NormaliseForMatch(std::string_view s);
 std::u32string ToCodePoints(std::string_view s);
 // UTF-8 of `cps`.
 std::string FromCodePoints(std::u32string_view cps);
+
+// Reads a small directive file (calendars, policies) line by line: a leading
+// UTF-8 BOM, CR before LF and '#' comments are dropped, each line is split on
+// spaces and tabs, and blank lines are skipped.
+class DirectiveReader {
+ public:
+  explicit DirectiveReader(std::string_view text);
+  // The next non-blank line's tokens (views into the text); false at the end.
+  bool Next(std::vector<std::string_view>* tokens);
+  // The 1-based number of the line Next returned last.
+  int line() const { return line_; }
+
+ private:
+  std::string_view text_;
+  size_t pos_ = 0;
+  int line_ = 0;
+};
 
 }  // namespace grid::text
