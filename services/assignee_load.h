@@ -1,7 +1,7 @@
 // Open cases per member, for the router's least-load assignment.
 //
-// Seeded at start from the store's open-cases-per-member index and raised by
-// the intake writer after each durable commit. Reads may be a commit behind,
+// Seeded at start from the store's open-cases-per-member index and raised or lowered
+// by the case writer after each durable commit. Reads may be a commit behind,
 // which only makes assignment a little less even, never wrong.
 //
 // Thread-safety: all methods are thread-safe (one mutex).
@@ -29,6 +29,11 @@ class AssigneeLoad {
   void Add(const std::string& member_id) {
     std::lock_guard<std::mutex> lock(mu_);
     ++counts_[member_id];
+  }
+  void Remove(const std::string& member_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = counts_.find(member_id);
+    if (it != counts_.end() && it->second > 0 && --it->second == 0) counts_.erase(it);
   }
 
  private:

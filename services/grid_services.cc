@@ -6,6 +6,7 @@
 #include "engine/case_id.h"
 #include "engine/text.h"
 #include "services/errors.h"
+#include "storage/case_index.h"
 #include "services/wire.h"
 
 namespace grid::services {
@@ -71,7 +72,7 @@ grpc::ServerUnaryReactor* CaseIntakeService::SubmitCase(grpc::CallbackServerCont
                                                         grpc::ByteBuffer* raw_response) {
   auto principal = Admit(*deps_, *context, Action::kSubmitCase);
   if (!principal.ok()) return Respond(context, principal.status());
-  IntakeWriter::Submission s;
+  CaseWriter::Submission s;
   grid::v1::SubmitCaseRequest& request = s.request;
   if (Status st = ParseRequest(*raw_request, &request); !st.ok()) return Respond(context, st);
   auto dir = deps_->directory->Get();
@@ -119,7 +120,7 @@ grpc::ServerUnaryReactor* CaseQueryService::GetCase(grpc::CallbackServerContext*
       return reactor->Finish(Fail(context, NotFound("CASE_NOT_FOUND", "no case " + CaseIdToString(id))));
     }
     auto dir = deps->directory->Get();
-    if (Status s = CheckScope(p, *dir, (*c)->routing().unit_code()); !s.ok()) {
+    if (Status s = CheckScope(p, *dir, storage::IndexedUnit(**c)); !s.ok()) {
       return reactor->Finish(Fail(context, s));
     }
     auto events = deps->store->GetEvents(id);
@@ -132,6 +133,61 @@ grpc::ServerUnaryReactor* CaseQueryService::GetCase(grpc::CallbackServerContext*
   if (!queued) reactor->Finish(Fail(context, kQueueFull));
   return reactor;
 }
+
+// ---- CaseWork ---------------------------------------------------------------
+
+template <typename Request>
+grpc::ServerUnaryReactor* CaseWorkService::Handle(grpc::CallbackServerContext* context,
+                                                  const grpc::ByteBuffer* raw_request, grpc::ByteBuffer* raw_response,
+                                                  Request* (grid::v1::CaseCommand::*mutable_action)()) {
+  auto principal = deps_->auth->Authenticate(*context);
+  if (!principal.ok()) return Respond(context, principal.status());
+  CaseWriter::Command c;
+  if (Status st = ParseRequest(*raw_request, (c.command.*mutable_action)()); !st.ok()) return Respond(context, st);
+  // Field errors answer here, without queueing; the writer checks them again.
+  if (Status st = ValidateCommand(c.command, deps_->lifecycle->options()); !st.ok()) return Respond(context, st);
+  c.actor = WorkActor{principal->id, RoleName(principal->role), principal->scope};
+  auto* reactor = context->DefaultReactor();
+  c.done = [reactor, context, raw_response, p = *principal](StatusOr<CaseWriter::CommandResult> result) {
+    if (!result.ok()) {
+      reactor->Finish(Fail(context, result.status()));
+      return;
+    }
+    grid::v1::CaseWorkResponse response;
+    *response.mutable_case_() = std::move(result->after);
+    MaskCitizen(p, response.mutable_case_());
+    for (auto& e : result->events) *response.add_events() = std::move(e);
+    SerializeResponse(response, raw_response);
+    reactor->Finish(grpc::Status::OK);
+  };
+  if (!deps_->intake->Execute(std::move(c))) reactor->Finish(Fail(context, kQueueFull));
+  return reactor;
+}
+
+#define GRID_CASE_WORK_METHOD(Method, action)                                                                  \
+  grpc::ServerUnaryReactor* CaseWorkService::Method(grpc::CallbackServerContext* context,                      \
+                                                    const grpc::ByteBuffer* request, grpc::ByteBuffer* response) { \
+    return Handle(context, request, response, &grid::v1::CaseCommand::mutable_##action);                      \
+  }
+GRID_CASE_WORK_METHOD(Accept, accept)
+GRID_CASE_WORK_METHOD(Reject, reject)
+GRID_CASE_WORK_METHOD(Transfer, transfer)
+GRID_CASE_WORK_METHOD(AddNote, add_note)
+GRID_CASE_WORK_METHOD(StartWork, start_work)
+GRID_CASE_WORK_METHOD(Resolve, resolve)
+GRID_CASE_WORK_METHOD(RecordCallback, record_callback)
+GRID_CASE_WORK_METHOD(Close, close)
+GRID_CASE_WORK_METHOD(Reopen, reopen)
+GRID_CASE_WORK_METHOD(Merge, merge)
+GRID_CASE_WORK_METHOD(Cancel, cancel)
+GRID_CASE_WORK_METHOD(Escalate, escalate)
+GRID_CASE_WORK_METHOD(SummonDepartments, summon)
+GRID_CASE_WORK_METHOD(ReportIn, report_in)
+GRID_CASE_WORK_METHOD(AssignHelper, assign_helper)
+GRID_CASE_WORK_METHOD(Wait, wait)
+GRID_CASE_WORK_METHOD(Resume, resume)
+GRID_CASE_WORK_METHOD(Extend, extend)
+#undef GRID_CASE_WORK_METHOD
 
 // ---- Directory --------------------------------------------------------------
 

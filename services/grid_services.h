@@ -9,13 +9,14 @@
 #pragma once
 
 #include "engine/directory.h"
+#include "engine/lifecycle.h"
 #include "engine/router.h"
 #include "engine/validation.h"
 #include "grid/v1/service.grpc.pb.h"
 #include "services/auth.h"
 #include "services/directory_manager.h"
 #include "services/executor.h"
-#include "services/intake_writer.h"
+#include "services/case_writer.h"
 #include "storage/store.h"
 
 namespace grid::services {
@@ -27,8 +28,9 @@ struct ServiceDeps {
   DirectoryManager* directory_manager = nullptr;
   const Authenticator* auth = nullptr;
   const Router* router = nullptr;
-  IntakeWriter* intake = nullptr;
+  CaseWriter* intake = nullptr;
   BoundedExecutor* executor = nullptr;
+  const Lifecycle* lifecycle = nullptr;
   IntakeLimits limits;
   size_t max_import_bytes = 1ull << 30;
 };
@@ -53,6 +55,64 @@ class CaseQueryService final : public grid::v1::CaseQuery::CallbackService {
                                     grid::v1::GetCaseResponse* response) override;
 
  private:
+  const ServiceDeps* deps_;
+};
+
+// CaseWork: every method takes raw bytes (services/wire.h) so that a note
+// with invalid UTF-8 gets INVALID_UTF8, and becomes one CaseCommand for the
+// case writer, which applies the state machine (engine/lifecycle.h).
+namespace internal {
+using CaseWorkRaw = grid::v1::CaseWork::WithRawCallbackMethod_Accept<
+    grid::v1::CaseWork::WithRawCallbackMethod_Reject<grid::v1::CaseWork::WithRawCallbackMethod_Transfer<
+        grid::v1::CaseWork::WithRawCallbackMethod_AddNote<grid::v1::CaseWork::WithRawCallbackMethod_StartWork<
+            grid::v1::CaseWork::WithRawCallbackMethod_Resolve<grid::v1::CaseWork::WithRawCallbackMethod_RecordCallback<
+                grid::v1::CaseWork::WithRawCallbackMethod_Close<grid::v1::CaseWork::WithRawCallbackMethod_Reopen<
+                    grid::v1::CaseWork::WithRawCallbackMethod_Merge<grid::v1::CaseWork::WithRawCallbackMethod_Cancel<
+                        grid::v1::CaseWork::WithRawCallbackMethod_Escalate<
+                            grid::v1::CaseWork::WithRawCallbackMethod_SummonDepartments<
+                                grid::v1::CaseWork::WithRawCallbackMethod_ReportIn<
+                                    grid::v1::CaseWork::WithRawCallbackMethod_AssignHelper<
+                                        grid::v1::CaseWork::WithRawCallbackMethod_Wait<
+                                            grid::v1::CaseWork::WithRawCallbackMethod_Resume<
+                                                grid::v1::CaseWork::WithRawCallbackMethod_Extend<
+                                                    grid::v1::CaseWork::Service>>>>>>>>>>>>>>>>>>;
+}  // namespace internal
+
+class CaseWorkService final : public internal::CaseWorkRaw {
+ public:
+  explicit CaseWorkService(const ServiceDeps* deps) : deps_(deps) {}
+
+#define GRID_CASE_WORK_METHOD(Method)                                                                   \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request, \
+                                   grpc::ByteBuffer* response) override;
+  GRID_CASE_WORK_METHOD(Accept)
+  GRID_CASE_WORK_METHOD(Reject)
+  GRID_CASE_WORK_METHOD(Transfer)
+  GRID_CASE_WORK_METHOD(AddNote)
+  GRID_CASE_WORK_METHOD(StartWork)
+  GRID_CASE_WORK_METHOD(Resolve)
+  GRID_CASE_WORK_METHOD(RecordCallback)
+  GRID_CASE_WORK_METHOD(Close)
+  GRID_CASE_WORK_METHOD(Reopen)
+  GRID_CASE_WORK_METHOD(Merge)
+  GRID_CASE_WORK_METHOD(Cancel)
+  GRID_CASE_WORK_METHOD(Escalate)
+  GRID_CASE_WORK_METHOD(SummonDepartments)
+  GRID_CASE_WORK_METHOD(ReportIn)
+  GRID_CASE_WORK_METHOD(AssignHelper)
+  GRID_CASE_WORK_METHOD(Wait)
+  GRID_CASE_WORK_METHOD(Resume)
+  GRID_CASE_WORK_METHOD(Extend)
+#undef GRID_CASE_WORK_METHOD
+
+ private:
+  // Parses the request into the command's action (via `mutable_action`),
+  // authenticates, and hands the command to the case writer.
+  template <typename Request>
+  grpc::ServerUnaryReactor* Handle(grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+                                   grpc::ByteBuffer* raw_response,
+                                   Request* (grid::v1::CaseCommand::*mutable_action)());
+
   const ServiceDeps* deps_;
 };
 

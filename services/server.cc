@@ -32,9 +32,16 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   s->load_.Reset(std::move(loads).value());
   AssigneeLoad* load = &s->load_;
   s->router_ = std::make_unique<Router>(config.router, [load](std::string_view id) { return load->Get(id); });
-  auto intake = IntakeWriter::Start(s->store_.get(), clock, &s->load_, config.intake_queue, config.intake_max_batch);
+  s->lifecycle_ =
+      std::make_unique<Lifecycle>(config.deadline_policy, config.calendar, s->router_.get(), config.lifecycle);
+  auto intake = CaseWriter::Start(s->store_.get(), clock, &s->directory_, s->lifecycle_.get(), &s->load_,
+                                  CaseWriter::Options{config.intake_queue, config.intake_max_batch});
   if (!intake.ok()) return intake.status();
   s->intake_ = std::move(intake).value();
+  s->scheduler_ = std::make_unique<DeadlineScheduler>(s->store_.get(), s->intake_.get(), clock, config.scheduler);
+  DeadlineScheduler* scheduler = s->scheduler_.get();
+  s->intake_->set_due_listener([scheduler](Micros due) { scheduler->Wake(due); });
+  s->scheduler_->Start();
   s->executor_ = std::make_unique<BoundedExecutor>(config.executor_threads, config.executor_queue);
 
   s->deps_.store = s->store_.get();
@@ -44,9 +51,11 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   s->deps_.router = s->router_.get();
   s->deps_.intake = s->intake_.get();
   s->deps_.executor = s->executor_.get();
+  s->deps_.lifecycle = s->lifecycle_.get();
   s->intake_service_ = std::make_unique<CaseIntakeService>(&s->deps_);
   s->query_service_ = std::make_unique<CaseQueryService>(&s->deps_);
   s->directory_service_ = std::make_unique<DirectoryService>(&s->deps_);
+  s->work_service_ = std::make_unique<CaseWorkService>(&s->deps_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -56,6 +65,7 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   builder.RegisterService(s->intake_service_.get());
   builder.RegisterService(s->query_service_.get());
   builder.RegisterService(s->directory_service_.get());
+  builder.RegisterService(s->work_service_.get());
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || s->port_ == 0) {
     return Status(StatusCode::kUnavailable, "LISTEN_FAILED", "cannot listen on " + config.listen);
@@ -71,6 +81,7 @@ void GridServer::Shutdown() {
       // Calls in flight get a few seconds to finish; their writes complete.
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     }
+    if (scheduler_) scheduler_->Stop();
     if (intake_) intake_->Stop();
     if (executor_) executor_->Stop();
   });

@@ -14,6 +14,10 @@
 
 #include "engine/clock.h"
 #include "engine/router.h"
+#include "engine/calendar.h"
+#include "engine/deadline.h"
+#include "engine/lifecycle.h"
+#include "services/deadline_scheduler.h"
 #include "services/grid_services.h"
 
 namespace grid::services {
@@ -29,6 +33,10 @@ struct ServerConfig {
   int max_receive_bytes = 8 * 1024 * 1024;  // gRPC's per-message limit
   bool sync = true;                         // fsync the WAL on every write
   RouterOptions router;
+  DeadlinePolicy deadline_policy = DeadlinePolicy::Defaults();
+  WorkingCalendar calendar;                 // default: weekdays 08:30-12:00, 14:30-18:00, no holidays
+  LifecycleOptions lifecycle;
+  DeadlineScheduler::Options scheduler;
 };
 
 class GridServer {
@@ -41,6 +49,12 @@ class GridServer {
 
   int port() const { return port_; }
   uint64_t directory_version() const { return directory_.Get()->version(); }
+  storage::Store* store() const { return store_.get(); }
+
+  // Fires every deadline due at the clock's now and returns once they are
+  // committed (the number fired). The scheduler does this by itself on the
+  // wall clock; tests with a FakeClock call it after advancing time.
+  size_t FireDueDeadlines() { return scheduler_->RunDueNow(); }
 
   // Stops accepting calls, finishes those in flight, completes queued
   // writes, closes the store.
@@ -56,12 +70,15 @@ class GridServer {
   Authenticator auth_;
   AssigneeLoad load_;
   std::unique_ptr<Router> router_;
-  std::unique_ptr<IntakeWriter> intake_;
+  std::unique_ptr<Lifecycle> lifecycle_;
+  std::unique_ptr<CaseWriter> intake_;
+  std::unique_ptr<DeadlineScheduler> scheduler_;
   std::unique_ptr<BoundedExecutor> executor_;
   ServiceDeps deps_;
   std::unique_ptr<CaseIntakeService> intake_service_;
   std::unique_ptr<CaseQueryService> query_service_;
   std::unique_ptr<DirectoryService> directory_service_;
+  std::unique_ptr<CaseWorkService> work_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::once_flag shutdown_once_;

@@ -74,6 +74,35 @@ std::string OpenByAssigneeKey(std::string_view member_id, uint64_t case_id) {
   return k;
 }
 
+std::string EncodeDueKey(const DueKey& due) {
+  std::string k;
+  k.reserve(1 + 8 + 8 + 1 + 4 + 1);
+  k.push_back(static_cast<char>(IndexTag::kDue));
+  PutFixed64BE(&k, due.due_micros);
+  PutFixed64BE(&k, due.case_id);
+  k.push_back(static_cast<char>(due.kind));
+  PutFixed32BE(&k, due.subtask);
+  k.push_back(due.warning ? 1 : 0);
+  return k;
+}
+
+std::optional<DueKey> DecodeDueKey(std::string_view key) {
+  if (key.size() != 1 + 8 + 8 + 1 + 4 + 1 || key[0] != static_cast<char>(IndexTag::kDue)) return std::nullopt;
+  DueKey d;
+  d.due_micros = DecodeFixed64BE(key.data() + 1);
+  d.case_id = DecodeFixed64BE(key.data() + 9);
+  d.kind = static_cast<unsigned char>(key[17]);
+  d.subtask = DecodeFixed32BE(key.data() + 18);
+  d.warning = key[22] != 0;
+  return d;
+}
+
+std::string FeedKey(uint64_t cursor) {
+  std::string k;
+  PutFixed64BE(&k, cursor);
+  return k;
+}
+
 std::string ByStatusKey(int status, uint64_t case_id) {
   std::string k;
   k.push_back(static_cast<char>(IndexTag::kByStatus));

@@ -21,6 +21,7 @@ inline constexpr const char* kCasesCf = "cases";
 inline constexpr const char* kEventsCf = "events";
 inline constexpr const char* kIdempotencyCf = "idempotency";
 inline constexpr const char* kIndexCf = "case_index";
+inline constexpr const char* kFeedCf = "feed";  // cursor (8, BE) -> FeedEntry
 
 // Meta keys (default column family).
 inline constexpr std::string_view kFormatKey = "\x01" "format";
@@ -41,6 +42,16 @@ enum class IndexTag : char {
   kByUnit = 0x01,    // tag | unit code | 0x00 | case id (8, BE)
   kByStatus = 0x02,  // tag | status (1) | case id (8, BE)
   kOpenByAssignee = 0x03,  // tag | member id | 0x00 | case id (8, BE): open cases per member
+  kDue = 0x04,             // tag | due micros (8, BE) | case id (8, BE) | kind (1) | subtask (4, BE) | warning (1)
+};
+
+// One entry of the due-time index.
+struct DueKey {
+  uint64_t due_micros = 0;
+  uint64_t case_id = 0;
+  int kind = 0;
+  uint32_t subtask = 0;
+  bool warning = false;
 };
 
 void PutFixed64BE(std::string* out, uint64_t v);
@@ -59,6 +70,10 @@ std::string IdempotencyKey(std::string_view caller, std::string_view key);
 std::string ByUnitKey(std::string_view unit_code, uint64_t case_id);
 std::string ByStatusKey(int status, uint64_t case_id);
 std::string OpenByAssigneeKey(std::string_view member_id, uint64_t case_id);
+std::string EncodeDueKey(const DueKey& due);
+// nullopt when the key is not a due key of the right length.
+std::optional<DueKey> DecodeDueKey(std::string_view key);
+std::string FeedKey(uint64_t cursor);
 
 // The value stored under an idempotency key: case id and request fingerprint.
 std::string EncodeIdempotencyValue(uint64_t case_id, uint64_t fingerprint);

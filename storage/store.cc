@@ -8,10 +8,13 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <iterator>
+#include <limits>
 #include <filesystem>
 #include <system_error>
 
 #include "engine/case_id.h"
+#include "storage/case_index.h"
 #include "storage/keys.h"
 
 namespace grid::storage {
@@ -20,6 +23,14 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string>& AllColumnFamilies() {
+  static const std::vector<std::string> cfs = {kMetaCf,        kDirectoryCf, kCasesCf, kEventsCf,
+                                               kIdempotencyCf, kIndexCf,     kFeedCf};
+  return cfs;
+}
+
+// The column families of the first stores (before the feed): still ours; the
+// missing ones are created when such a store is opened.
+const std::vector<std::string>& FirstColumnFamilies() {
   static const std::vector<std::string> cfs = {kMetaCf, kDirectoryCf, kCasesCf, kEventsCf, kIdempotencyCf, kIndexCf};
   return cfs;
 }
@@ -85,10 +96,11 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     }
     // A database without our column families is foreign: refuse it having
     // read only its MANIFEST (opening it, even read-only, would replay its log).
-    std::vector<std::string> ours = AllColumnFamilies(), theirs = existing;
+    std::vector<std::string> ours = AllColumnFamilies(), first = FirstColumnFamilies(), theirs = existing;
     std::sort(ours.begin(), ours.end());
+    std::sort(first.begin(), first.end());
     std::sort(theirs.begin(), theirs.end());
-    if (theirs != ours) {
+    if (theirs != ours && theirs != first) {
       return FailedPrecondition("FOREIGN_DATA_DIR", options.path +
                                                         " holds a RocksDB database that is not a gridd store (its "
                                                         "column families differ); refusing to touch it");
@@ -121,6 +133,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   store->events_ = store->handles_[3];
   store->idempotency_ = store->handles_[4];
   store->index_ = store->handles_[5];
+  store->feed_ = store->handles_[6];
   if (fresh) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
@@ -238,37 +251,115 @@ StatusOr<std::optional<IdempotencyRecord>> Store::FindIdempotency(const std::str
   return std::optional<IdempotencyRecord>(IdempotencyRecord{decoded->first, decoded->second});
 }
 
-Status Store::CommitNewCases(const std::vector<CaseWrite>& writes) {
+Status Store::Commit(const std::vector<CaseChange>& changes, const std::vector<grid::v1::FeedEntry>& feed) {
   rocksdb::WriteBatch batch;
   std::string value;
-  for (const CaseWrite& w : writes) {
-    const auto& rec = w.new_case->record;
+  for (const CaseChange& w : changes) {
+    const auto& rec = *w.after;
     auto id = ParseCaseId(rec.id());
     if (!id) return Internal("BAD_CASE_ID", "case id '" + rec.id() + "' is not numeric");
     value.clear();
     rec.SerializeToString(&value);
     GRID_RETURN_IF_ERROR(FromRocks(batch.Put(cases_, CaseKey(*id), value), "writing a case"));
-    for (const auto& e : w.new_case->events) {
-      value.clear();
-      e.SerializeToString(&value);
-      GRID_RETURN_IF_ERROR(FromRocks(batch.Put(events_, EventKey(*id, static_cast<uint32_t>(e.seq())), value),
-                                     "writing an event"));
+    if (w.events != nullptr) {
+      for (const auto& e : *w.events) {
+        value.clear();
+        e.SerializeToString(&value);
+        GRID_RETURN_IF_ERROR(FromRocks(batch.Put(events_, EventKey(*id, static_cast<uint32_t>(e.seq())), value),
+                                       "writing an event"));
+      }
     }
-    if (!w.idempotency_key.empty()) {
+    if (w.before == nullptr && !w.idempotency_key.empty()) {
       GRID_RETURN_IF_ERROR(FromRocks(batch.Put(idempotency_, IdempotencyKey(w.caller, w.idempotency_key),
                                                EncodeIdempotencyValue(*id, w.fingerprint)),
                                      "writing an idempotency key"));
     }
-    GRID_RETURN_IF_ERROR(FromRocks(batch.Put(index_, ByUnitKey(rec.routing().unit_code(), *id), ""), "indexing"));
-    GRID_RETURN_IF_ERROR(FromRocks(batch.Put(index_, ByStatusKey(rec.status(), *id), ""), "indexing"));
-    if (!rec.routing().assignee_member_id().empty()) {
-      GRID_RETURN_IF_ERROR(
-          FromRocks(batch.Put(index_, OpenByAssigneeKey(rec.routing().assignee_member_id(), *id), ""), "indexing"));
-    }
+    std::vector<std::string> old_keys = w.before == nullptr ? std::vector<std::string>() : CaseIndexKeys(*w.before);
+    std::vector<std::string> new_keys = CaseIndexKeys(rec);
+    std::sort(old_keys.begin(), old_keys.end());
+    std::sort(new_keys.begin(), new_keys.end());
+    std::vector<std::string> gone, added;
+    std::set_difference(old_keys.begin(), old_keys.end(), new_keys.begin(), new_keys.end(), std::back_inserter(gone));
+    std::set_difference(new_keys.begin(), new_keys.end(), old_keys.begin(), old_keys.end(), std::back_inserter(added));
+    for (const auto& k : gone) GRID_RETURN_IF_ERROR(FromRocks(batch.Delete(index_, k), "unindexing"));
+    for (const auto& k : added) GRID_RETURN_IF_ERROR(FromRocks(batch.Put(index_, k, ""), "indexing"));
+  }
+  for (const auto& entry : feed) {
+    value.clear();
+    entry.SerializeToString(&value);
+    GRID_RETURN_IF_ERROR(FromRocks(batch.Put(feed_, FeedKey(entry.cursor()), value), "appending to the feed"));
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
-  return FromRocks(db_->Write(wo, &batch), "committing " + std::to_string(writes.size()) + " case(s)");
+  return FromRocks(db_->Write(wo, &batch), "committing " + std::to_string(changes.size()) + " case change(s)");
+}
+
+StatusOr<uint64_t> Store::LastFeedCursor() const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), feed_));
+  it->SeekToLast();
+  if (!it->Valid()) {
+    GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the feed"));
+    return uint64_t{0};
+  }
+  if (it->key().size() != 8) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a feed key is malformed");
+  return DecodeFixed64BE(it->key().data());
+}
+
+StatusOr<uint64_t> Store::FirstFeedCursor() const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), feed_));
+  it->SeekToFirst();
+  if (!it->Valid()) {
+    GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the feed"));
+    return uint64_t{0};
+  }
+  if (it->key().size() != 8) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a feed key is malformed");
+  return DecodeFixed64BE(it->key().data());
+}
+
+StatusOr<std::vector<grid::v1::FeedEntry>> Store::ReadFeed(uint64_t after, size_t limit) const {
+  std::vector<grid::v1::FeedEntry> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), feed_));
+  for (it->Seek(FeedKey(after + 1)); it->Valid() && out.size() < limit; it->Next()) {
+    GRID_RETURN_IF_ERROR(Parse(it->value().ToString(), &out.emplace_back(), "a feed entry"));
+  }
+  GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the feed"));
+  return out;
+}
+
+StatusOr<std::vector<DueKey>> Store::DueUpTo(uint64_t up_to_micros, size_t limit) const {
+  std::vector<DueKey> out;
+  const std::string prefix(1, static_cast<char>(IndexTag::kDue));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), index_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
+    auto due = DecodeDueKey(std::string_view(it->key().data(), it->key().size()));
+    if (!due) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a due-time index key is malformed");
+    if (due->due_micros > up_to_micros) break;
+    out.push_back(*due);
+  }
+  GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the due-time index"));
+  return out;
+}
+
+StatusOr<std::optional<DueKey>> Store::NextDue() const {
+  auto first = DueUpTo(std::numeric_limits<uint64_t>::max(), 1);
+  if (!first.ok()) return first.status();
+  if (first->empty()) return std::optional<DueKey>();
+  return std::optional<DueKey>((*first)[0]);
+}
+
+Status Store::RemoveDue(const DueKey& due) {
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_;
+  return FromRocks(db_->Delete(wo, index_, EncodeDueKey(due)), "removing a due-time entry");
+}
+
+StatusOr<size_t> Store::CountDue() const {
+  size_t n = 0;
+  const std::string prefix(1, static_cast<char>(IndexTag::kDue));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), index_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
+  GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the due-time index"));
+  return n;
 }
 
 StatusOr<std::optional<grid::v1::Case>> Store::GetCase(uint64_t case_id) const {

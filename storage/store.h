@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/intake.h"
+#include "storage/keys.h"
 #include "engine/status.h"
 #include "grid/v1/case.pb.h"
 #include "grid/v1/directory.pb.h"
@@ -45,9 +46,14 @@ struct IdempotencyRecord {
   uint64_t fingerprint = 0;
 };
 
-// A new case and the idempotency entry that goes with it (empty key: none).
-struct CaseWrite {
-  const NewCase* new_case = nullptr;
+// One case written by a commit: a new case (before == nullptr, with its
+// idempotency entry when the key is not empty) or a changed one. The case's
+// secondary index entries (storage/case_index.h) are rewritten from the
+// difference between before and after, in the same batch.
+struct CaseChange {
+  const grid::v1::Case* before = nullptr;
+  const grid::v1::Case* after = nullptr;
+  const std::vector<grid::v1::CaseEvent>* events = nullptr;  // appended, may be null
   std::string caller;
   std::string idempotency_key;
   uint64_t fingerprint = 0;
@@ -84,8 +90,25 @@ class Store {
   StatusOr<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& caller,
                                                              const std::string& key) const;
 
-  // Writes every case of `writes` in one synced batch.
-  Status CommitNewCases(const std::vector<CaseWrite>& writes);
+  // Writes every change, its events, its index entries and the feed entries
+  // in one synced batch: all of it or none of it.
+  Status Commit(const std::vector<CaseChange>& changes, const std::vector<grid::v1::FeedEntry>& feed);
+
+  // The highest feed cursor stored, 0 when none.
+  StatusOr<uint64_t> LastFeedCursor() const;
+  // Feed entries with cursor > after, in order, at most `limit`.
+  StatusOr<std::vector<grid::v1::FeedEntry>> ReadFeed(uint64_t after, size_t limit) const;
+  // The lowest feed cursor stored, 0 when none.
+  StatusOr<uint64_t> FirstFeedCursor() const;
+
+  // Due-time index: timers due at or before `up_to`, earliest first, at most `limit`.
+  StatusOr<std::vector<DueKey>> DueUpTo(uint64_t up_to_micros, size_t limit) const;
+  // The earliest timer, if any.
+  StatusOr<std::optional<DueKey>> NextDue() const;
+  // Removes one due-time entry (an orphan whose case no longer has the timer).
+  Status RemoveDue(const DueKey& due);
+  // Number of timers in the index (a scan; for tests and tools).
+  StatusOr<size_t> CountDue() const;
 
   StatusOr<std::optional<grid::v1::Case>> GetCase(uint64_t case_id) const;
   StatusOr<std::vector<grid::v1::CaseEvent>> GetEvents(uint64_t case_id) const;
@@ -107,6 +130,7 @@ class Store {
   rocksdb::ColumnFamilyHandle* events_ = nullptr;
   rocksdb::ColumnFamilyHandle* idempotency_ = nullptr;
   rocksdb::ColumnFamilyHandle* index_ = nullptr;
+  rocksdb::ColumnFamilyHandle* feed_ = nullptr;
   bool sync_ = true;
 };
 

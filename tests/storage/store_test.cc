@@ -107,8 +107,9 @@ TEST(Store, CasesEventsIndexesAndIdempotencySurviveReopen) {
   {
     auto store = OpenOk(tmp.path());
     EXPECT_EQ(*store->MaxCaseId(), 0u);
-    std::vector<CaseWrite> writes = {{&a, "cc1", "key-a", 11}, {&b, "cc1", "", 0}};
-    ASSERT_TRUE(store->CommitNewCases(writes).ok());
+    std::vector<CaseChange> writes = {{nullptr, &a.record, &a.events, "cc1", "key-a", 11},
+                                      {nullptr, &b.record, &b.events, "cc1", "", 0}};
+    ASSERT_TRUE(store->Commit(writes, {}).ok());
   }
   auto store = OpenOk(tmp.path());
   EXPECT_EQ(*store->MaxCaseId(), 1795000000000002ULL);
