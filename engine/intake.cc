@@ -4,16 +4,10 @@
 #include <cstring>
 
 #include "engine/case_id.h"
+#include "engine/timestamp.h"
 
 namespace grid {
 namespace {
-
-google::protobuf::Timestamp ToTimestamp(Micros t) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(t / 1000000);
-  ts.set_nanos(static_cast<int32_t>(t % 1000000) * 1000);
-  return ts;
-}
 
 // FNV-1a, 64 bit, over length-prefixed fields.
 class Fnv {

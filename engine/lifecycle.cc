@@ -10,6 +10,7 @@
 
 #include "engine/case_id.h"
 #include "engine/text.h"
+#include "engine/timestamp.h"
 #include "engine/validation.h"
 
 namespace grid {
@@ -23,16 +24,8 @@ using grid::v1::DeadlineKind;
 using grid::v1::EventType;
 using google::protobuf::Timestamp;
 
-constexpr Micros kMicrosPerSec = 1000000;
-
-Timestamp Ts(Micros t) {
-  Timestamp ts;
-  ts.set_seconds(t / kMicrosPerSec);
-  ts.set_nanos(static_cast<int32_t>(t % kMicrosPerSec) * 1000);
-  return ts;
-}
-
-Micros FromTs(const Timestamp& ts) { return ts.seconds() * kMicrosPerSec + ts.nanos() / 1000; }
+Timestamp Ts(Micros t) { return ToTimestamp(t); }
+Micros FromTs(const Timestamp& ts) { return FromTimestamp(ts); }
 
 constexpr std::string_view kAdmin = "admin";
 constexpr std::string_view kSystem = "system";
@@ -511,6 +504,16 @@ void Lifecycle::StartClocks(const Directory& directory, Case* c, Micros now) con
   step.SetStageDue(true, now);
   step.SetStageDue(false, now);
   *c = std::move(step.next);
+  // A category handled by the grid with departments alongside: they are
+  // summoned from the start, each with its arrival deadline.
+  for (const auto& code : c->routing().summoned_department_codes()) {
+    auto* t = c->add_subtasks();
+    t->set_department_code(code);
+    t->set_status(grid::v1::SUB_TASK_STATUS_SUMMONED);
+    *t->mutable_summoned_at() = Ts(now);
+    *t->mutable_arrive_due() = Ts(now + options_.default_arrive_within);
+    if (c->deadlines().has_resolve_due()) *t->mutable_done_due() = c->deadlines().resolve_due();
+  }
 }
 
 StatusOr<Transition> Lifecycle::Apply(const Directory& dir, const Case& current, const Case* master,
@@ -606,7 +609,9 @@ StatusOr<Transition> Lifecycle::Apply(const Directory& dir, const Case& current,
       // settle it: the parent arbitrates.
       std::string arbitrate_at;
       std::string why;
-      if (!decision || decision->unit_code() == from || decision->needs_manual_dispatch()) {
+      const bool same_handler = decision && decision->unit_code() == from &&
+                                decision->department_code() == current.department_code();
+      if (!decision || same_handler || decision->needs_manual_dispatch()) {
         arbitrate_at = ParentOf(dir, from);
         why = r.reason() == grid::v1::REJECT_REASON_NOT_OUR_DUTY
                   ? "no unit suggested: the parent unit decides"

@@ -121,6 +121,7 @@ class Lifecycle {
   // Starts the clocks of a newly routed case (status ROUTED) at `now`:
   // deadline class from its category ("general" when it has none or the
   // policy does not know it), accept and resolve dues and warning points.
+  // Departments the routing summons alongside the grid get their sub-tasks.
   void StartClocks(const Directory& directory, grid::v1::Case* c, Micros now) const;
 
   // Applies `command` to `current`. `master` is the master case of a merge
