@@ -183,5 +183,91 @@ TEST(Store, RefusesAStoreInUse) {
   EXPECT_EQ(second.status().reason(), "DATA_DIR_UNREADABLE");
 }
 
+TEST(Store, ATransitionRewritesTheIndexDifferenceAndTheDueTimes) {
+  testing::TempDir tmp;
+  auto store = OpenOk(tmp.path());
+  NewCase a = MakeCase(1795000000000001ULL, "100001001001");
+  auto* d = a.record.mutable_deadlines();
+  d->set_deadline_class("general");
+  d->mutable_accept_due()->set_seconds(1'795'000'100);
+  d->mutable_resolve_due()->set_seconds(1'795'000'400);
+  a.record.set_unit_code("100001001001");
+  a.record.set_assignee_member_id("M1");
+  std::vector<grid::v1::FeedEntry> feed(2);
+  feed[0].set_cursor(1);
+  feed[1].set_cursor(2);
+  ASSERT_TRUE(store->Commit({{nullptr, &a.record, &a.events, "cc1", "", 0}}, feed).ok());
+  EXPECT_EQ(*store->CountDue(), 2u);
+  auto first = store->NextDue();
+  ASSERT_TRUE(first.ok() && first->has_value());
+  EXPECT_EQ((*first)->due_micros, 1'795'000'100'000'000ULL);
+  EXPECT_EQ((*first)->case_id, 1795000000000001ULL);
+  EXPECT_EQ((*first)->kind, grid::v1::DEADLINE_KIND_ACCEPT);
+  EXPECT_EQ(store->DueUpTo(1'795'000'100'000'000ULL, 10)->size(), 1u);
+  EXPECT_EQ(store->DueUpTo(1'795'000'099'999'999ULL, 10)->size(), 0u);
+  EXPECT_EQ(store->OpenCasesPerAssignee()->at("M1"), 1u);
+
+  // Accepted and moved to grid 2: the accept timer, the old unit entry and
+  // the old status entry go, in the same batch.
+  grid::v1::Case b = a.record;
+  b.set_status(grid::v1::CASE_STATUS_ACCEPTED);
+  b.set_unit_code("100001001002");
+  b.set_assignee_member_id("M3");
+  b.set_version(3);
+  std::vector<grid::v1::CaseEvent> events(1);
+  events[0].set_case_id(b.id());
+  events[0].set_seq(3);
+  feed.assign(1, grid::v1::FeedEntry());
+  feed[0].set_cursor(3);
+  ASSERT_TRUE(store->Commit({{&a.record, &b, &events, "", "", 0}}, feed).ok());
+  EXPECT_EQ(*store->CountDue(), 1u);
+  EXPECT_EQ((*store->NextDue())->kind, grid::v1::DEADLINE_KIND_RESOLVE);
+  EXPECT_TRUE(store->CasesOfUnit("100001001001", 10)->empty());
+  EXPECT_EQ(store->CasesOfUnit("100001001002", 10)->size(), 1u);
+  auto loads = *store->OpenCasesPerAssignee();
+  EXPECT_EQ(loads.count("M1"), 0u);
+  EXPECT_EQ(loads["M3"], 1u);
+  EXPECT_EQ(store->GetEvents(1795000000000001ULL)->size(), 3u);
+
+  // Closed: no timers, no open load.
+  grid::v1::Case c = b;
+  c.set_status(grid::v1::CASE_STATUS_CLOSED);
+  ASSERT_TRUE(store->Commit({{&b, &c, nullptr, "", "", 0}}, {}).ok());
+  EXPECT_EQ(*store->CountDue(), 0u);
+  EXPECT_TRUE(store->OpenCasesPerAssignee()->empty());
+
+  // The feed reads back in cursor order, from any cursor.
+  EXPECT_EQ(*store->FirstFeedCursor(), 1u);
+  EXPECT_EQ(*store->LastFeedCursor(), 3u);
+  auto tail = store->ReadFeed(1, 10);
+  ASSERT_TRUE(tail.ok());
+  ASSERT_EQ(tail->size(), 2u);
+  EXPECT_EQ((*tail)[0].cursor(), 2u);
+  EXPECT_EQ((*tail)[1].cursor(), 3u);
+}
+
+TEST(Store, OpensAStoreFromBeforeTheFeedAndAddsIt) {
+  testing::TempDir tmp;
+  {
+    // The first format: six column families and the marker.
+    rocksdb::DBOptions o;
+    o.create_if_missing = true;
+    o.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* name : {kMetaCf, kDirectoryCf, kCasesCf, kEventsCf, kIdempotencyCf, kIndexCf}) {
+      cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, tmp.path(), cfs, &handles, &db).ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[0], std::string(kFormatKey), std::string(kFormatValue)).ok());
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+  auto store = OpenOk(tmp.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(*store->LastFeedCursor(), 0u);
+}
+
 }  // namespace
 }  // namespace grid::storage
