@@ -53,10 +53,13 @@ CaseWriter::CaseWriter(storage::Store* store, const Clock* clock, const Director
 CaseWriter::~CaseWriter() { Stop(); }
 
 bool CaseWriter::Enqueue(Item&& item) {
+  const auto* cmd = std::get_if<Command>(&item);
+  const bool timer = cmd != nullptr && cmd->command.has_fire();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_ || queue_.size() >= options_.queue_capacity) return false;
-    queue_.push_back(std::move(item));
+    auto& q = timer ? timer_queue_ : queue_;
+    if (stopping_ || q.size() >= options_.queue_capacity) return false;
+    q.push_back(std::move(item));
   }
   cv_.notify_one();
   return true;
@@ -67,7 +70,7 @@ bool CaseWriter::Execute(Command&& c) { return Enqueue(Item(std::move(c))); }
 
 size_t CaseWriter::queued() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return queue_.size();
+  return queue_.size() + timer_queue_.size();
 }
 
 void CaseWriter::Stop() {
@@ -104,11 +107,19 @@ void CaseWriter::Run() {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      while (!queue_.empty() && batch.size() < options_.max_batch) {
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || !timer_queue_.empty(); });
+      if (queue_.empty() && timer_queue_.empty()) return;  // stopping and drained
+      // Callers first; deadlines take a bounded share while callers wait.
+      const size_t timers = std::min(timer_queue_.size(), queue_.empty() ? options_.max_batch
+                                                                         : std::min(options_.max_timer_share,
+                                                                                    options_.max_batch / 2));
+      while (!queue_.empty() && batch.size() < options_.max_batch - timers) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
+      }
+      while (!timer_queue_.empty() && batch.size() < options_.max_batch) {
+        batch.push_back(std::move(timer_queue_.front()));
+        timer_queue_.pop_front();
       }
     }
     Process(batch);

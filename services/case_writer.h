@@ -72,6 +72,10 @@ class CaseWriter {
   struct Options {
     size_t queue_capacity = 8192;
     size_t max_batch = 512;
+    // Fired deadlines wait in their own queue and take at most this many
+    // places of a batch while callers are waiting, so that a burst of
+    // deadlines never queues ahead of intake (and fill the batch otherwise).
+    size_t max_timer_share = 64;
   };
 
   // REQUIRES: every pointer outlives the writer (load may be null). Reads
@@ -117,7 +121,8 @@ class CaseWriter {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Item> queue_;  // GUARDED_BY(mu_)
+  std::deque<Item> queue_;        // GUARDED_BY(mu_): callers' work
+  std::deque<Item> timer_queue_;  // GUARDED_BY(mu_): fired deadlines
   bool stopping_ = false;   // GUARDED_BY(mu_)
   std::thread thread_;
 

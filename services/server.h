@@ -55,6 +55,8 @@ class GridServer {
   // committed (the number fired). The scheduler does this by itself on the
   // wall clock; tests with a FakeClock call it after advancing time.
   size_t FireDueDeadlines() { return scheduler_->RunDueNow(); }
+  // Deadlines fired since start (by the timer or FireDueDeadlines).
+  uint64_t deadlines_fired() const { return scheduler_->fired(); }
 
   // Stops accepting calls, finishes those in flight, completes queued
   // writes, closes the store.
