@@ -66,9 +66,11 @@ NewCase BuildNewCase(const grid::v1::SubmitCaseRequest& r, const Actor& actor, g
   submitted.set_actor_role(actor.role);
   submitted.set_from_status(grid::v1::CASE_STATUS_UNSPECIFIED);
   submitted.set_to_status(grid::v1::CASE_STATUS_SUBMITTED);
+  submitted.set_case_version(1);
 
   grid::v1::CaseEvent routed = submitted;
   routed.set_seq(2);
+  routed.set_case_version(2);
   routed.set_type(grid::v1::EVENT_TYPE_ROUTED);
   routed.set_actor("router");
   routed.set_actor_role("system");

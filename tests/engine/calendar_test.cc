@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 
+#include "tests/support/calendar.h"
 #include "tests/support/paths.h"
 
 namespace grid {
@@ -33,16 +34,7 @@ year_month_day D(int y, unsigned m, unsigned d) {
   return year_month_day{year(y), month(m), day(d)};
 }
 
-WorkingCalendar LoadCn2026() {
-  const std::string path = testing::SourceDir() + "/data/calendar/cn-2026.txt";
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "cannot open " << path;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  auto cal = ParseWorkingCalendar("cn-2026.txt", buffer.str());
-  EXPECT_TRUE(cal.ok()) << cal.status().ToString();
-  return cal.ok() ? *cal : WorkingCalendar();
-}
+using testing::LoadCn2026;
 
 class CalendarCn2026 : public ::testing::Test {
  protected:

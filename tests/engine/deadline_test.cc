@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/calendar.h"
 #include "tests/support/paths.h"
 
 namespace grid {
@@ -32,16 +33,7 @@ using std::chrono::year_month_day;
 constexpr Micros H = kMicrosPerHour;
 constexpr Micros M = kMicrosPerMinute;
 
-WorkingCalendar LoadCn2026() {
-  const std::string path = testing::SourceDir() + "/data/calendar/cn-2026.txt";
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "cannot open " << path;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  auto cal = ParseWorkingCalendar("cn-2026.txt", buffer.str());
-  EXPECT_TRUE(cal.ok()) << cal.status().ToString();
-  return cal.ok() ? *cal : WorkingCalendar();
-}
+using testing::LoadCn2026;
 
 class Deadline : public ::testing::Test {
  protected:

@@ -10,7 +10,7 @@
 
 #include "engine/intake.h"
 #include "engine/timestamp.h"
-#include "tests/support/paths.h"
+#include "tests/support/calendar.h"
 #include "tests/support/tiny_directory.h"
 
 namespace grid {
@@ -546,14 +546,11 @@ TEST_F(LifecycleTest, WaitingPausesTheResolveClockAndExtensionsPushIt) {
 }
 
 TEST_F(LifecycleTest, WorkingTimeDeadlinesSkipTheSpringFestival) {
-  std::ifstream in(testing::SourceDir() + "/data/calendar/cn-2026.txt", std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto cal = ParseWorkingCalendar("cn-2026.txt", text.str());
-  ASSERT_TRUE(cal.ok()) << cal.status().ToString();
+  const WorkingCalendar cal_value = testing::LoadCn2026();
+  const WorkingCalendar* cal = &cal_value;
   auto policy = ParseDeadlinePolicy("p", "rule general * working 1wd 3wd\n");
   ASSERT_TRUE(policy.ok());
-  Lifecycle lc(*policy, *cal, &router_);
+  Lifecycle lc(*policy, cal_value, &router_);
   using namespace std::chrono;
   // Friday 2026-02-13 at 10:00: the next working days are Saturday 14th (调休)
   // and then Tuesday 24th, after the holiday of the 15th-23rd.
