@@ -240,9 +240,10 @@ void PrintLifecycle(const v1::Case& c) {
   }
   if (c.subtasks_size() > 0) std::printf("  sub-tasks\n");
   for (const auto& t : c.subtasks()) {
-    std::printf("    %-20s %-8s summoned %s, arrive by %s%s%s%s%s%s\n", t.department_code().c_str(),
+    std::printf("    %-20s %-8s summoned %s, arrive by %s%s%s%s%s%s%s\n", t.department_code().c_str(),
                 EnumShort(v1::SubTaskStatus_Name(t.status()), "SUB_TASK_STATUS_").c_str(),
                 FormatTime(t.summoned_at()).c_str(), FormatTime(t.arrive_due()).c_str(),
+                t.has_done_due() ? (", done by " + FormatTime(t.done_due())).c_str() : "",
                 t.has_arrived_at() ? (", arrived " + FormatTime(t.arrived_at())).c_str() : "",
                 t.has_done_at() ? (", done " + FormatTime(t.done_at())).c_str() : "",
                 t.arrive_escalated() ? ", arrived late" : "", t.done_escalated() ? ", finished late" : "",
