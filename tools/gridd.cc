@@ -47,7 +47,7 @@ class OffsetClock final : public grid::Clock {
   const grid::Micros offset_;
 };
 
-constexpr double kMaxClockOffsetHours = 24.0 * 366;
+constexpr double kMaxClockOffsetHours = 24.0 * 366 * 10;  // ten years: drills on past calendars too
 
 // Reads and parses a policy or calendar file; on failure prints why and returns false.
 template <typename T, typename Parse>
