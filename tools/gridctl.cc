@@ -8,21 +8,37 @@
 //     import  divisions DIR [--replace]      (the five national division files, .csv or .csv.gz)
 //     import  json FILE [--replace]          (a DirectoryContent in protobuf JSON)
 //     import  geojson FILE --code-prop P [--name-prop P] [--parent-prop P | --parent CODE] [--level L] [--slug]
+//   and one command per CaseWork RPC, each `COMMAND CASE_ID [--note N] [--expected-version V]` plus:
+//     accept | start | close | resume                  (no more flags)
+//     note | resolve | reopen | cancel | escalate | wait  --note is required
+//     reject    --reason wrong-location|other-unit|wrong-category|not-our-duty
+//               [--lat Y --lon X] [--address A] [--unit U] [--category C]
+//     transfer  --unit U
+//     callback  --satisfied | --dissatisfied
+//     merge     --into MASTER_ID
+//     summon    --dept CODE [--dept CODE]... [--arrive-within-minutes M]
+//     report-in --dept CODE [--done]
+//     helper    --member ID
+//     extend    --hours N --note N
 //
 // Output is for people by default; --json prints the response messages as
 // protobuf JSON for scripts. Exit codes: 0 success, 1 the server answered
 // with an error (code and reason on stderr), 2 bad usage, 3 a local error
-// (unreadable file).
+// (unreadable file) or an unreachable server.
 #include <CLI/CLI.hpp>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <iostream>
+#include <limits>
 #include <map>
+#include <vector>
 
 #include "engine/geojson.h"
 #include "grid/v1/service.grpc.pb.h"
@@ -58,9 +74,10 @@ const char* CodeName(grpc::StatusCode code) {
   return i >= 0 && i <= 16 ? names[i] : "UNKNOWN";
 }
 
+// Prints a failed call; exit 3 when the server could not be reached, else 1.
 int Report(const grpc::Status& status) {
   std::cerr << "gridctl: " << CodeName(status.error_code()) << ": " << status.error_message() << "\n";
-  return 1;
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE ? 3 : 1;
 }
 
 void PrintJson(const google::protobuf::Message& m) {
@@ -119,6 +136,366 @@ void PrintCase(const v1::Case& c) {
   std::printf("  priority    %s\n", EnumShort(v1::Priority_Name(c.priority()), "PRIORITY_").c_str());
   std::printf("  created     %s by %s\n", FormatTime(c.created_at()).c_str(), c.submitted_by().c_str());
   PrintRouting(c.routing());
+}
+
+std::shared_ptr<grpc::Channel> Connect(const Global& g);
+
+std::string UnitLabel(const v1::Case& c) {
+  if (c.routing().unit_code() == c.unit_code() && !c.routing().unit_name().empty()) {
+    return c.routing().unit_name() + " (" + c.unit_code() + ")";
+  }
+  return c.unit_code();
+}
+
+std::string EventLine(const v1::CaseEvent& e) {
+  std::string line = "#" + std::to_string(e.seq()) + " " + EnumShort(v1::EventType_Name(e.type()), "EVENT_TYPE_");
+  line += e.automatic() ? " (automatic)" : " by " + e.actor() + (e.actor_role().empty() ? "" : " (" + e.actor_role() + ")");
+  if (e.reject_reason() != v1::REJECT_REASON_UNSPECIFIED) {
+    line += " " + EnumShort(v1::RejectReason_Name(e.reject_reason()), "REJECT_REASON_");
+  }
+  if (e.deadline_kind() != v1::DEADLINE_KIND_UNSPECIFIED) {
+    line += " " + EnumShort(v1::DeadlineKind_Name(e.deadline_kind()), "DEADLINE_KIND_") + " deadline";
+  }
+  if (!e.from_unit().empty() && !e.to_unit().empty()) {
+    line += " " + e.from_unit() + " -> " + e.to_unit();
+  } else if (!e.from_unit().empty()) {
+    line += " from " + e.from_unit();
+  } else if (!e.to_unit().empty()) {
+    line += " to " + e.to_unit();
+  }
+  for (const auto& d : e.department_codes()) line += " " + d;
+  if (e.type() == v1::EVENT_TYPE_CALLED_BACK) line += e.satisfied() ? " satisfied" : " dissatisfied";
+  if (!e.member_id().empty()) line += " member " + e.member_id();
+  if (!e.related_case_id().empty()) line += " case " + e.related_case_id();
+  if (!e.note().empty()) line += ": " + e.note();
+  return line;
+}
+
+// One stage's clock: "due T (warn W), overdue".
+std::string StageLine(bool has_due, const google::protobuf::Timestamp& due, bool has_warn,
+                      const google::protobuf::Timestamp& warn, bool overdue) {
+  std::string s = has_due ? "due " + FormatTime(due) : "no timer";
+  if (has_due && has_warn) s += " (warn " + FormatTime(warn) + ")";
+  if (overdue) s += ", OVERDUE";
+  return s;
+}
+
+// The short block after a case-work command: status, unit, the clocks still
+// running, the open sub-tasks.
+void PrintWorkSummary(const v1::Case& c) {
+  std::printf("case %s  %s  version %llu\n", c.id().c_str(),
+              EnumShort(v1::CaseStatus_Name(c.status()), "CASE_STATUS_").c_str(),
+              static_cast<unsigned long long>(c.version()));
+  std::printf("  unit        %s%s%s%s\n", UnitLabel(c).c_str(), c.arbitration() ? " (to arbitrate)" : "",
+              c.assignee_member_id().empty() ? "" : ", assignee ", c.assignee_member_id().c_str());
+  if (c.escalation_level() > 0) {
+    std::printf("  escalated   level %u, to %s\n", c.escalation_level(), c.escalation_unit_code().c_str());
+  }
+  const auto& d = c.deadlines();
+  if (c.status() == v1::CASE_STATUS_ROUTED) {
+    std::printf("  accept      %s\n", StageLine(d.has_accept_due(), d.accept_due(), d.has_accept_warn_at(),
+                                                d.accept_warn_at(), d.accept_overdue()).c_str());
+  }
+  if (c.status() == v1::CASE_STATUS_ROUTED || c.status() == v1::CASE_STATUS_ACCEPTED ||
+      c.status() == v1::CASE_STATUS_IN_PROGRESS || c.status() == v1::CASE_STATUS_WAITING) {
+    std::printf("  resolve     %s\n", c.status() == v1::CASE_STATUS_WAITING
+                                          ? "clock paused (waiting for the citizen)"
+                                          : StageLine(d.has_resolve_due(), d.resolve_due(), d.has_resolve_warn_at(),
+                                                      d.resolve_warn_at(), d.resolve_overdue()).c_str());
+  }
+  for (const auto& t : c.subtasks()) {
+    if (t.status() == v1::SUB_TASK_STATUS_DONE) continue;
+    std::printf("  sub-task    %s %s, arrive by %s\n", t.department_code().c_str(),
+                EnumShort(v1::SubTaskStatus_Name(t.status()), "SUB_TASK_STATUS_").c_str(),
+                FormatTime(t.arrive_due()).c_str());
+  }
+}
+
+// Every lifecycle field, for `get`.
+void PrintLifecycle(const v1::Case& c) {
+  std::printf("lifecycle (version %llu)\n", static_cast<unsigned long long>(c.version()));
+  std::printf("  unit        %s%s\n", UnitLabel(c).c_str(), c.arbitration() ? " (to arbitrate)" : "");
+  if (!c.assignee_member_id().empty()) std::printf("  assignee    %s\n", c.assignee_member_id().c_str());
+  if (!c.department_code().empty()) std::printf("  department  %s\n", c.department_code().c_str());
+  std::printf("  escalation  level %u%s%s\n", c.escalation_level(), c.escalation_unit_code().empty() ? "" : ", at ",
+              c.escalation_unit_code().c_str());
+  const auto& d = c.deadlines();
+  std::printf("  deadlines   %s, %s time\n", d.deadline_class().empty() ? "(none)" : d.deadline_class().c_str(),
+              d.working_time() ? "working" : "calendar");
+  std::printf("    accept    %s\n", StageLine(d.has_accept_due(), d.accept_due(), d.has_accept_warn_at(),
+                                            d.accept_warn_at(), d.accept_overdue()).c_str());
+  if (c.has_accepted_at()) {
+    std::printf("    accepted  %s (%s)\n", FormatTime(c.accepted_at()).c_str(),
+                c.accepted_on_time() ? "on time" : "late");
+  }
+  std::printf("    resolve   %s\n", StageLine(d.has_resolve_due(), d.resolve_due(), d.has_resolve_warn_at(),
+                                            d.resolve_warn_at(), d.resolve_overdue()).c_str());
+  if (c.has_resolved_at()) {
+    std::printf("    resolved  %s (%s)\n", FormatTime(c.resolved_at()).c_str(),
+                c.resolved_on_time() ? "on time" : "late");
+  }
+  for (const auto& p : d.pauses()) {
+    std::printf("    paused    %s .. %s (%s, by %s)\n", FormatTime(p.from()).c_str(),
+                p.has_to() ? FormatTime(p.to()).c_str() : "now", p.reason().c_str(), p.actor().c_str());
+  }
+  if (c.subtasks_size() > 0) std::printf("  sub-tasks\n");
+  for (const auto& t : c.subtasks()) {
+    std::printf("    %-20s %-8s summoned %s, arrive by %s%s%s%s%s%s%s\n", t.department_code().c_str(),
+                EnumShort(v1::SubTaskStatus_Name(t.status()), "SUB_TASK_STATUS_").c_str(),
+                FormatTime(t.summoned_at()).c_str(), FormatTime(t.arrive_due()).c_str(),
+                t.has_done_due() ? (", done by " + FormatTime(t.done_due())).c_str() : "",
+                t.has_arrived_at() ? (", arrived " + FormatTime(t.arrived_at())).c_str() : "",
+                t.has_done_at() ? (", done " + FormatTime(t.done_at())).c_str() : "",
+                t.arrive_escalated() ? ", arrived late" : "", t.done_escalated() ? ", finished late" : "",
+                t.note().empty() ? "" : (": " + t.note()).c_str());
+  }
+  if (c.helpers_size() > 0) std::printf("  helpers\n");
+  for (const auto& h : c.helpers()) {
+    std::printf("    %-8s %s%s since %s%s%s\n", h.member_id().c_str(), h.name().c_str(),
+                h.party_member() ? " (party member)" : "", FormatTime(h.at()).c_str(), h.note().empty() ? "" : ": ",
+                h.note().c_str());
+  }
+  if (c.rejections_size() > 0) std::printf("  rejections\n");
+  for (const auto& r : c.rejections()) {
+    std::printf("    %s  %s %s -> %s by %s%s%s\n", FormatTime(r.at()).c_str(), r.unit_code().c_str(),
+                EnumShort(v1::RejectReason_Name(r.reason()), "REJECT_REASON_").c_str(), r.routed_to().c_str(),
+                r.actor().c_str(), r.note().empty() ? "" : ": ", r.note().c_str());
+  }
+  if (c.has_callback()) {
+    std::printf("  callback    %s at %s by %s%s%s\n", c.callback().satisfied() ? "satisfied" : "dissatisfied",
+                FormatTime(c.callback().at()).c_str(), c.callback().actor().c_str(),
+                c.callback().note().empty() ? "" : ": ", c.callback().note().c_str());
+  }
+  if (c.reopen_count() > 0) std::printf("  reopened    %u time(s)\n", c.reopen_count());
+  if (!c.merged_into().empty()) std::printf("  merged into %s\n", c.merged_into().c_str());
+  for (const auto& m : c.merged_case_ids()) std::printf("  duplicate   %s\n", m.c_str());
+  if (!c.cancel_reason().empty()) std::printf("  cancelled   %s\n", c.cancel_reason().c_str());
+  if (c.has_closed_at()) std::printf("  closed      %s\n", FormatTime(c.closed_at()).c_str());
+}
+
+// ---- CaseWork commands ----------------------------------------------------
+
+// For unsigned options: CLI11 would read "-1" as 2^64-1 and saturate what
+// does not fit.
+CLI::Validator WholeNumber(uint64_t max = std::numeric_limits<uint32_t>::max()) {
+  return CLI::Validator(
+      [max](std::string& s) -> std::string {
+        uint64_t v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (s.empty() || ec != std::errc() || end != s.data() + s.size() || v > max) {
+          return "'" + s + "' is not a whole number from 0 to " + std::to_string(max);
+        }
+        return "";
+      },
+      "N");
+}
+
+// The flags of the case-work commands. One command is parsed per run, so the
+// commands share these variables.
+struct WorkFlags {
+  std::string case_id;
+  uint64_t expected_version = 0;
+  std::string note;
+  std::string reason;
+  double lat = 0, lon = 0;
+  CLI::Option* lat_opt = nullptr;
+  std::string address, unit, category, department, member, master;
+  std::vector<std::string> departments;
+  uint32_t arrive_within_minutes = 0;
+  uint32_t hours = 0;
+  bool done = false, satisfied = false, dissatisfied = false;
+};
+
+// Sets case_id, expected_version and note, which every CaseWork request has,
+// on the request the command holds.
+void SetCommonFields(const WorkFlags& w, v1::CaseCommand* command) {
+  const auto* oneof = v1::CaseCommand::descriptor()->FindOneofByName("action");
+  auto* request = command->GetReflection()->MutableMessage(
+      command, command->GetReflection()->GetOneofFieldDescriptor(*command, oneof));
+  const auto* d = request->GetDescriptor();
+  const auto* r = request->GetReflection();
+  r->SetString(request, d->FindFieldByName("case_id"), w.case_id);
+  r->SetUInt64(request, d->FindFieldByName("expected_version"), w.expected_version);
+  r->SetString(request, d->FindFieldByName("note"), w.note);
+}
+
+grpc::Status SendWork(v1::CaseWork::Stub& stub, grpc::ClientContext* ctx, const v1::CaseCommand& c,
+                      v1::CaseWorkResponse* resp) {
+  switch (c.action_case()) {
+    case v1::CaseCommand::kAccept: return stub.Accept(ctx, c.accept(), resp);
+    case v1::CaseCommand::kReject: return stub.Reject(ctx, c.reject(), resp);
+    case v1::CaseCommand::kTransfer: return stub.Transfer(ctx, c.transfer(), resp);
+    case v1::CaseCommand::kAddNote: return stub.AddNote(ctx, c.add_note(), resp);
+    case v1::CaseCommand::kStartWork: return stub.StartWork(ctx, c.start_work(), resp);
+    case v1::CaseCommand::kResolve: return stub.Resolve(ctx, c.resolve(), resp);
+    case v1::CaseCommand::kRecordCallback: return stub.RecordCallback(ctx, c.record_callback(), resp);
+    case v1::CaseCommand::kClose: return stub.Close(ctx, c.close(), resp);
+    case v1::CaseCommand::kReopen: return stub.Reopen(ctx, c.reopen(), resp);
+    case v1::CaseCommand::kMerge: return stub.Merge(ctx, c.merge(), resp);
+    case v1::CaseCommand::kCancel: return stub.Cancel(ctx, c.cancel(), resp);
+    case v1::CaseCommand::kEscalate: return stub.Escalate(ctx, c.escalate(), resp);
+    case v1::CaseCommand::kSummon: return stub.SummonDepartments(ctx, c.summon(), resp);
+    case v1::CaseCommand::kReportIn: return stub.ReportIn(ctx, c.report_in(), resp);
+    case v1::CaseCommand::kAssignHelper: return stub.AssignHelper(ctx, c.assign_helper(), resp);
+    case v1::CaseCommand::kWait: return stub.Wait(ctx, c.wait(), resp);
+    case v1::CaseCommand::kResume: return stub.Resume(ctx, c.resume(), resp);
+    case v1::CaseCommand::kExtend: return stub.Extend(ctx, c.extend(), resp);
+    case v1::CaseCommand::kFire:
+    case v1::CaseCommand::ACTION_NOT_SET: break;
+  }
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "not a case-work command");
+}
+
+// A case-work subcommand: its CLI and how it fills the command from the flags.
+struct WorkCommand {
+  CLI::App* cli = nullptr;
+  std::function<void(const WorkFlags&, v1::CaseCommand*)> fill;
+};
+
+class WorkCommands {
+ public:
+  WorkCommands(CLI::App& app, WorkFlags& w) : app_(app), w_(w) {}
+
+  // Adds `name` with CASE_ID, --note (required when `note_required`) and --expected-version.
+  CLI::App* Add(const char* name, const char* what, bool note_required,
+                std::function<void(const WorkFlags&, v1::CaseCommand*)> fill) {
+    auto* sc = app_.add_subcommand(name, what);
+    sc->add_option("case_id", w_.case_id, "case id")->required();
+    auto* note = sc->add_option("--note", w_.note, note_required ? "why, or what was done (required)" : "a remark");
+    if (note_required) note->required();
+    sc->add_option("--expected-version", w_.expected_version,
+                   "the case version you last saw: a stale one changes nothing (0: do not check)")
+        ->check(WholeNumber(std::numeric_limits<uint64_t>::max()));
+    commands_.push_back(WorkCommand{sc, std::move(fill)});
+    return sc;
+  }
+
+  // The parsed command, if a case-work command was given.
+  const WorkCommand* Parsed() const {
+    for (const auto& c : commands_) {
+      if (c.cli->parsed()) return &c;
+    }
+    return nullptr;
+  }
+
+ private:
+  CLI::App& app_;
+  WorkFlags& w_;
+  std::vector<WorkCommand> commands_;
+};
+
+const std::map<std::string, v1::RejectReason>& RejectReasons() {
+  static const std::map<std::string, v1::RejectReason> m = {
+      {"wrong-location", v1::REJECT_REASON_WRONG_LOCATION},
+      {"other-unit", v1::REJECT_REASON_OTHER_UNIT},
+      {"wrong-category", v1::REJECT_REASON_WRONG_CATEGORY},
+      {"not-our-duty", v1::REJECT_REASON_NOT_OUR_DUTY}};
+  return m;
+}
+
+void AddWorkCommands(WorkCommands& work, WorkFlags& w) {
+  work.Add("accept", "签收: the responsible unit takes the case", false,
+           [](const WorkFlags&, v1::CaseCommand* c) { c->mutable_accept(); });
+  auto* reject = work.Add("reject", "退单: not ours; the case is re-routed or its parent arbitrates", false,
+                          [](const WorkFlags& f, v1::CaseCommand* c) {
+                            auto* r = c->mutable_reject();
+                            r->set_reason(RejectReasons().at(f.reason));
+                            if (f.lat_opt->count() > 0) {
+                              r->mutable_corrected_location()->set_lat(f.lat);
+                              r->mutable_corrected_location()->set_lng(f.lon);
+                            }
+                            r->set_corrected_address(f.address);
+                            r->set_suggested_unit_code(f.unit);
+                            r->set_corrected_category(f.category);
+                          });
+  reject->add_option("--reason", w.reason, "wrong-location, other-unit, wrong-category or not-our-duty")
+      ->required()
+      ->check(CLI::IsMember({"wrong-location", "other-unit", "wrong-category", "not-our-duty"}));
+  w.lat_opt = reject->add_option("--lat", w.lat, "wrong-location: the corrected latitude");
+  auto* lon_opt = reject->add_option("--lon", w.lon, "wrong-location: the corrected longitude");
+  w.lat_opt->needs(lon_opt);
+  lon_opt->needs(w.lat_opt);
+  reject->add_option("--address", w.address, "wrong-location: the corrected address");
+  reject->add_option("--unit", w.unit, "other-unit: the unit it belongs to");
+  reject->add_option("--category", w.category, "wrong-category: the corrected category");
+  work.Add("transfer", "move the case to another unit (supervisor, hotline)", false,
+           [](const WorkFlags& f, v1::CaseCommand* c) { c->mutable_transfer()->set_unit_code(f.unit); })
+      ->add_option("--unit", w.unit, "the unit that takes it")
+      ->required();
+  work.Add("note", "add a note to the case's history", true,
+           [](const WorkFlags&, v1::CaseCommand* c) { c->mutable_add_note(); });
+  work.Add("start", "an accepted case: work starts", false,
+           [](const WorkFlags&, v1::CaseCommand* c) { c->mutable_start_work(); });
+  work.Add("resolve", "答复: the work is done (every summoned department must have reported done)", true,
+           [](const WorkFlags&, v1::CaseCommand* c) { c->mutable_resolve(); });
+  auto* callback = work.Add("callback", "回访: record the citizen's verdict on a resolved case", false,
+                            [](const WorkFlags& f, v1::CaseCommand* c) {
+                              c->mutable_record_callback()->set_satisfied(f.satisfied);
+                            });
+  auto* verdict = callback->add_option_group("verdict", "exactly one of");
+  verdict->add_flag("--satisfied", w.satisfied, "the citizen is satisfied");
+  verdict->add_flag("--dissatisfied", w.dissatisfied, "the citizen is not satisfied (the case may be reopened)");
+  verdict->require_option(1);
+  work.Add("close", "办结: close a called-back case", false,
+           [](const WorkFlags&, v1::CaseCommand* c) { c->mutable_close(); });
+  work.Add("reopen", "重办: reopen after a dissatisfied callback, or a closed case", true,
+           [](const WorkFlags&, v1::CaseCommand* c) { c->mutable_reopen(); });
+  work.Add("merge", "merge this duplicate into its master case", false,
+           [](const WorkFlags& f, v1::CaseCommand* c) { c->mutable_merge()->set_master_case_id(f.master); })
+      ->add_option("--into", w.master, "the master case id")
+      ->required();
+  work.Add("cancel", "cancel a case not yet resolved", true,
+           [](const WorkFlags&, v1::CaseCommand* c) { c->mutable_cancel(); });
+  work.Add("escalate", "吹哨: raise the case one level up", true,
+           [](const WorkFlags&, v1::CaseCommand* c) { c->mutable_escalate(); });
+  auto* summon = work.Add("summon", "吹哨报到: summon departments, each with an arrival deadline", false,
+                          [](const WorkFlags& f, v1::CaseCommand* c) {
+                            auto* r = c->mutable_summon();
+                            for (const auto& d : f.departments) r->add_department_codes(d);
+                            r->set_arrive_within_minutes(f.arrive_within_minutes);
+                          });
+  summon->add_option("--dept", w.departments, "a department code (repeat for more)")->required();
+  summon->add_option("--arrive-within-minutes", w.arrive_within_minutes,
+                     "arrival deadline in minutes (0: the server's default, 30)")
+      ->check(WholeNumber());
+  auto* report = work.Add("report-in", "报到: a summoned department arrives, or (--done) finishes its part", false,
+                          [](const WorkFlags& f, v1::CaseCommand* c) {
+                            c->mutable_report_in()->set_department_code(f.department);
+                            c->mutable_report_in()->set_done(f.done);
+                          });
+  report->add_option("--dept", w.department, "the department reporting")->required();
+  report->add_flag("--done", w.done, "its part is done (without: it has arrived)");
+  work.Add("helper", "党员帮忙: a member of the case's grid or community helps", false,
+           [](const WorkFlags& f, v1::CaseCommand* c) { c->mutable_assign_helper()->set_member_id(f.member); })
+      ->add_option("--member", w.member, "the member id")
+      ->required();
+  work.Add("wait", "pause the resolve clock: waiting for the citizen", true,
+           [](const WorkFlags&, v1::CaseCommand* c) { c->mutable_wait(); });
+  work.Add("resume", "the citizen answered: the resolve clock runs again", false,
+           [](const WorkFlags&, v1::CaseCommand* c) { c->mutable_resume(); });
+  work.Add("extend", "延期: an approved extension stops the resolve clock for --hours", true,
+           [](const WorkFlags& f, v1::CaseCommand* c) { c->mutable_extend()->set_hours(f.hours); })
+      ->add_option("--hours", w.hours, "hours the resolve clock stops (1..720)")
+      ->required()
+      ->check(WholeNumber());
+}
+
+int RunWork(const Global& g, const WorkCommand& cmd, const WorkFlags& w) {
+  v1::CaseCommand command;
+  cmd.fill(w, &command);
+  SetCommonFields(w, &command);
+  auto stub = v1::CaseWork::NewStub(Connect(g));
+  auto ctx = NewContext(g);
+  v1::CaseWorkResponse resp;
+  grpc::Status st = SendWork(*stub, ctx.get(), command, &resp);
+  if (!st.ok()) return Report(st);
+  if (g.json) {
+    PrintJson(resp);
+    return 0;
+  }
+  PrintWorkSummary(resp.case_());
+  for (const auto& e : resp.events()) std::printf("  + %s\n", EventLine(e).c_str());
+  return 0;
 }
 
 std::shared_ptr<grpc::Channel> Connect(const Global& g) {
@@ -276,12 +653,17 @@ int main(int argc, char** argv) {
   imp_json->add_option("file", import_json, "file")->required();
   imp_json->add_flag("--replace", replace, "replace the whole directory instead of merging");
 
+  WorkFlags work_flags;
+  WorkCommands work(app, work_flags);
+  AddWorkCommands(work, work_flags);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // --help exits 0; every usage error exits 2
   }
 
+  if (const WorkCommand* w = work.Parsed()) return RunWork(g, *w, work_flags);
   if (sub->parsed()) {
     if (lat_opt->count() > 0) {
       submit.mutable_location()->set_lat(lat);
@@ -317,13 +699,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     PrintCase(resp.case_());
+    PrintLifecycle(resp.case_());
     std::printf("history\n");
-    for (const auto& e : resp.events()) {
-      std::printf("  %s  #%llu %-10s by %s (%s)%s%s\n", FormatTime(e.at()).c_str(),
-                  static_cast<unsigned long long>(e.seq()),
-                  EnumShort(v1::EventType_Name(e.type()), "EVENT_TYPE_").c_str(), e.actor().c_str(),
-                  e.actor_role().c_str(), e.note().empty() ? "" : ": ", e.note().c_str());
-    }
+    for (const auto& e : resp.events()) std::printf("  %s  %s\n", FormatTime(e.at()).c_str(), EventLine(e).c_str());
     return 0;
   }
   if (unit->parsed()) {

@@ -2,6 +2,15 @@
 //
 //   gridd --listen 127.0.0.1:50051 --data /var/lib/gridd [--tokens FILE]
 //         [--no-demo] [--config gridd.toml] [--port-file FILE]
+//         [--deadline-policy FILE] [--calendar FILE] [--ping-pong-limit N]
+//         [--clock-offset-hours H]
+//
+// Deadlines: --deadline-policy (ParseDeadlinePolicy; default
+// DeadlinePolicy::Defaults()) and --calendar (ParseWorkingCalendar; default the
+// embedded data/calendar/cn-2026.txt). --clock-offset-hours is for drills and
+// tests only: the server's clock runs that many hours ahead (or behind) of the
+// wall clock, so a restart "3 hours later" fires the deadlines that fell due
+// while it was down without anyone waiting for them.
 //
 // On a data directory that holds no directory yet, the directory comes from
 // --divisions DIR or --directory FILE.json, else the demo (澄迈县) unless
@@ -13,6 +22,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -20,8 +30,43 @@
 #include <thread>
 
 #include "services/server.h"
+#include "tools/calendar_data.h"
 #include "tools/demo_data.h"
 #include "tools/loaders.h"
+
+namespace {
+
+// The wall clock shifted by a fixed amount (--clock-offset-hours).
+class OffsetClock final : public grid::Clock {
+ public:
+  OffsetClock(const grid::Clock* base, grid::Micros offset) : base_(base), offset_(offset) {}
+  grid::Micros NowMicros() const override { return base_->NowMicros() + offset_; }
+
+ private:
+  const grid::Clock* const base_;
+  const grid::Micros offset_;
+};
+
+constexpr double kMaxClockOffsetHours = 24.0 * 366 * 10;  // ten years: drills on past calendars too
+
+// Reads and parses a policy or calendar file; on failure prints why and returns false.
+template <typename T, typename Parse>
+bool LoadDirectives(const std::string& flag, const std::string& file, Parse parse, T* out) {
+  auto text = grid::tools::ReadFileMaybeGz(file);
+  if (!text.ok()) {
+    std::cerr << "gridd: " << flag << " " << file << ": " << text.status().ToString() << "\n";
+    return false;
+  }
+  auto parsed = parse(file, *text);
+  if (!parsed.ok()) {
+    std::cerr << "gridd: " << flag << ": " << parsed.status().ToString() << "\n";
+    return false;
+  }
+  *out = std::move(parsed).value();
+  return true;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   grid::services::ServerConfig config;
@@ -29,6 +74,8 @@ int main(int argc, char** argv) {
   std::string divisions_dir, directory_json;
   bool no_sync = false;
   std::string port_file;
+  std::string policy_file, calendar_file;
+  double clock_offset_hours = 0;
 
   CLI::App app{"gridd: grid-governance case routing server"};
   app.set_config("--config", "", "read these options from a TOML or INI file");
@@ -59,6 +106,31 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 100000.0));
   app.add_option("--triage-unit", config.router.triage_unit,
                  "unit that takes cases no other rule places (default: the directory's only root)");
+  app.add_option("--deadline-policy", policy_file,
+                 "deadline policy file (engine/deadline.h, ParseDeadlinePolicy); default: the built-in policy "
+                 "(emergency 30m/2h, utilities 2h/24h, general 1wd/7wd, complex 1wd/15wd)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--calendar", calendar_file,
+                 "working calendar file (engine/calendar.h, ParseWorkingCalendar); default: the embedded "
+                 "data/calendar/cn-2026.txt")
+      ->check(CLI::ExistingFile);
+  app.add_option("--ping-pong-limit", config.lifecycle.ping_pong_limit,
+                 "a case returned this many times between the same two units goes to their common parent")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 100));
+  app.add_option("--clock-offset-hours", clock_offset_hours,
+                 "DRILLS AND TESTS ONLY: run the server's clock this many hours ahead of the wall clock "
+                 "(negative: behind; fractions allowed), e.g. to restart '3 hours later' and see the deadlines "
+                 "that fell due meanwhile fire. Never in production: every timestamp shifts")
+      ->check([](const std::string& s) -> std::string {
+        char* end = nullptr;
+        const double h = std::strtod(s.c_str(), &end);
+        if (end == s.c_str() || *end != '\0' || !std::isfinite(h) || std::fabs(h) > kMaxClockOffsetHours) {
+          return "hours must be a number within +-" + std::to_string(static_cast<int>(kMaxClockOffsetHours)) +
+                 ", not '" + s + "'";
+        }
+        return "";
+      });
   app.add_flag("--unsafe-no-sync", no_sync, "do not fsync writes (benchmarks only: acknowledged cases may be lost)");
   try {
     app.parse(argc, argv);
@@ -66,6 +138,22 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;  // --help exits 0; every usage error exits 2
   }
   config.sync = !no_sync;
+
+  // Deadlines: bad files are bad flags (exit 2), found before anything is created.
+  if (!policy_file.empty() &&
+      !LoadDirectives("--deadline-policy", policy_file, grid::ParseDeadlinePolicy, &config.deadline_policy)) {
+    return 2;
+  }
+  if (calendar_file.empty()) {
+    auto shipped = grid::ParseWorkingCalendar(grid::tools::ShippedCalendarName(), grid::tools::ShippedCalendarText());
+    if (!shipped.ok()) {
+      std::cerr << "gridd: the embedded calendar: " << shipped.status().ToString() << "\n";
+      return 1;
+    }
+    config.calendar = std::move(shipped).value();
+  } else if (!LoadDirectives("--calendar", calendar_file, grid::ParseWorkingCalendar, &config.calendar)) {
+    return 2;
+  }
 
   // The first directory, used only when the data directory holds none yet.
   std::optional<grid::v1::DirectoryContent> initial;
@@ -80,7 +168,8 @@ int main(int argc, char** argv) {
     initial = std::move(loaded).value();
   }
 
-  grid::services::SystemClock clock;
+  grid::services::SystemClock wall_clock;
+  OffsetClock clock(&wall_clock, std::llround(clock_offset_hours * static_cast<double>(grid::kMicrosPerHour)));
   auto server = grid::services::GridServer::Start(config, &clock, initial);
   if (!server.ok()) {
     std::cerr << "gridd: cannot start: " << server.status().ToString() << "\n";
@@ -91,6 +180,13 @@ int main(int argc, char** argv) {
   std::cout << "gridd: serving on " << host << ":" << s->port() << ", data " << config.data_dir
             << ", directory version " << s->directory_version()
             << (config.tokens_file.empty() ? ", open mode (no tokens: every caller is an admin)" : "") << std::endl;
+  std::cout << "gridd: deadlines: policy " << (policy_file.empty() ? "built-in" : policy_file) << ", calendar "
+            << (calendar_file.empty() ? std::string(grid::tools::ShippedCalendarName()) + " (embedded)" : calendar_file)
+            << ", ping-pong limit " << config.lifecycle.ping_pong_limit << std::endl;
+  if (clock_offset_hours != 0) {
+    std::cout << "gridd: DRILL: the server's clock runs " << clock_offset_hours
+              << " h off the wall clock (--clock-offset-hours)" << std::endl;
+  }
   if (!port_file.empty()) {
     // Written to a temporary name and renamed, so a reader never sees half a file.
     const std::string tmp = port_file + ".tmp";

@@ -20,6 +20,7 @@
 #include "engine/demo_directory.h"
 #include "engine/directory.h"
 #include "tools/demo_data.h"
+#include "tests/support/gridd_process.h"
 #include "tests/support/grpc_client.h"
 #include "tests/support/paths.h"
 #include "tests/support/temp_dir.h"
@@ -28,81 +29,9 @@
 namespace grid {
 namespace {
 
-std::string BinDir() { return testing::BinaryDir() + "/tools"; }
-
-// Runs a command, returns its exit code and what it printed (stdout+stderr).
-int RunCommand(const std::string& cmd, std::string* out) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return -1;
-  char buf[4096];
-  size_t n;
-  out->clear();
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
-  int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-class GriddProcess {
- public:
-  // Starts gridd with `args`; waits until it serves (its port file appears)
-  // or it exits.
-  GriddProcess(const std::string& data_dir, const std::string& log, const std::vector<std::string>& extra = {}) {
-    port_file_ = data_dir + ".port";
-    std::filesystem::remove(port_file_);
-    std::vector<std::string> args = {BinDir() + "/gridd", "--listen", "127.0.0.1:0", "--data", data_dir,
-                                     "--port-file", port_file_};
-    args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* f = freopen(log.c_str(), "w", stdout);
-      (void)f;
-      dup2(fileno(stdout), fileno(stderr));
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    // Readiness: poll for the port file (not a wait for a deadline).
-    for (int i = 0; i < 600 && port_ == 0; ++i) {
-      std::ifstream in(port_file_);
-      if (!(in >> port_)) port_ = 0;
-      if (port_ == 0) {
-        int status;
-        if (waitpid(pid_, &status, WNOHANG) == pid_) {
-          exited_ = true;
-          exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-          return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-    }
-  }
-  ~GriddProcess() { Kill(SIGKILL); }
-
-  int port() const { return port_; }
-  std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
-  bool exited() const { return exited_; }
-  int exit_code() const { return exit_code_; }
-
-  // Sends `sig` and reaps the process; returns its exit status.
-  int Kill(int sig) {
-    if (exited_ || pid_ <= 0) return exit_code_;
-    kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    exited_ = true;
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return exit_code_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  bool exited_ = false;
-  int exit_code_ = -1;
-  std::string port_file_;
-};
+using testing::BinDir;
+using testing::GriddProcess;
+using testing::RunCommand;
 
 grid::v1::SubmitCaseRequest JinjiangCase(const std::string& key) {
   grid::v1::SubmitCaseRequest r;
