@@ -404,6 +404,22 @@ class Lifecycle::Step {
       d->clear_resolve_warn_at();
       if (due != kNoDeadline) *d->mutable_resolve_due() = Ts(due);
       if (warn != kNoDeadline && due != kNoDeadline) *d->mutable_resolve_warn_at() = Ts(warn);
+      SyncSubtaskDues();
+    }
+  }
+
+  // A summoned department's work is due when the case is: when the case's
+  // resolve due moves (a pause, an extension, a new deadline after an
+  // escalation), the open sub-tasks' dues move with it.
+  void SyncSubtaskDues() {
+    const auto& d = next.deadlines();
+    for (auto& t : *next.mutable_subtasks()) {
+      if (t.status() == grid::v1::SUB_TASK_STATUS_DONE || t.done_escalated()) continue;
+      if (d.has_resolve_due()) {
+        *t.mutable_done_due() = d.resolve_due();
+      } else {
+        t.clear_done_due();
+      }
     }
   }
 

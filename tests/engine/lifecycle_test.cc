@@ -500,6 +500,31 @@ TEST_F(LifecycleTest, SummonedDepartmentsMustReportDoneBeforeResolution) {
   EXPECT_EQ(c.status(), grid::v1::CASE_STATUS_RESOLVED);
 }
 
+TEST_F(LifecycleTest, ASubTaskIsDueWhenTheCaseIsEvenAfterAnExtensionOrAPause) {
+  Case c = NewAt(kT0);
+  Do(&c, Accept(c), kG1Worker, kT0);
+  Do(&c, Summon(c, {"dept.water"}), kG1Worker, kT0);
+  Do(&c, ReportIn(c, "dept.water", false), kWater, kT0 + 10 * M);
+  EXPECT_EQ(FromTs(c.subtasks(0).done_due()), kT0 + 4 * H);
+  CaseCommand extend;
+  extend.mutable_extend()->set_case_id(c.id());
+  extend.mutable_extend()->set_note("协调产权单位");
+  extend.mutable_extend()->set_hours(24);
+  Do(&c, extend, WorkActor{"sup", "supervisor", kTown}, kT0 + H);
+  EXPECT_EQ(FromTs(c.subtasks(0).done_due()), kT0 + 28 * H);
+  // No department is overdue during the approved extension.
+  for (const auto& t : PendingTimers(c)) {
+    if (t.kind == grid::v1::DEADLINE_KIND_SUBTASK_DONE) {
+      EXPECT_EQ(t.due, kT0 + 28 * H);
+    }
+  }
+  CaseCommand wait;
+  wait.mutable_wait()->set_case_id(c.id());
+  wait.mutable_wait()->set_note("等市民");
+  Do(&c, wait, kG1Worker, kT0 + 2 * H);
+  EXPECT_FALSE(c.subtasks(0).has_done_due());  // the clock is stopped for everyone
+}
+
 TEST_F(LifecycleTest, HelpersComeFromTheGridOrItsCommunity) {
   Case c = NewAt(kT0);
   Do(&c, Accept(c), kG1Worker, kT0);
