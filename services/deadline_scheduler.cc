@@ -46,6 +46,7 @@ void DeadlineScheduler::Stop() {
 void DeadlineScheduler::Wake(Micros due) {
   if (stopped_.load()) return;
   boost::asio::post(io_, [this, due] {
+    floor_ = std::min(floor_, due);
     if (due < armed_for_) Arm();
   });
 }
@@ -65,7 +66,8 @@ size_t DeadlineScheduler::FireDue() {
   size_t total = 0;
   for (;;) {
     const Micros now = clock_->NowMicros();
-    auto due = store_->DueUpTo(static_cast<uint64_t>(std::max<Micros>(now, 0)), options_.max_in_flight);
+    auto due = store_->DueUpTo(static_cast<uint64_t>(std::max<Micros>(now, 0)), options_.max_in_flight,
+                               static_cast<uint64_t>(std::max<Micros>(floor_, 0)));
     if (!due.ok() || due->empty()) return total;
     // Hand them to the writer and wait until they are committed: the next
     // read of the index must not see them again.
@@ -106,6 +108,9 @@ size_t DeadlineScheduler::FireDue() {
     }
     total += fired;
     fired_ += fired;
+    // Everything up to the last entry read was fired or found stale, unless
+    // the round was cut short: then the floor stays where it was.
+    if (!queue_full && !backoff_) floor_ = std::max(floor_, static_cast<Micros>(due->back().due_micros));
     if (queue_full) {
       backoff_ = true;  // let intake drain; come back shortly
       return total;
@@ -117,12 +122,12 @@ size_t DeadlineScheduler::FireDue() {
 
 void DeadlineScheduler::Arm() {
   if (stopped_.load()) return;
-  auto next = store_->NextDue();
+  auto next = store_->DueUpTo(std::numeric_limits<uint64_t>::max(), 1, static_cast<uint64_t>(std::max<Micros>(floor_, 0)));
   const Micros now = clock_->NowMicros();
   Micros wait = options_.max_wait;
   armed_for_ = kNever;
-  if (next.ok() && next->has_value()) {
-    const Micros due = static_cast<Micros>((*next)->due_micros);
+  if (next.ok() && !next->empty()) {
+    const Micros due = static_cast<Micros>(next->front().due_micros);
     armed_for_ = due;
     wait = std::clamp<Micros>(due - now, 0, options_.max_wait);
   }

@@ -326,11 +326,13 @@ StatusOr<std::vector<grid::v1::FeedEntry>> Store::ReadFeed(uint64_t after, size_
   return out;
 }
 
-StatusOr<std::vector<DueKey>> Store::DueUpTo(uint64_t up_to_micros, size_t limit) const {
+StatusOr<std::vector<DueKey>> Store::DueUpTo(uint64_t up_to_micros, size_t limit, uint64_t from_micros) const {
   std::vector<DueKey> out;
   const std::string prefix(1, static_cast<char>(IndexTag::kDue));
+  std::string start = prefix;
+  PutFixed64BE(&start, from_micros);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), index_));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
+  for (it->Seek(start); it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
     auto due = DecodeDueKey(std::string_view(it->key().data(), it->key().size()));
     if (!due) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a due-time index key is malformed");
     if (due->due_micros > up_to_micros) break;
@@ -345,6 +347,11 @@ StatusOr<std::optional<DueKey>> Store::NextDue() const {
   if (!first.ok()) return first.status();
   if (first->empty()) return std::optional<DueKey>();
   return std::optional<DueKey>((*first)[0]);
+}
+
+Status Store::Flush() {
+  rocksdb::FlushOptions flush;
+  return FromRocks(db_->Flush(flush, handles_), "flushing");
 }
 
 Status Store::RemoveDue(const DueKey& due) {

@@ -101,12 +101,18 @@ class Store {
   // The lowest feed cursor stored, 0 when none.
   StatusOr<uint64_t> FirstFeedCursor() const;
 
-  // Due-time index: timers due at or before `up_to`, earliest first, at most `limit`.
-  StatusOr<std::vector<DueKey>> DueUpTo(uint64_t up_to_micros, size_t limit) const;
+  // Due-time index: timers due in [from, up_to], earliest first, at most
+  // `limit`. Fired timers leave tombstones at the head of the index until
+  // compaction; a reader that knows nothing is due before `from` seeks past
+  // them instead of stepping over each.
+  StatusOr<std::vector<DueKey>> DueUpTo(uint64_t up_to_micros, size_t limit, uint64_t from_micros = 0) const;
   // The earliest timer, if any.
   StatusOr<std::optional<DueKey>> NextDue() const;
   // Removes one due-time entry (an orphan whose case no longer has the timer).
   Status RemoveDue(const DueKey& due);
+  // Flushes every column family's memtables to table files (so that a
+  // restart does not replay them from the log).
+  Status Flush();
   // Number of timers in the index (a scan; for tests and tools).
   StatusOr<size_t> CountDue() const;
 
