@@ -3,6 +3,8 @@
 #include "engine/geo.h"
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <unistd.h>
 
 #include <algorithm>
@@ -926,6 +928,34 @@ TEST(GeoIndex, LoadRejectsBadFiles) {
   std::remove(path.c_str());
   // Only the cell grid saves.
   EXPECT_FALSE(ShapeIndex::Build(MixedShapes(), ShapeIndex::FirstStage::kRTree).Save(path).ok());
+}
+
+TEST(GeoIndex, SaveKeepsTheLabelAndLoadDetectsAFlippedByte) {
+  const std::string path = testing::TempDir() + "geo_index_label.idx";
+  const ShapeIndex built = ShapeIndex::Build(MixedShapes());
+  ASSERT_TRUE(built.Save(path, "built from version 7").ok());
+  std::string label;
+  StatusOr<ShapeIndex> loaded = ShapeIndex::Load(path, &label);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(label, "built from version 7");
+  EXPECT_EQ(loaded->size(), built.size());
+  // One byte flipped in the middle of the geometry, and one in the label:
+  // both refused, with the file's size unchanged.
+  const auto size = std::filesystem::file_size(path);
+  for (const auto at : {size / 2, size - 3}) {
+    ASSERT_TRUE(built.Save(path, "built from version 7").ok());
+    std::FILE* f = std::fopen(path.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    std::fseek(f, static_cast<long>(at), SEEK_SET);
+    const int c = std::fgetc(f);
+    std::fseek(f, static_cast<long>(at), SEEK_SET);
+    std::fputc(c ^ 0x10, f);
+    std::fclose(f);
+    StatusOr<ShapeIndex> bad = ShapeIndex::Load(path, &label);
+    ASSERT_FALSE(bad.ok()) << at;
+    EXPECT_EQ(bad.status().reason(), "CORRUPT_INDEX") << at;
+  }
+  std::remove(path.c_str());
 }
 
 }  // namespace
