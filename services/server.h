@@ -18,6 +18,9 @@
 
 namespace grid::services {
 
+// The saved grid index, in the data directory (see DirectoryManager).
+inline constexpr const char* kGridIndexFile = "grid-index.bin";
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";  // host:port; port 0 picks a free one
   std::string data_dir;
@@ -41,6 +44,10 @@ class GridServer {
 
   int port() const { return port_; }
   uint64_t directory_version() const { return directory_.Get()->version(); }
+  // How the grid index was obtained at start (loaded from its file, or
+  // rebuilt and why), and the last failure to save it.
+  RestoreReport index_report() const { return directory_manager_->restore_report(); }
+  std::string index_save_error() const { return directory_manager_->last_index_save_error(); }
 
   // Stops accepting calls, finishes those in flight, completes queued
   // writes, closes the store.
