@@ -819,10 +819,15 @@ struct CellGrid {
   FlatArray<LeafEntry> entries;
   FlatArray<uint32_t> big;  // records checked on every lookup
 
-  template <typename F>
-  void ForCandidates(int64_t px, int64_t py, F&& f) const {
-    for (uint32_t rec : big) f(rec);
-    if (px < x0 || py < y0 || px > x1 || py > y1) return;
+  // The leaf holding (px, py): its entries, and the point within the leaf in
+  // the entries' 1/256ths. False outside the grid's extent.
+  struct LeafSpot {
+    const LeafEntry* begin;
+    const LeafEntry* end;
+    int64_t rx, ry;
+  };
+  bool FindLeaf(int64_t px, int64_t py, LeafSpot& out) const {
+    if (px < x0 || py < y0 || px > x1 || py > y1) return false;
     int sh = shift;
     const int64_t cx = (px - x0) >> sh, cy = (py - y0) >> sh;
     int64_t ox = x0 + (cx << sh), oy = y0 + (cy << sh);
@@ -835,12 +840,52 @@ struct CellGrid {
       c = cells[(c & ~kSubgridFlag) + static_cast<size_t>((ly << kSubBits) + lx)];
     }
     const int r = sh - kRelBits;
-    const int64_t rx = (px - ox) >> r, ry = (py - oy) >> r;
-    const LeafEntry* e = entries.data() + static_cast<uint32_t>(c);
-    const LeafEntry* end = e + (c >> 32);
-    for (; e != end; ++e) {
-      if (e->x0 <= rx && rx <= e->x1 && e->y0 <= ry && ry <= e->y1) f(e->rec);
+    out.begin = entries.data() + static_cast<uint32_t>(c);
+    out.end = out.begin + (c >> 32);
+    out.rx = (px - ox) >> r;
+    out.ry = (py - oy) >> r;
+    return true;
+  }
+
+  template <typename F>
+  void ForCandidates(int64_t px, int64_t py, F&& f) const {
+    for (uint32_t rec : big) f(rec);
+    LeafSpot leaf;
+    if (!FindLeaf(px, py, leaf)) return;
+    for (const LeafEntry* e = leaf.begin; e != leaf.end; ++e) {
+      if (e->x0 <= leaf.rx && leaf.rx <= e->x1 && e->y0 <= leaf.ry && leaf.ry <= e->y1) f(e->rec);
     }
+  }
+
+  // The records whose leaf entry (or the big list) admits (px, py), as
+  // ForCandidates, written to out; returns their count, or cap + 1 when there
+  // are more than cap (out then holds the first cap). Each record's first
+  // cache lines are prefetched as it is found, so that the records' misses
+  // overlap instead of following one another.
+  size_t CollectCandidates(int64_t px, int64_t py, const uint32_t* words, uint32_t* out, size_t cap) const {
+    size_t n = 0;
+    auto add = [&](uint32_t rec) {
+      if (n == cap) return false;
+      // A record of ~40 vertices spans 4-5 lines; the hardware prefetcher
+      // follows on from these.
+      __builtin_prefetch(words + rec);
+      __builtin_prefetch(words + rec + 16);
+      __builtin_prefetch(words + rec + 32);
+      __builtin_prefetch(words + rec + 48);
+      out[n++] = rec;
+      return true;
+    };
+    for (uint32_t rec : big) {
+      if (!add(rec)) return cap + 1;
+    }
+    LeafSpot leaf;
+    if (!FindLeaf(px, py, leaf)) return n;
+    for (const LeafEntry* e = leaf.begin; e != leaf.end; ++e) {
+      if (e->x0 <= leaf.rx && leaf.rx <= e->x1 && e->y0 <= leaf.ry && leaf.ry <= e->y1 && !add(e->rec)) {
+        return cap + 1;
+      }
+    }
+    return n;
   }
 
   // Records of every leaf meeting the box [bx0, bx1] x [by0, by1]; false
@@ -1215,18 +1260,31 @@ ShapeIndex ShapeIndex::Build(const std::vector<MultiPolygon>& shapes, FirstStage
   return builder.Finish();
 }
 
-std::vector<ShapeIndex::Hit> ShapeIndex::Locate(Point p) const {
+std::vector<ShapeIndex::Hit> ShapeIndex::Locate(Point p) const { return Locate(p, SingleLookup::kPrefetched); }
+
+std::vector<ShapeIndex::Hit> ShapeIndex::Locate(Point p, SingleLookup how) const {
   std::vector<Hit> hits;
   if (!impl_ || std::isnan(p.lng) || std::isnan(p.lat)) return hits;
   const Impl& impl = *impl_;
   const Query q = MakeQuery(p);
-  impl.ForCandidates(q, [&](uint32_t off) {
+  auto test = [&](uint32_t off) {
     const uint32_t* rec = impl.rec(off);
     if (RecordContains(rec, impl.dbl.data(), q)) {
       const RecordHeader h = ReadHeader(rec);
       hits.push_back(Hit{h.shape, static_cast<int>(h.polygon)});
     }
-  });
+  };
+  constexpr size_t kCap = 16;
+  uint32_t cand[kCap];
+  size_t n = kCap + 1;
+  if (how == SingleLookup::kPrefetched && impl.stage == FirstStage::kCellGrid) {
+    n = impl.grid.CollectCandidates(q.x.gt - 1, q.y.gt - 1, impl.words.data(), cand, kCap);
+  }
+  if (n <= kCap) {
+    for (size_t k = 0; k < n; ++k) test(cand[k]);
+  } else {
+    impl.ForCandidates(q, test);
+  }
   if (hits.size() > 1) {
     std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
       return a.id < b.id || (a.id == b.id && a.polygon < b.polygon);

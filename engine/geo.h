@@ -146,6 +146,13 @@ class ShapeIndex {
   // Every shape containing p, in ascending id order, once each (polygon is
   // its first containing polygon, as ContainingPolygon). Usually zero or one.
   std::vector<Hit> Locate(Point p) const;
+  // Locate with a chosen single-point strategy (same answers), for side by
+  // side measurements (tools/geobench): kSerial tests each candidate record
+  // as the first stage finds it; kPrefetched (Locate's) first collects the
+  // candidates, prefetching each record, then tests them, so that their
+  // memory misses overlap.
+  enum class SingleLookup { kSerial, kPrefetched };
+  std::vector<Hit> Locate(Point p, SingleLookup how) const;
   // Locate for many points at once, with the same answers: the hits of
   // points[i] are hits[offsets[i], offsets[i + 1]) (both are overwritten;
   // offsets gets points.size() + 1 values). Runs up to 16 lookups side by

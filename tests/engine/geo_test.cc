@@ -817,6 +817,7 @@ TEST(GeoIndex, CompactStorageMatchesReferenceContainment) {
     const Point p = points[k];
     const auto want = BruteLocate(shapes, p);
     ASSERT_EQ(AsPairs(grid.Locate(p)), want) << k << " " << p.lng << "," << p.lat;
+    ASSERT_EQ(AsPairs(grid.Locate(p, ShapeIndex::SingleLookup::kSerial)), want) << k;
     ASSERT_EQ(AsPairs(rtree.Locate(p)), want) << k;
     ASSERT_EQ(AsPairs(loaded->Locate(p)), want) << k;
     // The tiling (ids 0..143): every point strictly inside has one owner.
@@ -928,6 +929,21 @@ TEST(GeoIndex, LoadRejectsBadFiles) {
   std::remove(path.c_str());
   // Only the cell grid saves.
   EXPECT_FALSE(ShapeIndex::Build(MixedShapes(), ShapeIndex::FirstStage::kRTree).Save(path).ok());
+}
+
+TEST(GeoIndex, MoreCandidatesThanOneLookupCollectsAreAllFound) {
+  // 40 overlapping squares, each a little larger than the last: a point in
+  // the smallest has 40 candidates (more than Locate collects at once).
+  std::vector<MultiPolygon> shapes;
+  for (int i = 0; i < 40; ++i) {
+    const double d = 0.001 * i;
+    shapes.push_back(Shape({Rect(116.0 - d, 39.0 - d, 116.01 + d, 39.01 + d)}));
+  }
+  const ShapeIndex index = ShapeIndex::Build(shapes);
+  for (auto how : {ShapeIndex::SingleLookup::kSerial, ShapeIndex::SingleLookup::kPrefetched}) {
+    EXPECT_EQ(index.Locate(Point{116.005, 39.005}, how).size(), 40u);
+    EXPECT_EQ(index.Locate(Point{116.0 - 0.0385, 39.005}, how).size(), 1u);  // only the largest
+  }
 }
 
 TEST(GeoIndex, SaveKeepsTheLabelAndLoadDetectsAFlippedByte) {
