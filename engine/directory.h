@@ -45,6 +45,9 @@ enum class IndexOrigin { kBuilt, kLoaded, kRebuilt };
 struct RestoreReport {
   IndexOrigin origin = IndexOrigin::kBuilt;
   std::string why_rebuilt;  // kRebuilt: why the saved index was not used
+  // Filled in by the caller that timed it (the engine reads no clock).
+  double load_seconds = 0;     // reading the stored directory
+  double restore_seconds = 0;  // Directory::Restore (indexes, grid index)
 };
 
 // Memory. Boundaries are not kept in the units: a grid's geometry lives only

@@ -1,6 +1,8 @@
 // DirectoryManager: see directory_manager.h.
 #include "services/directory_manager.h"
 
+#include <chrono>
+
 namespace grid::services {
 
 void DirectoryManager::SaveIndex(const Directory& d) {
@@ -11,8 +13,11 @@ void DirectoryManager::SaveIndex(const Directory& d) {
 
 StatusOr<uint64_t> DirectoryManager::LoadAtStart(const std::optional<grid::v1::DirectoryContent>& initial) {
   std::lock_guard<std::mutex> lock(mu_);
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
   auto stored = store_->LoadDirectory();
   if (!stored.ok()) return stored.status();
+  const auto t1 = Clock::now();
   if (!stored->has_value()) {
     if (!initial) return uint64_t{0};
     auto built = Directory::Build(*initial, 1);
@@ -28,6 +33,8 @@ StatusOr<uint64_t> DirectoryManager::LoadAtStart(const std::optional<grid::v1::D
     return store->ForEachBoundary(grids, visit);
   };
   auto built = Directory::Restore(std::move((*stored)->content), (*stored)->version, boundaries, index_path_, &report_);
+  report_.load_seconds = std::chrono::duration<double>(t1 - t0).count();
+  report_.restore_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
   if (!built.ok()) {
     return Status(StatusCode::kDataLoss, "STORED_DIRECTORY_INVALID",
                   "the stored directory does not validate: " + built.status().ToString());

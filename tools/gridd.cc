@@ -87,8 +87,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto& s = *server;
-  if (const auto report = s->index_report(); report.origin == grid::IndexOrigin::kRebuilt) {
-    std::cout << "gridd: grid index rebuilt from the store (" << report.why_rebuilt << ")" << std::endl;
+  if (const auto report = s->index_report(); report.origin != grid::IndexOrigin::kBuilt) {
+    std::cout << "gridd: directory read in " << report.load_seconds << " s, indexed in " << report.restore_seconds
+              << " s; grid index "
+              << (report.origin == grid::IndexOrigin::kLoaded ? "loaded from its file"
+                                                              : "rebuilt from the store (" + report.why_rebuilt + ")")
+              << std::endl;
   }
   if (const auto err = s->index_save_error(); !err.empty()) {
     std::cerr << "gridd: the grid index could not be saved (the next start rebuilds it): " << err << std::endl;
