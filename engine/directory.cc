@@ -46,13 +46,9 @@ std::shared_ptr<const Directory> Directory::Empty() {
   return empty;
 }
 
-StatusOr<std::shared_ptr<const Directory>> Directory::Build(grid::v1::DirectoryContent content,
-                                                            uint64_t version) {
-  std::shared_ptr<Directory> d(new Directory());
-  d->version_ = version;
-  d->content_ = std::move(content);
+Status Directory::IndexEntries(Directory& dir) {
+  Directory* const d = &dir;
   const auto& c = d->content_;
-
   d->units_.reserve(c.units_size());
   for (const Unit& u : c.units()) {
     if (!IsValidCode(u.code())) return Bad("INVALID_CODE", "unit code '" + u.code() + "' is not 1-64 characters of [0-9A-Za-z._-]");
@@ -64,7 +60,6 @@ StatusOr<std::shared_ptr<const Directory>> Directory::Build(grid::v1::DirectoryC
     if (!d->units_.emplace(u.code(), &u).second) return Bad("DUPLICATE_CODE", "unit " + u.code() + " appears twice");
   }
 
-  std::vector<geo::MultiPolygon> shapes;
   for (const Unit& u : c.units()) {
     if (!u.parent_code().empty()) {
       const Unit* parent = d->FindUnit(u.parent_code());
@@ -82,16 +77,6 @@ StatusOr<std::shared_ptr<const Directory>> Directory::Build(grid::v1::DirectoryC
       return Bad("UNKNOWN_PARENT", "grid " + u.code() + " has no parent community");
     }
     d->children_[u.parent_code()].push_back(&u);
-    if (u.boundary().polygons_size() > 0) {
-      auto shape = geo::FromProto(u.boundary());
-      if (!shape.ok()) {
-        return Bad("INVALID_GEOMETRY", "unit " + u.code() + ": " + shape.status().ToString());
-      }
-      if (u.level() == grid::v1::UNIT_LEVEL_GRID) {
-        d->indexed_grids_.push_back(&u);
-        shapes.push_back(std::move(shape).value());
-      }
-    }
     if (u.level() == grid::v1::UNIT_LEVEL_GRID) {
       for (const auto& entry : u.address_coverage()) {
         if (!text::IsValidUtf8(entry.street()) || entry.street().empty()) {
@@ -104,30 +89,6 @@ StatusOr<std::shared_ptr<const Directory>> Directory::Build(grid::v1::DirectoryC
         }
         auto& grids = d->street_grids_[address::NormaliseStreet(entry.street())];
         if (grids.empty() || grids.back() != &u) grids.push_back(&u);
-      }
-    }
-  }
-  // A grid must lie within its community, where the community has a boundary:
-  // every vertex of the grid inside it or within kGridOutsideToleranceMeters.
-  std::unordered_map<std::string_view, geo::MultiPolygon> community_shapes;
-  for (size_t i = 0; i < d->indexed_grids_.size(); ++i) {
-    const Unit* g = d->indexed_grids_[i];
-    const Unit* community = d->FindUnit(g->parent_code());
-    if (community->boundary().polygons_size() == 0) continue;
-    auto it = community_shapes.find(community->code());
-    if (it == community_shapes.end()) {
-      auto shape = geo::FromProto(community->boundary());  // validated above
-      if (!shape.ok()) continue;
-      it = community_shapes.emplace(community->code(), std::move(shape).value()).first;
-    }
-    for (const auto& polygon : shapes[i].polygons) {
-      for (const geo::Point& p : polygon.rings[0].points) {
-        if (geo::ContainingPolygon(it->second, p) >= 0) continue;
-        const double off = geo::DistanceToShapeMeters(it->second, p);
-        if (off <= kGridOutsideToleranceMeters) continue;
-        return Bad("GRID_OUTSIDE_COMMUNITY", "grid " + g->code() + ": vertex (" + std::to_string(p.lat) + ", " +
-                                                 std::to_string(p.lng) + ") lies " + std::to_string(static_cast<int>(off)) +
-                                                 " m outside community " + community->code());
       }
     }
   }
@@ -196,9 +157,269 @@ StatusOr<std::shared_ptr<const Directory>> Directory::Build(grid::v1::DirectoryC
       return Bad("INVALID_RULE", what + " appears twice");
     }
   }
+  return Status::Ok();
+}
 
-  d->grid_index_ = geo::ShapeIndex::Build(std::move(shapes));
+// The grids' shapes while a directory is being built: each with whether it
+// is new or changed (its geometry or its unit came with this version).
+struct Directory::Geometry {
+  struct GridShape {
+    const Unit* unit;
+    geo::MultiPolygon shape;
+    bool changed;
+  };
+  std::vector<GridShape> grids;
+  std::unordered_set<std::string_view> changed_areas;
+
+  // Rejects a grid that strays outside its community's boundary, for every
+  // pair where the grid or the community changed (all of them on a Build).
+  Status CheckWithinCommunities(const Directory& d) const {
+    for (const GridShape& g : grids) {
+      const Unit* community = d.FindUnit(g.unit->parent_code());
+      const geo::MultiPolygon* area = d.AreaShape(community->code());
+      if (area == nullptr || !(g.changed || changed_areas.contains(community->code()))) continue;
+      for (const auto& polygon : g.shape.polygons) {
+        for (const geo::Point& p : polygon.rings[0].points) {
+          if (geo::ContainingPolygon(*area, p) >= 0) continue;
+          const double off = geo::DistanceToShapeMeters(*area, p);
+          if (off <= kGridOutsideToleranceMeters) continue;
+          return Bad("GRID_OUTSIDE_COMMUNITY", "grid " + g.unit->code() + ": vertex (" + std::to_string(p.lat) + ", " +
+                                                   std::to_string(p.lng) + ") lies " +
+                                                   std::to_string(static_cast<int>(off)) + " m outside community " +
+                                                   community->code());
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Takes the shape of every unit that carries its boundary inline.
+  Status TakeInline(Directory& d) {
+    for (const Unit& u : d.content_.units()) {
+      if (u.boundary().polygons_size() == 0) continue;
+      auto shape = geo::FromProto(u.boundary());
+      if (!shape.ok()) return Bad("INVALID_GEOMETRY", "unit " + u.code() + ": " + shape.status().ToString());
+      if (u.level() == grid::v1::UNIT_LEVEL_GRID) {
+        grids.push_back(GridShape{&u, std::move(shape).value(), true});
+      } else {
+        d.area_shapes_[u.code()] = std::move(shape).value();
+        changed_areas.insert(u.code());
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Indexes the grids in code order.
+  void Finish(Directory& d) {
+    std::sort(grids.begin(), grids.end(),
+              [](const GridShape& a, const GridShape& b) { return a.unit->code() < b.unit->code(); });
+    geo::ShapeIndex::Builder builder;
+    d.indexed_grids_.reserve(grids.size());
+    for (GridShape& g : grids) {
+      d.indexed_grids_.push_back(g.unit);
+      builder.Add(g.shape);
+      g.shape = geo::MultiPolygon();
+    }
+    grids.clear();
+    d.grid_index_ = builder.Finish();
+  }
+};
+
+void Directory::StripBoundaries() {
+  for (Unit& u : *content_.mutable_units()) {
+    if (u.has_boundary()) u.clear_boundary();
+  }
+}
+
+StatusOr<std::shared_ptr<const Directory>> Directory::Build(grid::v1::DirectoryContent content,
+                                                            uint64_t version) {
+  std::shared_ptr<Directory> d(new Directory());
+  d->version_ = version;
+  d->content_ = std::move(content);
+  GRID_RETURN_IF_ERROR(IndexEntries(*d));
+  Geometry geometry;
+  GRID_RETURN_IF_ERROR(geometry.TakeInline(*d));
+  GRID_RETURN_IF_ERROR(geometry.CheckWithinCommunities(*d));
+  geometry.Finish(*d);
+  d->StripBoundaries();
   return std::shared_ptr<const Directory>(std::move(d));
+}
+
+StatusOr<std::shared_ptr<const Directory>> Directory::Apply(const Directory& base,
+                                                            const grid::v1::DirectoryContent& delta, bool replace,
+                                                            uint64_t version) {
+  if (replace) return Build(delta, version);
+  std::shared_ptr<Directory> d(new Directory());
+  d->version_ = version;
+  d->content_ = MergeContent(base.content_, delta, /*replace=*/false);
+  GRID_RETURN_IF_ERROR(IndexEntries(*d));
+  std::unordered_set<std::string_view> from_delta;
+  for (const Unit& u : delta.units()) from_delta.insert(u.code());
+  Geometry geometry;
+  GRID_RETURN_IF_ERROR(geometry.TakeInline(*d));  // the delta's boundaries
+  for (const Unit& u : d->content_.units()) {
+    if (from_delta.contains(u.code())) continue;  // the delta's unit decides
+    if (u.level() == grid::v1::UNIT_LEVEL_GRID) {
+      if (auto shape = base.GridShape(u.code())) {
+        geometry.grids.push_back(Geometry::GridShape{&u, std::move(*shape), false});
+      }
+    } else if (const geo::MultiPolygon* area = base.AreaShape(u.code())) {
+      d->area_shapes_[u.code()] = *area;
+    }
+  }
+  // A unit of the delta that moved to another community counts as changed:
+  // it is in the delta, so its grid shape is marked changed (inline) or it
+  // has no boundary at all.
+  GRID_RETURN_IF_ERROR(geometry.CheckWithinCommunities(*d));
+  geometry.Finish(*d);
+  d->StripBoundaries();
+  return std::shared_ptr<const Directory>(std::move(d));
+}
+
+namespace {
+
+constexpr std::string_view kIndexLabelMagic = "gridcase-directory-index 1\n";
+
+}  // namespace
+
+std::string Directory::IndexLabel() const {
+  std::string label(kIndexLabelMagic);
+  label += "version " + std::to_string(version_) + "\ngrids " + std::to_string(indexed_grids_.size()) + "\n";
+  for (const Unit* g : indexed_grids_) {
+    label += g->code();
+    label += '\n';
+  }
+  return label;
+}
+
+Status Directory::SaveIndex(const std::string& path) const { return grid_index_.Save(path, IndexLabel()); }
+
+StatusOr<std::shared_ptr<const Directory>> Directory::Restore(grid::v1::DirectoryContent content, uint64_t version,
+                                                              const BoundarySource& boundaries,
+                                                              const std::string& index_path, RestoreReport* report) {
+  RestoreReport local;
+  if (report == nullptr) report = &local;
+  std::shared_ptr<Directory> d(new Directory());
+  d->version_ = version;
+  d->content_ = std::move(content);
+  GRID_RETURN_IF_ERROR(IndexEntries(*d));
+  Geometry geometry;
+  GRID_RETURN_IF_ERROR(geometry.TakeInline(*d));  // a store from before the split
+  GRID_RETURN_IF_ERROR(boundaries(false, [&](std::string_view code, const grid::v1::Boundary& b) -> Status {
+    const Unit* u = d->FindUnit(code);
+    if (u == nullptr || u->level() == grid::v1::UNIT_LEVEL_GRID) {
+      return Status(StatusCode::kDataLoss, "STORED_DIRECTORY_INVALID", "a boundary of no unit: " + std::string(code));
+    }
+    auto shape = geo::FromProto(b);
+    if (!shape.ok()) return Bad("INVALID_GEOMETRY", "unit " + std::string(code) + ": " + shape.status().ToString());
+    d->area_shapes_[u->code()] = std::move(shape).value();
+    return Status::Ok();
+  }));
+
+  // The saved index, when it was saved for exactly this version and grids.
+  std::string why;
+  if (index_path.empty()) {
+    why = "no index path";
+  } else if (auto loaded = [&]() -> Status {
+               std::string label;
+               auto index = geo::ShapeIndex::Load(index_path, &label);
+               if (!index.ok()) return index.status();
+               std::string_view rest(label);
+               if (!rest.starts_with(kIndexLabelMagic)) return InvalidArgument("STALE_INDEX", "not a directory index");
+               rest.remove_prefix(kIndexLabelMagic.size());
+               auto line = [&rest]() {
+                 const size_t nl = rest.find('\n');
+                 std::string_view l = rest.substr(0, nl);
+                 rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+                 return l;
+               };
+               if (line() != "version " + std::to_string(version)) {
+                 return InvalidArgument("STALE_INDEX", "saved for another directory version");
+               }
+               const std::string_view count = line();
+               std::vector<const Unit*> grids;
+               grids.reserve(index->size());
+               while (!rest.empty()) {
+                 const Unit* u = d->FindUnit(line());
+                 if (u == nullptr || u->level() != grid::v1::UNIT_LEVEL_GRID ||
+                     (!grids.empty() && !(grids.back()->code() < u->code()))) {
+                   return InvalidArgument("STALE_INDEX", "its grids are not this directory's");
+                 }
+                 grids.push_back(u);
+               }
+               if (count != "grids " + std::to_string(grids.size()) || grids.size() != index->size()) {
+                 return InvalidArgument("STALE_INDEX", "its grid count does not match");
+               }
+               d->indexed_grids_ = std::move(grids);
+               d->grid_index_ = std::move(index).value();
+               return Status::Ok();
+             }();
+             loaded.ok()) {
+    report->origin = IndexOrigin::kLoaded;
+    report->why_rebuilt.clear();
+    geometry.grids.clear();
+    d->StripBoundaries();
+    return std::shared_ptr<const Directory>(std::move(d));
+  } else {
+    why = loaded.ToString();
+  }
+
+  // Rebuild: the grids' boundaries from the source, merged in code order
+  // with any carried inline.
+  report->origin = IndexOrigin::kRebuilt;
+  report->why_rebuilt = why;
+  std::sort(geometry.grids.begin(), geometry.grids.end(),
+            [](const Geometry::GridShape& a, const Geometry::GridShape& b) { return a.unit->code() < b.unit->code(); });
+  size_t next_inline = 0;
+  geo::ShapeIndex::Builder builder;
+  auto add_inline_before = [&](std::string_view code) {
+    while (next_inline < geometry.grids.size() && geometry.grids[next_inline].unit->code() < code) {
+      d->indexed_grids_.push_back(geometry.grids[next_inline].unit);
+      builder.Add(geometry.grids[next_inline].shape);
+      geometry.grids[next_inline++].shape = geo::MultiPolygon();
+    }
+  };
+  std::string last;
+  GRID_RETURN_IF_ERROR(boundaries(true, [&](std::string_view code, const grid::v1::Boundary& b) -> Status {
+    const Unit* u = d->FindUnit(code);
+    if (u == nullptr || u->level() != grid::v1::UNIT_LEVEL_GRID || (!last.empty() && !(last < code))) {
+      return Status(StatusCode::kDataLoss, "STORED_DIRECTORY_INVALID", "a grid boundary of no grid: " + std::string(code));
+    }
+    last.assign(code);
+    auto shape = geo::FromProto(b);
+    if (!shape.ok()) return Bad("INVALID_GEOMETRY", "unit " + std::string(code) + ": " + shape.status().ToString());
+    add_inline_before(code);
+    d->indexed_grids_.push_back(u);
+    builder.Add(*shape);
+    return Status::Ok();
+  }));
+  add_inline_before(std::string_view("\x7f"));  // codes are ASCII below 0x7f: the rest
+  geometry.grids.clear();
+  d->grid_index_ = builder.Finish();
+  d->StripBoundaries();
+  return std::shared_ptr<const Directory>(std::move(d));
+}
+
+bool Directory::HasBoundary(std::string_view code) const {
+  return GridId(code) >= 0 || area_shapes_.contains(code);
+}
+
+int64_t Directory::GridId(std::string_view code) const {
+  auto it = std::lower_bound(indexed_grids_.begin(), indexed_grids_.end(), code,
+                             [](const Unit* u, std::string_view c) { return u->code() < c; });
+  if (it == indexed_grids_.end() || (*it)->code() != code) return -1;
+  return it - indexed_grids_.begin();
+}
+
+std::optional<geo::MultiPolygon> Directory::GridShape(std::string_view code) const {
+  const int64_t id = GridId(code);
+  if (id < 0) return std::nullopt;
+  return grid_index_.shape(static_cast<uint32_t>(id));
+}
+
+const geo::MultiPolygon* Directory::AreaShape(std::string_view code) const {
+  auto it = area_shapes_.find(code);
+  return it == area_shapes_.end() ? nullptr : &it->second;
 }
 
 const Unit* Directory::FindUnit(std::string_view code) const {

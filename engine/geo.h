@@ -20,6 +20,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/status.h"
@@ -145,6 +146,13 @@ class ShapeIndex {
   // Every shape containing p, in ascending id order, once each (polygon is
   // its first containing polygon, as ContainingPolygon). Usually zero or one.
   std::vector<Hit> Locate(Point p) const;
+  // Locate with a chosen single-point strategy (same answers), for side by
+  // side measurements (tools/geobench): kSerial tests each candidate record
+  // as the first stage finds it; kPrefetched (Locate's) first collects the
+  // candidates, prefetching each record, then tests them, so that their
+  // memory misses overlap.
+  enum class SingleLookup { kSerial, kPrefetched };
+  std::vector<Hit> Locate(Point p, SingleLookup how) const;
   // Locate for many points at once, with the same answers: the hits of
   // points[i] are hits[offsets[i], offsets[i + 1]) (both are overwritten;
   // offsets gets points.size() + 1 values). Runs up to 16 lookups side by
@@ -167,10 +175,15 @@ class ShapeIndex {
 
   // Writes the built index (kCellGrid only) to a file that Load reads back
   // with no rebuilding: a restart serves in the time it takes to read it.
-  // Load trusts the file's contents beyond its header and section sizes (it
-  // must come from Save of the same build): it is not for untrusted input.
-  Status Save(const std::string& path) const;
-  static StatusOr<ShapeIndex> Load(const std::string& path);
+  // The file is written to path + ".tmp", fsynced and renamed over path, so
+  // path is always a whole file. `label` is the caller's own (e.g. what the
+  // index was built from); Load returns it for the caller to check.
+  // Load refuses (INVALID_ARGUMENT, CORRUPT_INDEX) a file with a wrong magic
+  // or file version, inconsistent section sizes, or a checksum mismatch (any
+  // flipped byte); NOT_FOUND when it cannot be opened. Beyond that it trusts
+  // the contents (they come from Save): it is not for untrusted input.
+  Status Save(const std::string& path, std::string_view label = {}) const;
+  static StatusOr<ShapeIndex> Load(const std::string& path, std::string* label = nullptr);
 
  private:
   struct Impl;

@@ -359,7 +359,7 @@ StatusOr<std::shared_ptr<const Directory>> ImportGeoJson(const Directory& base, 
                                                          const GeoJsonMapping& mapping, std::string_view source_name) {
   auto units = ParseGeoJsonUnits(json_text, mapping, source_name);
   if (!units.ok()) return units.status();
-  auto next = Directory::Build(MergeContent(base.content(), *units, /*replace=*/false), base.version() + 1);
+  auto next = Directory::Apply(base, *units, /*replace=*/false, base.version() + 1);
   if (!next.ok()) return InvalidArgument(next.status().reason(), std::string(source_name) + ": " + next.status().message());
   return next;
 }

@@ -1,25 +1,45 @@
 // DirectoryManager: see directory_manager.h.
 #include "services/directory_manager.h"
 
+#include <chrono>
+
 namespace grid::services {
+
+void DirectoryManager::SaveIndex(const Directory& d) {
+  if (index_path_.empty()) return;
+  Status st = d.SaveIndex(index_path_);
+  save_error_ = st.ok() ? std::string() : st.ToString();
+}
 
 StatusOr<uint64_t> DirectoryManager::LoadAtStart(const std::optional<grid::v1::DirectoryContent>& initial) {
   std::lock_guard<std::mutex> lock(mu_);
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
   auto stored = store_->LoadDirectory();
   if (!stored.ok()) return stored.status();
+  const auto t1 = Clock::now();
   if (!stored->has_value()) {
     if (!initial) return uint64_t{0};
     auto built = Directory::Build(*initial, 1);
     if (!built.ok()) return built.status();
     GRID_RETURN_IF_ERROR(store_->SaveDirectory(*initial, 1, /*replace=*/true));
+    report_ = RestoreReport{IndexOrigin::kBuilt, {}};
+    SaveIndex(**built);
     handle_->Set(std::move(built).value());
     return uint64_t{1};
   }
-  auto built = Directory::Build(std::move((*stored)->content), (*stored)->version);
+  const storage::Store* store = store_;
+  BoundarySource boundaries = [store](bool grids, const BoundaryVisitor& visit) {
+    return store->ForEachBoundary(grids, visit);
+  };
+  auto built = Directory::Restore(std::move((*stored)->content), (*stored)->version, boundaries, index_path_, &report_);
+  report_.load_seconds = std::chrono::duration<double>(t1 - t0).count();
+  report_.restore_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
   if (!built.ok()) {
     return Status(StatusCode::kDataLoss, "STORED_DIRECTORY_INVALID",
                   "the stored directory does not validate: " + built.status().ToString());
   }
+  if (report_.origin == IndexOrigin::kRebuilt) SaveIndex(**built);
   handle_->Set(std::move(built).value());
   return (*stored)->version;
 }
@@ -28,11 +48,23 @@ StatusOr<uint64_t> DirectoryManager::Apply(const grid::v1::DirectoryContent& del
   std::lock_guard<std::mutex> lock(mu_);
   auto current = handle_->Get();
   const uint64_t version = current->version() + 1;
-  auto built = Directory::Build(MergeContent(current->content(), delta, replace), version);
+  auto built = Directory::Apply(*current, delta, replace, version);
   if (!built.ok()) return built.status();
   GRID_RETURN_IF_ERROR(store_->SaveDirectory(delta, version, replace));
-  handle_->Set(std::move(built).value());
+  handle_->Set(built.value());
+  // After the swap: the new version serves while its index is written.
+  SaveIndex(**built);
   return version;
+}
+
+RestoreReport DirectoryManager::restore_report() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return report_;
+}
+
+std::string DirectoryManager::last_index_save_error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return save_error_;
 }
 
 }  // namespace grid::services

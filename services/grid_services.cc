@@ -204,7 +204,19 @@ grpc::ServerUnaryReactor* DirectoryService::GetUnit(grpc::CallbackServerContext*
   response->set_next_page_token(PageChildren(*dir, u->code(), "", 100, response->mutable_children()));
   for (const auto* m : dir->MembersOf(u->code())) *response->add_members() = *m;
   response->set_directory_version(dir->version());
-  return Respond(context, Status::Ok());
+  if (!dir->HasBoundary(u->code())) return Respond(context, Status::Ok());
+  // The directory in memory keeps no boundaries: read it from the store, off
+  // the gRPC thread. (A change applied meanwhile may already show.)
+  auto* reactor = context->DefaultReactor();
+  const ServiceDeps* deps = deps_;
+  bool queued = deps_->executor->TrySubmit([deps, reactor, context, response] {
+    auto boundary = deps->store->GetBoundary(response->unit().code());
+    if (!boundary.ok()) return reactor->Finish(Fail(context, boundary.status()));
+    if (boundary->has_value()) *response->mutable_unit()->mutable_boundary() = std::move(**boundary);
+    reactor->Finish(grpc::Status::OK);
+  });
+  if (!queued) reactor->Finish(Fail(context, kQueueFull));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* DirectoryService::ListChildren(grpc::CallbackServerContext* context,

@@ -24,7 +24,10 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   auto store = storage::Store::Open(storage::StoreOptions{config.data_dir, config.sync});
   if (!store.ok()) return store.status();
   s->store_ = std::move(store).value();
-  s->directory_manager_ = std::make_unique<DirectoryManager>(s->store_.get(), &s->directory_);
+  // The grid index file lives in the data directory, beside RocksDB's own
+  // files (which RocksDB leaves alone: it only touches names it made).
+  s->directory_manager_ =
+      std::make_unique<DirectoryManager>(s->store_.get(), &s->directory_, config.data_dir + "/" + kGridIndexFile);
   auto version = s->directory_manager_->LoadAtStart(initial);
   if (!version.ok()) return version.status();
   auto loads = s->store_->OpenCasesPerAssignee();

@@ -22,6 +22,9 @@
 
 namespace grid::services {
 
+// The saved grid index, in the data directory (see DirectoryManager).
+inline constexpr const char* kGridIndexFile = "grid-index.bin";
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";  // host:port; port 0 picks a free one
   std::string data_dir;
@@ -57,6 +60,11 @@ class GridServer {
   size_t FireDueDeadlines() { return scheduler_->RunDueNow(); }
   // Deadlines fired since start (by the timer or FireDueDeadlines).
   uint64_t deadlines_fired() const { return scheduler_->fired(); }
+
+  // How the grid index was obtained at start (loaded from its file, or
+  // rebuilt and why), and the last failure to save it.
+  RestoreReport index_report() const { return directory_manager_->restore_report(); }
+  std::string index_save_error() const { return directory_manager_->last_index_save_error(); }
 
   // Stops accepting calls, finishes those in flight, completes queued
   // writes, closes the store.

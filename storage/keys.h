@@ -35,6 +35,12 @@ enum class DirectoryKind : char {
   kDepartment = 'D',
   kCategory = 'C',
   kCategoryRule = 'R',  // id: unit code | 0x00 | category code
+  // A unit's boundary (grid::v1::Boundary), kept apart from its 'U' record
+  // (which then has none) so that loading the directory reads no geometry:
+  // 'B' for grids, 'A' for units of any other level. Stores written before
+  // the split keep boundaries inside 'U'; both are read.
+  kGridBoundary = 'B',
+  kAreaBoundary = 'A',
 };
 
 // Secondary index tags (case_index column family).

@@ -170,26 +170,44 @@ StatusOr<std::optional<StoredDirectory>> Store::LoadDirectory() const {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     auto key = it->key();
     if (key.empty()) continue;
-    const std::string value = it->value().ToString();
-    const std::string what = "directory entry " + key.ToString();
+    // Boundaries are read apart: skip each kind's whole range by seeking
+    // past it (its values are never read).
+    while (it->Valid() && !it->key().empty() &&
+           (it->key()[0] == static_cast<char>(DirectoryKind::kGridBoundary) ||
+            it->key()[0] == static_cast<char>(DirectoryKind::kAreaBoundary))) {
+      it->Seek(std::string(1, static_cast<char>(it->key()[0] + 1)));
+    }
+    if (!it->Valid()) break;
+    key = it->key();
+    // Parsed straight from the iterator's bytes: millions of entries at
+    // national scale, so no copy and no message string per entry.
+    const rocksdb::Slice value = it->value();
+    auto parse = [&](google::protobuf::MessageLite* msg) -> Status {
+      if (msg->ParseFromArray(value.data(), static_cast<int>(value.size()))) return Status::Ok();
+      return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "directory entry " + key.ToString() + " cannot be parsed");
+    };
     switch (static_cast<DirectoryKind>(key[0])) {
       case DirectoryKind::kUnit:
-        GRID_RETURN_IF_ERROR(Parse(value, out.content.add_units(), what));
+        GRID_RETURN_IF_ERROR(parse(out.content.add_units()));
         break;
       case DirectoryKind::kMember:
-        GRID_RETURN_IF_ERROR(Parse(value, out.content.add_members(), what));
+        GRID_RETURN_IF_ERROR(parse(out.content.add_members()));
         break;
       case DirectoryKind::kDepartment:
-        GRID_RETURN_IF_ERROR(Parse(value, out.content.add_departments(), what));
+        GRID_RETURN_IF_ERROR(parse(out.content.add_departments()));
         break;
       case DirectoryKind::kCategory:
-        GRID_RETURN_IF_ERROR(Parse(value, out.content.add_categories(), what));
+        GRID_RETURN_IF_ERROR(parse(out.content.add_categories()));
         break;
       case DirectoryKind::kCategoryRule:
-        GRID_RETURN_IF_ERROR(Parse(value, out.content.add_category_rules(), what));
+        GRID_RETURN_IF_ERROR(parse(out.content.add_category_rules()));
         break;
+      case DirectoryKind::kGridBoundary:
+      case DirectoryKind::kAreaBoundary:
+        break;  // read apart (GetBoundary, ForEachBoundary)
       default:
-        return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "unknown directory entry kind in " + what);
+        return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "unknown directory entry kind in directory entry " +
+                                                                   key.ToString());
     }
   }
   GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the directory"));
@@ -209,7 +227,26 @@ Status Store::SaveDirectory(const grid::v1::DirectoryContent& content, uint64_t 
     msg.SerializeToString(&value);
     return FromRocks(batch.Put(directory_, DirectoryKey(kind, id), value), "writing the directory");
   };
-  for (const auto& u : content.units()) GRID_RETURN_IF_ERROR(put(DirectoryKind::kUnit, u.code(), u));
+  grid::v1::Unit bare;
+  for (const auto& u : content.units()) {
+    const bool grid = u.level() == grid::v1::UNIT_LEVEL_GRID;
+    const DirectoryKind mine = grid ? DirectoryKind::kGridBoundary : DirectoryKind::kAreaBoundary;
+    const DirectoryKind other = grid ? DirectoryKind::kAreaBoundary : DirectoryKind::kGridBoundary;
+    if (u.has_boundary()) {
+      bare = u;
+      bare.clear_boundary();
+      GRID_RETURN_IF_ERROR(put(DirectoryKind::kUnit, u.code(), bare));
+      GRID_RETURN_IF_ERROR(put(mine, u.code(), u.boundary()));
+    } else {
+      GRID_RETURN_IF_ERROR(put(DirectoryKind::kUnit, u.code(), u));
+      if (!replace) {
+        GRID_RETURN_IF_ERROR(FromRocks(batch.Delete(directory_, DirectoryKey(mine, u.code())), "writing the directory"));
+      }
+    }
+    if (!replace) {  // a unit that changed level
+      GRID_RETURN_IF_ERROR(FromRocks(batch.Delete(directory_, DirectoryKey(other, u.code())), "writing the directory"));
+    }
+  }
   for (const auto& m : content.members()) GRID_RETURN_IF_ERROR(put(DirectoryKind::kMember, m.id(), m));
   for (const auto& d : content.departments()) GRID_RETURN_IF_ERROR(put(DirectoryKind::kDepartment, d.code(), d));
   for (const auto& c : content.categories()) GRID_RETURN_IF_ERROR(put(DirectoryKind::kCategory, c.code(), c));
@@ -227,6 +264,45 @@ Status Store::SaveDirectory(const grid::v1::DirectoryContent& content, uint64_t 
   // not replay them from the log into memtables.
   rocksdb::FlushOptions flush;
   return FromRocks(db_->Flush(flush, handles_), "flushing directory version " + std::to_string(version));
+}
+
+StatusOr<std::optional<grid::v1::Boundary>> Store::GetBoundary(const std::string& unit_code) const {
+  std::string v;
+  for (DirectoryKind kind : {DirectoryKind::kGridBoundary, DirectoryKind::kAreaBoundary}) {
+    auto s = db_->Get(rocksdb::ReadOptions(), directory_, DirectoryKey(kind, unit_code), &v);
+    if (s.IsNotFound()) continue;
+    GRID_RETURN_IF_ERROR(FromRocks(s, "reading a boundary"));
+    grid::v1::Boundary b;
+    GRID_RETURN_IF_ERROR(Parse(v, &b, "boundary of " + unit_code));
+    return std::optional<grid::v1::Boundary>(std::move(b));
+  }
+  // A store written before boundaries were kept apart.
+  auto s = db_->Get(rocksdb::ReadOptions(), directory_, DirectoryKey(DirectoryKind::kUnit, unit_code), &v);
+  if (s.IsNotFound()) return std::optional<grid::v1::Boundary>();
+  GRID_RETURN_IF_ERROR(FromRocks(s, "reading a unit"));
+  grid::v1::Unit u;
+  GRID_RETURN_IF_ERROR(Parse(v, &u, "unit " + unit_code));
+  if (!u.has_boundary() || u.boundary().polygons_size() == 0) return std::optional<grid::v1::Boundary>();
+  return std::optional<grid::v1::Boundary>(std::move(*u.mutable_boundary()));
+}
+
+Status Store::ForEachBoundary(bool grids,
+                              const std::function<Status(std::string_view code, const grid::v1::Boundary&)>& fn) const {
+  const std::string prefix(
+      1, static_cast<char>(grids ? DirectoryKind::kGridBoundary : DirectoryKind::kAreaBoundary));
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // one pass over all geometry: keep the block cache for point reads
+  ro.readahead_size = 4 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, directory_));
+  grid::v1::Boundary b;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string_view code(it->key().data() + 1, it->key().size() - 1);
+    if (!b.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "boundary of " + std::string(code) + " cannot be parsed");
+    }
+    GRID_RETURN_IF_ERROR(fn(code, b));
+  }
+  return FromRocks(it->status(), "reading boundaries");
 }
 
 StatusOr<uint64_t> Store::MaxCaseId() const {

@@ -12,9 +12,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -77,12 +79,23 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // The stored directory, or nullopt when none has been saved yet.
+  // The stored directory, or nullopt when none has been saved yet. Units
+  // come without their boundaries (read them with GetBoundary or
+  // ForEachBoundary), except in a store written before boundaries were kept
+  // apart, whose units still carry them.
   StatusOr<std::optional<StoredDirectory>> LoadDirectory() const;
   // Saves a directory version. With replace, `content` is the whole
   // directory and everything else is removed; otherwise its entries are
-  // added or replaced. One synced batch.
+  // added or replaced (a unit given without a boundary loses its stored
+  // one). One synced batch.
   Status SaveDirectory(const grid::v1::DirectoryContent& content, uint64_t version, bool replace);
+
+  // A unit's stored boundary; nullopt when the unit has none (or is unknown).
+  StatusOr<std::optional<grid::v1::Boundary>> GetBoundary(const std::string& unit_code) const;
+  // Calls fn for every boundary kept apart, of grids (`grids`) or of the
+  // other units, in ascending code order; stops at fn's first error.
+  Status ForEachBoundary(bool grids,
+                         const std::function<Status(std::string_view code, const grid::v1::Boundary&)>& fn) const;
 
   // The highest case id stored, 0 when none.
   StatusOr<uint64_t> MaxCaseId() const;

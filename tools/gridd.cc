@@ -176,6 +176,16 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto& s = *server;
+  if (const auto report = s->index_report(); report.origin != grid::IndexOrigin::kBuilt) {
+    std::cout << "gridd: directory read in " << report.load_seconds << " s, indexed in " << report.restore_seconds
+              << " s; grid index "
+              << (report.origin == grid::IndexOrigin::kLoaded ? "loaded from its file"
+                                                              : "rebuilt from the store (" + report.why_rebuilt + ")")
+              << std::endl;
+  }
+  if (const auto err = s->index_save_error(); !err.empty()) {
+    std::cerr << "gridd: the grid index could not be saved (the next start rebuilds it): " << err << std::endl;
+  }
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));
   std::cout << "gridd: serving on " << host << ":" << s->port() << ", data " << config.data_dir
             << ", directory version " << s->directory_version()

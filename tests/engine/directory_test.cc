@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "tests/support/tiny_directory.h"
 
@@ -175,6 +177,152 @@ TEST(Directory, MergeAddsAndReplaces) {
   EXPECT_EQ(d->Children("100").size(), 2u);
   // Replace keeps only the delta (which alone is invalid: the community has no town).
   EXPECT_EQ(MergeContent(base, delta, /*replace=*/true).units_size(), 2);
+}
+
+// The grid hit at a point, or "" for none.
+std::string GridAtPoint(const Directory& d, double lng, double lat) {
+  auto hits = d.grid_index().Locate(geo::Point{lng, lat});
+  return hits.empty() ? "" : d.GridAt(hits[0].id)->code();
+}
+
+// TinyDirectory with a boundary on its community (covering both grids).
+grid::v1::DirectoryContent TinyWithCommunityBoundary() {
+  auto c = testing::TinyDirectory();
+  testing::AddSquare(c.mutable_units(2), 110.00, 20.00, 110.02, 20.01);
+  return c;
+}
+
+// A delta of one unit of `c`, its boundary replaced by the square (none when w is NaN).
+grid::v1::DirectoryContent Reshaped(const grid::v1::DirectoryContent& c, int unit, double w, double s, double e,
+                                    double n) {
+  grid::v1::DirectoryContent delta;
+  *delta.add_units() = c.units(unit);
+  delta.mutable_units(0)->clear_boundary();
+  if (!std::isnan(w)) testing::AddSquare(delta.mutable_units(0), w, s, e, n);
+  return delta;
+}
+
+TEST(Directory, KeepsNoBoundaryInTheUnitsButServesTheirGeometry) {
+  auto c = TinyWithCommunityBoundary();
+  const grid::v1::Boundary grid2 = c.units(4).boundary();
+  auto d = BuildOk(c);
+  for (const auto& u : d->content().units()) EXPECT_FALSE(u.has_boundary()) << u.code();
+  EXPECT_FALSE(d->FindUnit("100001001002")->has_boundary());
+  EXPECT_TRUE(d->HasBoundary("100001001002"));
+  EXPECT_TRUE(d->HasBoundary("100001001"));
+  EXPECT_FALSE(d->HasBoundary("100001"));
+  // The grid's shape decodes exactly from the index.
+  auto shape = d->GridShape("100001001002");
+  ASSERT_TRUE(shape);
+  EXPECT_EQ(geo::ToProto(*shape).SerializeAsString(), grid2.SerializeAsString());
+  EXPECT_FALSE(d->GridShape("100001001"));
+  ASSERT_NE(d->AreaShape("100001001"), nullptr);
+  EXPECT_EQ(GridAtPoint(*d, 110.015, 20.005), "100001001002");
+}
+
+TEST(Directory, ApplyKeepsTheBaseGeometryOfUnitsNotInTheDelta) {
+  auto c = TinyWithCommunityBoundary();
+  auto base = BuildOk(c);
+  // Rename grid 1 without its boundary: it loses it; grid 2 keeps its own.
+  grid::v1::DirectoryContent delta = Reshaped(c, 3, NAN, 0, 0, 0);
+  delta.mutable_units(0)->set_name("改名网格");
+  auto next = Directory::Apply(*base, delta, /*replace=*/false, 2);
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ((*next)->version(), 2u);
+  EXPECT_EQ((*next)->FindUnit("100001001001")->name(), "改名网格");
+  EXPECT_EQ(GridAtPoint(**next, 110.005, 20.005), "");
+  EXPECT_EQ(GridAtPoint(**next, 110.015, 20.005), "100001001002");
+  EXPECT_TRUE((*next)->HasBoundary("100001001"));  // the community's, from the base
+  // The base is untouched.
+  EXPECT_EQ(GridAtPoint(*base, 110.005, 20.005), "100001001001");
+}
+
+TEST(Directory, ApplyChecksAChangedGridAgainstItsCommunitysStoredBoundary) {
+  auto c = TinyWithCommunityBoundary();
+  auto base = BuildOk(c);
+  auto next = Directory::Apply(*base, Reshaped(c, 4, 110.01, 20.00, 110.03, 20.01), /*replace=*/false, 2);  // ~1 km out
+  ASSERT_FALSE(next.ok());
+  EXPECT_EQ(next.status().reason(), "GRID_OUTSIDE_COMMUNITY");
+  // A community shrunk under its unchanged grid 2 is refused as well.
+  next = Directory::Apply(*base, Reshaped(c, 2, 110.00, 20.00, 110.01, 20.01), /*replace=*/false, 2);
+  ASSERT_FALSE(next.ok());
+  EXPECT_EQ(next.status().reason(), "GRID_OUTSIDE_COMMUNITY");
+  EXPECT_NE(next.status().message().find("100001001002"), std::string::npos);
+}
+
+// Boundaries kept apart, as the store keeps them, for Restore.
+struct SplitDirectory {
+  grid::v1::DirectoryContent units;  // without boundaries
+  std::vector<std::pair<std::string, grid::v1::Boundary>> grids, areas;  // code order
+  BoundarySource Source() const {
+    return [this](bool g, const BoundaryVisitor& visit) -> Status {
+      for (const auto& [code, b] : g ? grids : areas) GRID_RETURN_IF_ERROR(visit(code, b));
+      return Status::Ok();
+    };
+  }
+};
+
+SplitDirectory Split(grid::v1::DirectoryContent c) {
+  SplitDirectory out;
+  for (auto& u : *c.mutable_units()) {
+    if (u.has_boundary()) {
+      (u.level() == grid::v1::UNIT_LEVEL_GRID ? out.grids : out.areas).emplace_back(u.code(), u.boundary());
+      u.clear_boundary();
+    }
+  }
+  std::sort(out.grids.begin(), out.grids.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  out.units = std::move(c);
+  return out;
+}
+
+TEST(Directory, RestoreLoadsTheSavedIndexOnlyForItsOwnVersionAndGrids) {
+  const std::string path = ::testing::TempDir() + "directory_restore.idx";
+  std::remove(path.c_str());
+  const SplitDirectory split = Split(TinyWithCommunityBoundary());
+  RestoreReport report;
+  // No file: rebuilt from the source.
+  auto d = Directory::Restore(split.units, 5, split.Source(), path, &report);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(report.origin, IndexOrigin::kRebuilt);
+  EXPECT_EQ(GridAtPoint(**d, 110.015, 20.005), "100001001002");
+  EXPECT_TRUE((*d)->HasBoundary("100001001"));
+  ASSERT_TRUE((*d)->SaveIndex(path).ok());
+  // Saved for this version: loaded; the source's grids are not read.
+  SplitDirectory no_grids = split;
+  no_grids.grids.clear();
+  d = Directory::Restore(split.units, 5, no_grids.Source(), path, &report);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(report.origin, IndexOrigin::kLoaded);
+  EXPECT_EQ(GridAtPoint(**d, 110.015, 20.005), "100001001002");
+  EXPECT_EQ(GridAtPoint(**d, 110.005, 20.005), "100001001001");
+  // Another version: stale, rebuilt.
+  d = Directory::Restore(split.units, 6, split.Source(), path, &report);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(report.origin, IndexOrigin::kRebuilt);
+  EXPECT_NE(report.why_rebuilt.find("STALE_INDEX"), std::string::npos) << report.why_rebuilt;
+  // Same version, other grids (grid 2 removed): stale, rebuilt without it.
+  SplitDirectory fewer = split;
+  fewer.units.mutable_units()->RemoveLast();
+  fewer.grids.pop_back();
+  fewer.units.mutable_members()->Clear();
+  fewer.units.mutable_units(3)->clear_address_coverage();
+  d = Directory::Restore(fewer.units, 5, fewer.Source(), path, &report);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(report.origin, IndexOrigin::kRebuilt);
+  EXPECT_NE(report.why_rebuilt.find("STALE_INDEX"), std::string::npos) << report.why_rebuilt;
+  EXPECT_EQ(GridAtPoint(**d, 110.015, 20.005), "");
+  std::remove(path.c_str());
+}
+
+TEST(Directory, RestoreReadsBoundariesCarriedInlineByAnOlderStore) {
+  auto c = testing::TinyDirectory();
+  RestoreReport report;
+  auto d = Directory::Restore(c, 1, SplitDirectory{}.Source(), "", &report);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(report.origin, IndexOrigin::kRebuilt);
+  EXPECT_EQ(GridAtPoint(**d, 110.015, 20.005), "100001001002");
+  EXPECT_EQ(GridAtPoint(**d, 110.005, 20.005), "100001001001");
+  EXPECT_FALSE((*d)->FindUnit("100001001001")->has_boundary());
 }
 
 TEST(DirectoryHandle, SwapsAtomically) {

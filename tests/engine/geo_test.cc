@@ -3,6 +3,8 @@
 #include "engine/geo.h"
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
 #include <unistd.h>
 
 #include <algorithm>
@@ -815,6 +817,7 @@ TEST(GeoIndex, CompactStorageMatchesReferenceContainment) {
     const Point p = points[k];
     const auto want = BruteLocate(shapes, p);
     ASSERT_EQ(AsPairs(grid.Locate(p)), want) << k << " " << p.lng << "," << p.lat;
+    ASSERT_EQ(AsPairs(grid.Locate(p, ShapeIndex::SingleLookup::kSerial)), want) << k;
     ASSERT_EQ(AsPairs(rtree.Locate(p)), want) << k;
     ASSERT_EQ(AsPairs(loaded->Locate(p)), want) << k;
     // The tiling (ids 0..143): every point strictly inside has one owner.
@@ -926,6 +929,49 @@ TEST(GeoIndex, LoadRejectsBadFiles) {
   std::remove(path.c_str());
   // Only the cell grid saves.
   EXPECT_FALSE(ShapeIndex::Build(MixedShapes(), ShapeIndex::FirstStage::kRTree).Save(path).ok());
+}
+
+TEST(GeoIndex, MoreCandidatesThanOneLookupCollectsAreAllFound) {
+  // 40 overlapping squares, each a little larger than the last: a point in
+  // the smallest has 40 candidates (more than Locate collects at once).
+  std::vector<MultiPolygon> shapes;
+  for (int i = 0; i < 40; ++i) {
+    const double d = 0.001 * i;
+    shapes.push_back(Shape({Rect(116.0 - d, 39.0 - d, 116.01 + d, 39.01 + d)}));
+  }
+  const ShapeIndex index = ShapeIndex::Build(shapes);
+  for (auto how : {ShapeIndex::SingleLookup::kSerial, ShapeIndex::SingleLookup::kPrefetched}) {
+    EXPECT_EQ(index.Locate(Point{116.005, 39.005}, how).size(), 40u);
+    EXPECT_EQ(index.Locate(Point{116.0 - 0.0385, 39.005}, how).size(), 1u);  // only the largest
+  }
+}
+
+TEST(GeoIndex, SaveKeepsTheLabelAndLoadDetectsAFlippedByte) {
+  const std::string path = testing::TempDir() + "geo_index_label.idx";
+  const ShapeIndex built = ShapeIndex::Build(MixedShapes());
+  ASSERT_TRUE(built.Save(path, "built from version 7").ok());
+  std::string label;
+  StatusOr<ShapeIndex> loaded = ShapeIndex::Load(path, &label);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(label, "built from version 7");
+  EXPECT_EQ(loaded->size(), built.size());
+  // One byte flipped in the middle of the geometry, and one in the label:
+  // both refused, with the file's size unchanged.
+  const auto size = std::filesystem::file_size(path);
+  for (const auto at : {size / 2, size - 3}) {
+    ASSERT_TRUE(built.Save(path, "built from version 7").ok());
+    std::FILE* f = std::fopen(path.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    std::fseek(f, static_cast<long>(at), SEEK_SET);
+    const int c = std::fgetc(f);
+    std::fseek(f, static_cast<long>(at), SEEK_SET);
+    std::fputc(c ^ 0x10, f);
+    std::fclose(f);
+    StatusOr<ShapeIndex> bad = ShapeIndex::Load(path, &label);
+    ASSERT_FALSE(bad.ok()) << at;
+    EXPECT_EQ(bad.status().reason(), "CORRUPT_INDEX") << at;
+  }
+  std::remove(path.c_str());
 }
 
 }  // namespace

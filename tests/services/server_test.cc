@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -435,6 +436,115 @@ TEST_F(ServerTest, UpsertAndRouteCase) {
   EXPECT_EQ(resp.routing().unit_name(), "第二网格（改）");
   EXPECT_EQ(resp.routing().directory_version(), 2u);
   EXPECT_EQ(StoredMaxCaseId(), 0u);  // routing alone creates no case
+}
+
+// The grid a RouteCase at (lng, lat) names, "" when it fails.
+std::string RoutedGrid(testing::Clients& clients, double lng, double lat) {
+  auto ctx = testing::Context();
+  grid::v1::RouteCaseRequest req;
+  req.set_category("sanitation");
+  req.mutable_location()->set_lat(lat);
+  req.mutable_location()->set_lng(lng);
+  grid::v1::RouteCaseResponse resp;
+  if (!clients.directory->RouteCase(ctx.get(), req, &resp).ok()) return "";
+  return resp.routing().method() == grid::v1::ROUTING_METHOD_LOCATION ? resp.routing().unit_code() : "(not by location)";
+}
+
+TEST_F(ServerTest, GetUnitReadsTheBoundaryFromTheStore) {
+  auto ctx = testing::Context();
+  grid::v1::GetUnitRequest req;
+  req.set_code("100001001002");
+  grid::v1::GetUnitResponse resp;
+  ASSERT_TRUE(clients_->directory->GetUnit(ctx.get(), req, &resp).ok());
+  EXPECT_EQ(resp.unit().boundary().SerializeAsString(), testing::TinyDirectory().units(4).boundary().SerializeAsString());
+  auto ctx2 = testing::Context();
+  req.set_code("100001001");  // no boundary
+  ASSERT_TRUE(clients_->directory->GetUnit(ctx2.get(), req, &resp).ok());
+  EXPECT_FALSE(resp.unit().has_boundary());
+}
+
+class RestartTest : public ServerTest {
+ protected:
+  std::string IndexFile() const { return tmp_.Sub("data") + "/" + kGridIndexFile; }
+  void Restart() {
+    StopServer();
+    StartServer();
+  }
+  // Grid 2 moved east by an upsert: version 2 answers differently from 1.
+  void MoveGrid2() {
+    auto ctx = testing::Context();
+    grid::v1::UpsertUnitRequest up;
+    *up.mutable_unit() = testing::TinyDirectory().units(4);
+    up.mutable_unit()->clear_boundary();
+    testing::AddSquare(up.mutable_unit(), 110.02, 20.00, 110.03, 20.01);
+    grid::v1::UpsertUnitResponse resp;
+    ASSERT_TRUE(clients_->directory->UpsertUnit(ctx.get(), up, &resp).ok());
+    ASSERT_EQ(resp.directory_version(), 2u);
+  }
+};
+
+TEST_F(RestartTest, LoadsTheSavedIndexOfItsVersion) {
+  ASSERT_TRUE(std::filesystem::exists(IndexFile()));
+  EXPECT_EQ(server_->index_report().origin, IndexOrigin::kBuilt);
+  MoveGrid2();
+  EXPECT_EQ(server_->index_save_error(), "");
+  Restart();
+  EXPECT_EQ(server_->index_report().origin, IndexOrigin::kLoaded) << server_->index_report().why_rebuilt;
+  EXPECT_EQ(server_->directory_version(), 2u);
+  EXPECT_EQ(RoutedGrid(*clients_, 110.025, 20.005), "100001001002");
+  EXPECT_EQ(RoutedGrid(*clients_, 110.005, 20.005), "100001001001");
+}
+
+TEST_F(RestartTest, RebuildsAMissingIndexAndSavesItAgain) {
+  ASSERT_TRUE(std::filesystem::remove(IndexFile()));
+  Restart();
+  EXPECT_EQ(server_->index_report().origin, IndexOrigin::kRebuilt);
+  EXPECT_EQ(RoutedGrid(*clients_, 110.015, 20.005), "100001001002");
+  ASSERT_TRUE(std::filesystem::exists(IndexFile()));
+  Restart();
+  EXPECT_EQ(server_->index_report().origin, IndexOrigin::kLoaded);
+}
+
+TEST_F(RestartTest, RebuildsAStaleIndex) {
+  const std::string v1 = tmp_.Sub("v1.idx");
+  std::filesystem::copy_file(IndexFile(), v1);
+  MoveGrid2();
+  StopServer();
+  // The version 1 file put back, as after a crash between saving the
+  // directory and saving its index.
+  std::filesystem::copy_file(v1, IndexFile(), std::filesystem::copy_options::overwrite_existing);
+  StartServer();
+  EXPECT_EQ(server_->index_report().origin, IndexOrigin::kRebuilt);
+  EXPECT_NE(server_->index_report().why_rebuilt.find("STALE_INDEX"), std::string::npos);
+  EXPECT_EQ(RoutedGrid(*clients_, 110.025, 20.005), "100001001002");
+  EXPECT_EQ(RoutedGrid(*clients_, 110.015, 20.005), "(not by location)");
+}
+
+TEST_F(RestartTest, RebuildsACorruptIndex) {
+  StopServer();
+  {
+    std::fstream f(IndexFile(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(200);
+    char c = 0;
+    f.get(c);
+    f.seekp(200);
+    f.put(static_cast<char>(c ^ 0x01));
+  }
+  StartServer();
+  EXPECT_EQ(server_->index_report().origin, IndexOrigin::kRebuilt);
+  EXPECT_NE(server_->index_report().why_rebuilt.find("CORRUPT_INDEX"), std::string::npos)
+      << server_->index_report().why_rebuilt;
+  EXPECT_EQ(RoutedGrid(*clients_, 110.015, 20.005), "100001001002");
+  // Not a file at all (a directory in its place): rebuilt too, and the
+  // failure to save over it is reported, not fatal.
+  StopServer();
+  std::filesystem::remove(IndexFile());
+  std::filesystem::create_directory(IndexFile());
+  std::ofstream(IndexFile() + "/x") << "x";
+  StartServer();
+  EXPECT_EQ(server_->index_report().origin, IndexOrigin::kRebuilt);
+  EXPECT_NE(server_->index_save_error(), "");
+  EXPECT_EQ(RoutedGrid(*clients_, 110.015, 20.005), "100001001002");
 }
 
 TEST_F(ServerTest, RouteCaseRejectsBadInput) {

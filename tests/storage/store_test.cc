@@ -100,6 +100,88 @@ TEST(Store, DirectorySurvivesReopen) {
   EXPECT_EQ((*loaded)->content.members_size(), 0);
 }
 
+std::vector<std::string> BoundaryCodes(const Store& store, bool grids) {
+  std::vector<std::string> codes;
+  EXPECT_TRUE(store
+                  .ForEachBoundary(grids,
+                                   [&](std::string_view code, const grid::v1::Boundary& b) {
+                                     EXPECT_GT(b.polygons_size(), 0) << code;
+                                     codes.emplace_back(code);
+                                     return Status::Ok();
+                                   })
+                  .ok());
+  return codes;
+}
+
+TEST(Store, BoundariesAreKeptApartFromTheirUnits) {
+  testing::TempDir tmp;
+  auto content = testing::TinyDirectory();
+  testing::AddSquare(content.mutable_units(2), 110.00, 20.00, 110.02, 20.01);  // the community
+  const std::string grid2 = content.units(4).boundary().SerializeAsString();
+  {
+    auto store = OpenOk(tmp.path());
+    ASSERT_TRUE(store->SaveDirectory(content, 1, true).ok());
+  }
+  auto store = OpenOk(tmp.path());
+  auto loaded = store->LoadDirectory();
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ((*loaded)->content.units_size(), 5);
+  for (const auto& u : (*loaded)->content.units()) EXPECT_FALSE(u.has_boundary()) << u.code();
+  EXPECT_EQ(BoundaryCodes(*store, true), (std::vector<std::string>{"100001001001", "100001001002"}));
+  EXPECT_EQ(BoundaryCodes(*store, false), (std::vector<std::string>{"100001001"}));
+  auto b = store->GetBoundary("100001001002");
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ((*b)->SerializeAsString(), grid2);
+  EXPECT_FALSE(store->GetBoundary("100001")->has_value());
+  EXPECT_FALSE(store->GetBoundary("nope")->has_value());
+  // A unit saved again without a boundary loses its stored one.
+  grid::v1::DirectoryContent delta;
+  *delta.add_units() = content.units(4);
+  delta.mutable_units(0)->clear_boundary();
+  ASSERT_TRUE(store->SaveDirectory(delta, 2, false).ok());
+  EXPECT_FALSE(store->GetBoundary("100001001002")->has_value());
+  EXPECT_EQ(BoundaryCodes(*store, true), (std::vector<std::string>{"100001001001"}));
+  EXPECT_EQ((*store->LoadDirectory())->content.units_size(), 5);
+}
+
+TEST(Store, ABoundaryInsideAUnitRecordOfAnOlderStoreIsStillRead) {
+  testing::TempDir tmp;
+  auto content = testing::TinyDirectory();
+  {
+    auto store = OpenOk(tmp.path());
+    ASSERT_TRUE(store->SaveDirectory(content, 1, true).ok());
+  }
+  {
+    // Write grid 2 the way stores did before boundaries were kept apart.
+    rocksdb::DBOptions o;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* name : {kMetaCf, kDirectoryCf, kCasesCf, kEventsCf, kIdempotencyCf, kIndexCf, kFeedCf}) {
+      cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, tmp.path(), cfs, &handles, &db).ok());
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), handles[1], DirectoryKey(DirectoryKind::kGridBoundary, "100001001002")).ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[1], DirectoryKey(DirectoryKind::kUnit, "100001001002"),
+                        content.units(4).SerializeAsString())
+                    .ok());
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+  auto store = OpenOk(tmp.path());
+  auto b = store->GetBoundary("100001001002");
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ((*b)->SerializeAsString(), content.units(4).boundary().SerializeAsString());
+  auto loaded = store->LoadDirectory();
+  ASSERT_TRUE(loaded.ok());
+  int inline_boundaries = 0;
+  for (const auto& u : (*loaded)->content.units()) inline_boundaries += u.has_boundary();
+  EXPECT_EQ(inline_boundaries, 1);
+  EXPECT_EQ(BoundaryCodes(*store, true), (std::vector<std::string>{"100001001001"}));
+}
+
 TEST(Store, CasesEventsIndexesAndIdempotencySurviveReopen) {
   testing::TempDir tmp;
   NewCase a = MakeCase(1795000000000001ULL, "100001001001");

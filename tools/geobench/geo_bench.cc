@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "engine/geo.h"
+#include "tools/geobench/national_grids.h"
 
 namespace {
 
@@ -41,6 +42,7 @@ using grid::geo::Polygon;
 using grid::geo::Ring;
 using grid::geo::ShapeIndex;
 using Clock = std::chrono::steady_clock;
+using namespace grid::geobench;
 
 double Seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
@@ -54,49 +56,6 @@ long StatusKb(const char* key) {
 }
 double RssMiB() { return StatusKb("VmRSS:") / 1024.0; }
 double PeakMiB() { return StatusKb("VmHWM:") / 1024.0; }
-
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-uint64_t Hash(uint64_t a, uint64_t b, uint64_t c = 0) { return Mix(Mix(Mix(a) ^ b) ^ c); }
-double Unit(uint64_t h) { return static_cast<double>(h >> 11) * 0x1p-53; }  // [0, 1)
-
-constexpr double kUnits = 1e7;  // the index's lattice: 1e-7 degree
-double Deg(int64_t q) { return static_cast<double>(q) / kUnits; }
-
-struct Rect {
-  int64_t x0, y0, x1, y1;  // units
-};
-
-struct Village {
-  uint64_t code;
-  bool urban;
-};
-
-std::vector<Village> ReadVillages(const std::string& dir) {
-  const std::string path = dir + "/villages.csv.gz";
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) throw std::runtime_error("cannot open " + path);
-  std::vector<Village> out;
-  char buf[4096];
-  bool header = true;
-  while (gzgets(f, buf, sizeof buf)) {
-    if (header) {
-      header = false;
-      continue;
-    }
-    const uint64_t code = std::strtoull(buf, nullptr, 10);
-    if (code == 0) continue;
-    // 社区居委会 (urban) vs 村委会 (rural): the name's suffix.
-    out.push_back(Village{code, std::strstr(buf, "居委会") != nullptr});
-  }
-  gzclose(f);
-  std::sort(out.begin(), out.end(), [](const Village& a, const Village& b) { return a.code < b.code; });
-  return out;
-}
 
 std::vector<Point> ReadLaPoints(const std::string& dir) {
   std::vector<Point> out;
@@ -142,137 +101,17 @@ std::vector<Point> ReadLaPoints(const std::string& dir) {
   return out;
 }
 
-// Emits the grids of one community: gx x gy cells with jittered interior
-// lattice vertices; every side gets 2-15 intermediate points (so 12-64
-// vertices a grid), wiggled when the side is interior to the community
-// (identical for both neighbours), straight on the community's boundary (so
-// neighbouring communities meet exactly, T-junctions included).
-class Generator {
- public:
-  using Sink = std::function<void(const std::vector<Point>& ring)>;
-  explicit Generator(Sink sink) : sink_(std::move(sink)) {}
-
-  void Community(uint64_t code, const Rect& r, double cos_lat) {
-    const double wkm = static_cast<double>(r.x1 - r.x0) * cos_lat, hkm = static_cast<double>(r.y1 - r.y0);
-    static constexpr int kLayouts[4][2] = {{4, 2}, {3, 3}, {5, 2}, {3, 3}};  // 8-10 grids, mean 9
-    const auto& l = kLayouts[Hash(code, 1) % 4];
-    const int gx = wkm >= hkm ? l[0] : l[1], gy = wkm >= hkm ? l[1] : l[0];
-    const int64_t w = r.x1 - r.x0, h = r.y1 - r.y0;
-    const double cell_min = std::min(static_cast<double>(w) / gx, static_cast<double>(h) / gy);
-    auto vertex = [&](int i, int j) {
-      int64_t x = r.x0 + w * i / gx, y = r.y0 + h * j / gy;
-      if (i > 0 && i < gx && j > 0 && j < gy) {
-        x += static_cast<int64_t>((Unit(Hash(code, i * 64 + j, 2)) - 0.5) * 0.3 * static_cast<double>(w) / gx);
-        y += static_cast<int64_t>((Unit(Hash(code, i * 64 + j, 3)) - 0.5) * 0.3 * static_cast<double>(h) / gy);
-      }
-      return std::pair<int64_t, int64_t>{x, y};
-    };
-    // Side from lattice vertex (i, j) to (i + di, j + dj), canonical direction.
-    auto side = [&](int i, int j, int di, int dj, std::vector<std::pair<int64_t, int64_t>>& out) {
-      out.clear();
-      const auto a = vertex(i, j), b = vertex(i + di, j + dj);
-      const bool boundary = di ? (j == 0 || j == gy) : (i == 0 || i == gx);
-      const uint64_t key = Hash(code, (i * 64 + j) * 2 + di, 4);
-      const int k = 2 + static_cast<int>(key % 14);
-      const double dx = static_cast<double>(b.first - a.first), dy = static_cast<double>(b.second - a.second);
-      const double len = std::hypot(dx, dy);
-      for (int m = 1; m <= k; ++m) {
-        const double t = static_cast<double>(m) / (k + 1);
-        // Perpendicular offset: at most 8% of the cell's smaller side.
-        const double off =
-            boundary ? 0 : 0.08 * cell_min * std::sin(std::numbers::pi * t) * (2 * Unit(Hash(key, m)) - 1) / len;
-        out.emplace_back(a.first + static_cast<int64_t>(std::llround(t * dx - off * dy)),
-                         a.second + static_cast<int64_t>(std::llround(t * dy + off * dx)));
-      }
-    };
-    std::vector<std::pair<int64_t, int64_t>> pts, tmp;
-    std::vector<Point> ring;
-    for (int j = 0; j < gy; ++j) {
-      for (int i = 0; i < gx; ++i) {
-        pts.clear();
-        auto add = [&](std::pair<int64_t, int64_t> v) { pts.push_back(v); };
-        add(vertex(i, j));
-        side(i, j, 1, 0, tmp);  // south, west -> east
-        for (auto& v : tmp) add(v);
-        add(vertex(i + 1, j));
-        side(i + 1, j, 0, 1, tmp);  // east, south -> north
-        for (auto& v : tmp) add(v);
-        add(vertex(i + 1, j + 1));
-        side(i, j + 1, 1, 0, tmp);  // north, reversed
-        for (auto it = tmp.rbegin(); it != tmp.rend(); ++it) add(*it);
-        add(vertex(i, j + 1));
-        side(i, j, 0, 1, tmp);  // west, reversed
-        for (auto it = tmp.rbegin(); it != tmp.rend(); ++it) add(*it);
-        ring.clear();
-        for (auto& v : pts) ring.push_back(Point{Deg(v.first), Deg(v.second)});
-        sink_(ring);
-      }
-    }
-  }
-
- private:
-  Sink sink_;
-};
-
-// China: every community placed by a treemap over the code hierarchy
-// (province / prefecture / county / town / community), split along the longer
-// side in proportion to weight (urban community 1, rural 100).
-class Layout {
- public:
-  Layout(const std::vector<Village>& v, std::function<void(size_t, const Rect&)> emit)
-      : v_(v), emit_(std::move(emit)) {
-    cum_.resize(v.size() + 1, 0);
-    for (size_t i = 0; i < v.size(); ++i) cum_[i + 1] = cum_[i] + (v[i].urban ? 1.0 : 100.0);
-  }
-  void Run(const Rect& r) { Place(0, v_.size(), 0, r); }
-
- private:
-  static constexpr uint64_t kDiv[5] = {10000000000ull, 100000000ull, 1000000ull, 1000ull, 1ull};
-
-  void Place(size_t b, size_t e, int level, const Rect& r) {
-    if (level == 5 || e - b == 1) {
-      if (e - b == 1) return emit_(b, r);
-    }
-    // Children: runs with equal code prefix at this level.
-    std::vector<size_t> cuts = {b};
-    for (size_t i = b + 1; i < e; ++i) {
-      if (v_[i].code / kDiv[level] != v_[i - 1].code / kDiv[level]) cuts.push_back(i);
-    }
-    cuts.push_back(e);
-    Split(cuts, 0, cuts.size() - 1, level, r);
-  }
-  void Split(const std::vector<size_t>& cuts, size_t cb, size_t ce, int level, const Rect& r) {
-    if (ce - cb == 1) return Place(cuts[cb], cuts[ce], level + 1, r);
-    const double w0 = cum_[cuts[cb]], w1 = cum_[cuts[ce]];
-    size_t m = cb + 1;
-    while (m + 1 < ce && cum_[cuts[m]] - w0 < (w1 - w0) / 2) ++m;
-    const double f = (cum_[cuts[m]] - w0) / (w1 - w0);
-    const double cos_lat = std::cos(Deg((r.y0 + r.y1) / 2) * std::numbers::pi / 180);
-    Rect a = r, c = r;
-    if (static_cast<double>(r.x1 - r.x0) * cos_lat >= static_cast<double>(r.y1 - r.y0)) {
-      a.x1 = c.x0 = r.x0 + static_cast<int64_t>(std::llround(f * static_cast<double>(r.x1 - r.x0)));
-    } else {
-      a.y1 = c.y0 = r.y0 + static_cast<int64_t>(std::llround(f * static_cast<double>(r.y1 - r.y0)));
-    }
-    Split(cuts, cb, m, level, a);
-    Split(cuts, m, ce, level, c);
-  }
-
-  const std::vector<Village>& v_;
-  std::function<void(size_t, const Rect&)> emit_;
-  std::vector<double> cum_;
-};
-
-const Rect kChina{735000000, 182000000, 1348000000, 535000000};
-
 struct Run {
   std::string name;
   std::vector<Point> points;
 };
 
-void Measure(const ShapeIndex& index, const Run& run, size_t min_lookups) {
+// One point set: a warm-up pass with the hit counts, then `rounds` rounds,
+// each timing every method once over the whole set (interleaved, so that a
+// busy minute on the shared machine hits every method alike); the median
+// rate of each method over the rounds is reported.
+void Measure(const ShapeIndex& index, const Run& run, size_t min_lookups, int rounds) {
   if (run.points.empty()) return;
-  // Warm-up pass, then timed passes totalling at least min_lookups.
   size_t hits = 0, multi = 0, none = 0;
   for (const Point& p : run.points) {
     const size_t n = index.Locate(p).size();
@@ -280,32 +119,45 @@ void Measure(const ShapeIndex& index, const Run& run, size_t min_lookups) {
     multi += n > 1;
     none += n == 0;
   }
-  const size_t passes = std::max<size_t>(1, (min_lookups + run.points.size() - 1) / run.points.size());
-  size_t sink = 0;
-  const auto t0 = Clock::now();
-  for (size_t k = 0; k < passes; ++k) {
-    for (const Point& p : run.points) sink += index.Locate(p).size();
-  }
-  const double s = Seconds(t0, Clock::now());
-  const double n = static_cast<double>(passes * run.points.size());
-  // The same points through LocateBatch.
+  const size_t passes = std::max<size_t>(1, (min_lookups / std::max(1, rounds) + run.points.size() - 1) / run.points.size());
+  using How = ShapeIndex::SingleLookup;
+  const char* names[] = {"Locate, serial candidates (before)", "Locate, prefetched candidates", "LocateBatch"};
+  std::vector<double> rates[3];
   std::vector<ShapeIndex::Hit> hits_out;
   std::vector<uint32_t> offsets;
-  size_t batch_hits = 0;
-  const auto t1 = Clock::now();
-  for (size_t k = 0; k < passes; ++k) {
-    index.LocateBatch(run.points, hits_out, offsets);
-    batch_hits += hits_out.size();
+  bool differs = false;
+  for (int r = 0; r < rounds; ++r) {
+    for (int m = 0; m < 3; ++m) {
+      size_t sink = 0;
+      const auto t0 = Clock::now();
+      for (size_t k = 0; k < passes; ++k) {
+        if (m == 2) {
+          index.LocateBatch(run.points, hits_out, offsets);
+          sink += hits_out.size();
+        } else {
+          const How how = m == 0 ? How::kSerial : How::kPrefetched;
+          for (const Point& p : run.points) sink += index.Locate(p, how).size();
+        }
+      }
+      const double s = Seconds(t0, Clock::now());
+      rates[m].push_back(static_cast<double>(passes * run.points.size()) / s);
+      differs |= sink != passes * hits;
+    }
   }
-  const double sb = Seconds(t1, Clock::now());
-  std::printf("  %-28s %9zu points x %zu: %7.3f s, %10.0f lookups/s (%.0f ns each); "
-              "in one grid %.2f%%, in none %.2f%%, in several %.3f%% (check %zu)\n",
-              run.name.c_str(), run.points.size(), passes, s, n / s, s / n * 1e9,
+  std::printf("  %-28s %9zu points: in one grid %.2f%%, in none %.2f%%, in several %.3f%%%s\n", run.name.c_str(),
+              run.points.size(),
               100.0 * static_cast<double>(run.points.size() - none - multi) / static_cast<double>(run.points.size()),
               100.0 * static_cast<double>(none) / static_cast<double>(run.points.size()),
-              100.0 * static_cast<double>(multi) / static_cast<double>(run.points.size()), sink / passes);
-  std::printf("  %-28s %9s              %7.3f s, %10.0f lookups/s (%.0f ns each) with LocateBatch%s\n", "", "", sb,
-              n / sb, sb / n * 1e9, batch_hits == sink ? "" : " (HIT COUNT DIFFERS)");
+              100.0 * static_cast<double>(multi) / static_cast<double>(run.points.size()),
+              differs ? " (HIT COUNTS DIFFER)" : "");
+  for (int m = 0; m < 3; ++m) {
+    std::vector<double> v = rates[m];
+    std::sort(v.begin(), v.end());
+    std::printf("    %-36s median %10.0f lookups/s (%.0f ns each) over %d rounds of %zu; min %.0f, max %.0f\n",
+                names[m], v[v.size() / 2], 1e9 / v[v.size() / 2], rounds, passes * run.points.size(), v.front(),
+                v.back());
+  }
+  std::fflush(stdout);
 }
 
 }  // namespace
@@ -314,13 +166,15 @@ int main(int argc, char** argv) {
   CLI::App app{"ShapeIndex at national scale"};
   std::string divisions, la, stage = "grid", save, load, dump_wkt, dump_points;
   size_t npoints = 2000000, max_communities = 0, min_lookups = 4000000;
+  int rounds = 5;
   app.add_option("--divisions", divisions, "divisions data dir (villages.csv.gz)")->required();
   app.add_option("--la", la, "la311 data dir (*.csv with Latitude, Longitude)");
   app.add_option("--stage", stage, "first stage: grid or rtree")->check(CLI::IsMember({"grid", "rtree"}));
   app.add_option("--save", save, "save the built index to this file");
   app.add_option("--load", load, "load the index from this file instead of building it");
   app.add_option("--points", npoints, "uniform random points over China");
-  app.add_option("--min-lookups", min_lookups, "timed lookups per point set (at least)");
+  app.add_option("--min-lookups", min_lookups, "timed lookups per point set and method (at least)");
+  app.add_option("--rounds", rounds, "interleaved rounds per point set (the median is reported)");
   app.add_option("--max-communities", max_communities, "use only the first N communities (0: all)");
   app.add_option("--dump-wkt", dump_wkt, "write 'id<TAB>WKT' per grid polygon to this file ('-': stdout)");
   app.add_option("--dump-points", dump_points, "write 'set<TAB>lng<TAB>lat' per point to this file");
@@ -395,7 +249,7 @@ int main(int argc, char** argv) {
     (urban ? urban_m2 : rural_m2) += area_km2;
     (urban ? urban_n : rural_n) += emit ? polygons - before : 0;
     const uint64_t h = Hash(code, 77);
-    weighted.push_back(Point{Deg(r.x0) + Unit(h) * Deg(r.x1 - r.x0), Deg(r.y0) + Unit(Mix(h)) * Deg(r.y1 - r.y0)});
+    weighted.push_back(Point{Deg(r.x0) + Frac(h) * Deg(r.x1 - r.x0), Deg(r.y0) + Frac(Mix(h)) * Deg(r.y1 - r.y0)});
   };
   const auto t_gen = Clock::now();
   Layout layout(villages, [&](size_t i, const Rect& r) { community(villages[i].code, r, villages[i].urban); });
@@ -496,7 +350,7 @@ int main(int argc, char** argv) {
                 static_cast<double>(std::filesystem::file_size(save)) / 1048576.0);
   }
   std::printf("  RSS after %s: %.0f MiB (peak %.0f MiB)\n", build ? "build" : "load", RssMiB(), PeakMiB());
-  for (const Run& run : runs) Measure(index, run, min_lookups);
+  for (const Run& run : runs) Measure(index, run, min_lookups, rounds);
   std::printf("  RSS at the end: %.0f MiB (peak %.0f MiB); total %.1f s\n", RssMiB(), PeakMiB(),
               Seconds(t_start, Clock::now()));
   return 0;

@@ -573,9 +573,11 @@ int Run(const std::string& data, int grids_per_council, int pad, bool parity) {
   category->set_code("la311");
   category->set_name("LA 311 service request");
   category->set_handling(grid::v1::HANDLING_GRID);
-  auto upper = Directory::Build(MergeContent(content, *councils, false), 1);
+  // The councils keep their boundaries in `content` (a Directory's own
+  // content() carries none).
+  content = MergeContent(content, *councils, false);
+  auto upper = Directory::Build(content, 1);
   if (!upper.ok()) Die("city/regions/councils: " + upper.status().ToString());
-  content = (*upper)->content();
 
   grid::v1::DirectoryContent grids;
   GridStats gstats;
