@@ -18,6 +18,8 @@
 #include "engine/deadline.h"
 #include "engine/lifecycle.h"
 #include "services/deadline_scheduler.h"
+#include "services/feed_hub.h"
+#include "services/feed_service.h"
 #include "services/grid_services.h"
 
 namespace grid::services {
@@ -37,6 +39,7 @@ struct ServerConfig {
   WorkingCalendar calendar;                 // default: weekdays 08:30-12:00, 14:30-18:00, no holidays
   LifecycleOptions lifecycle;
   DeadlineScheduler::Options scheduler;
+  FeedOptions feed;                         // EscalationFeed: buffers, heartbeats, retention
 };
 
 class GridServer {
@@ -56,6 +59,9 @@ class GridServer {
   // wall clock; tests with a FakeClock call it after advancing time.
   size_t FireDueDeadlines() { return scheduler_->RunDueNow(); }
 
+  // The feed hub behind EscalationFeed.Watch (heartbeats, retention, stats).
+  FeedHub* feed() const { return feed_.get(); }
+
   // Stops accepting calls, finishes those in flight, completes queued
   // writes, closes the store.
   void Shutdown();
@@ -71,6 +77,7 @@ class GridServer {
   AssigneeLoad load_;
   std::unique_ptr<Router> router_;
   std::unique_ptr<Lifecycle> lifecycle_;
+  std::unique_ptr<FeedHub> feed_;  // outlives the writer that publishes to it
   std::unique_ptr<CaseWriter> intake_;
   std::unique_ptr<DeadlineScheduler> scheduler_;
   std::unique_ptr<BoundedExecutor> executor_;
@@ -79,6 +86,7 @@ class GridServer {
   std::unique_ptr<CaseQueryService> query_service_;
   std::unique_ptr<DirectoryService> directory_service_;
   std::unique_ptr<CaseWorkService> work_service_;
+  std::unique_ptr<FeedService> feed_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::once_flag shutdown_once_;
