@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
   bool no_demo = false;
   std::string divisions_dir, directory_json;
   bool no_sync = false;
+  double feed_retention_days = 30;
+  int heartbeat_ms = 5000;
   std::string port_file;
 
   CLI::App app{"gridd: grid-governance case routing server"};
@@ -59,6 +62,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 100000.0));
   app.add_option("--triage-unit", config.router.triage_unit,
                  "unit that takes cases no other rule places (default: the directory's only root)");
+  app.add_option("--feed-retention-days", feed_retention_days,
+                 "keep feed entries (EscalationFeed.Watch) this many days; 0 keeps them forever")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 36500.0));
+  app.add_option("--feed-buffer", config.feed.subscriber_buffer,
+                 "live feed entries held per subscriber before a slow one falls back to replaying from storage")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--feed-heartbeat-ms", heartbeat_ms, "heartbeat interval of feed streams (0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600 * 1000));
   app.add_flag("--unsafe-no-sync", no_sync, "do not fsync writes (benchmarks only: acknowledged cases may be lost)");
   try {
     app.parse(argc, argv);
@@ -66,6 +80,8 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;  // --help exits 0; every usage error exits 2
   }
   config.sync = !no_sync;
+  config.feed.retention = static_cast<grid::Micros>(feed_retention_days * 24 * 3600 * 1e6);
+  config.feed.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
 
   // The first directory, used only when the data directory holds none yet.
   std::optional<grid::v1::DirectoryContent> initial;
