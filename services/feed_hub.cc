@@ -16,6 +16,7 @@ FeedHub::FeedHub(storage::Store* store, const Clock* clock, FeedOptions options,
       clock_(clock),
       options_(options),
       replay_(std::max<size_t>(1, options.replay_threads), options.replay_queue),
+      dispatch_(std::max<size_t>(1, options.dispatch_threads), 1 << 20),
       published_(last_cursor),
       delivered_(last_cursor) {
   house_ = std::thread([this] { Housekeeping(); });
@@ -55,7 +56,13 @@ void FeedHub::Publish(const std::vector<grid::v1::FeedEntry>& entries) {
     published_count_.fetch_add(entries.size(), std::memory_order_relaxed);
     offered_.fetch_add(offered, std::memory_order_relaxed);
   }
-  for (auto& s : kick) s->Kick();
+  if (kick.empty()) return;
+  // One task per commit; a full queue (a dispatcher that cannot keep up)
+  // kicks here rather than leave a subscriber idle with entries.
+  auto run = [kick = std::move(kick)]() {
+    for (const auto& s : kick) s->Kick();
+  };
+  if (!dispatch_.TrySubmit(run)) run();
 }
 
 std::optional<uint64_t> FeedHub::Register(std::shared_ptr<FeedSink> sink, const std::string& scope,
@@ -154,6 +161,7 @@ void FeedHub::Stop() {
     house_cv_.notify_all();
     if (house_.joinable()) house_.join();
     replay_.Stop();
+    dispatch_.Stop();
   });
 }
 

@@ -49,6 +49,7 @@ struct FeedOptions {
   size_t max_bytes_per_message = 1 << 20;
   size_t replay_scan_per_task = 16384;    // entries one replay task reads before yielding
   size_t replay_threads = 2;
+  size_t dispatch_threads = 1;            // start subscribers' writes, off the publishing thread
   size_t replay_queue = 65536;            // replay tasks queued (one per subscriber at most)
   size_t max_subscribers = 50000;
   std::chrono::milliseconds heartbeat_interval{5000};  // 0: no heartbeats
@@ -73,9 +74,10 @@ class FeedSink {
  public:
   virtual ~FeedSink() = default;
   // Under the hub's lock; must not block or call the hub. True when the sink
-  // wants Kick() called once the hub's lock is released.
+  // wants Kick() called (once: it coalesces offers until the kick runs).
   virtual bool Offer(const std::shared_ptr<const grid::v1::FeedEntry>& entry) = 0;
-  // Outside the hub's lock: the sink may start sending.
+  // On the hub's dispatch thread, never the publisher's: the sink may start
+  // sending (gRPC writes can run inline and must not delay the writer).
   virtual void Kick() = 0;
   // Periodic: the sink may send a heartbeat with its position.
   virtual void Heartbeat() = 0;
@@ -138,6 +140,7 @@ class FeedHub {
   const Clock* const clock_;
   const FeedOptions options_;
   BoundedExecutor replay_;
+  BoundedExecutor dispatch_;
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::vector<Sub>> by_scope_;  // GUARDED_BY(mu_); "" = everything

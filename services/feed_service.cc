@@ -85,7 +85,9 @@ class WatchCall final : public grpc::ServerWriteReactor<WatchResponse>, public F
     }
     buffer_.push_back(entry);
     hub_->CountBuffered(1, buffer_.size());
-    return !busy_ && mode_ == Mode::kLive;
+    if (busy_ || mode_ != Mode::kLive || kick_pending_) return false;
+    kick_pending_ = true;
+    return true;
   }
   void Kick() override { Pump(); }
   void Heartbeat() override {
@@ -179,6 +181,7 @@ class WatchCall final : public grpc::ServerWriteReactor<WatchResponse>, public F
     uint64_t cursor = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      kick_pending_ = false;
       if (finished_ || busy_) return;
       if (!final_.ok() || cancelled_) {
         finished_ = true;
@@ -346,6 +349,7 @@ class WatchCall final : public grpc::ServerWriteReactor<WatchResponse>, public F
   bool overflowed_ = false;     // GUARDED_BY(mu_)
   bool busy_ = false;           // GUARDED_BY(mu_): a write in flight or a replay task
   bool heartbeat_due_ = false;  // GUARDED_BY(mu_)
+  bool kick_pending_ = false;   // GUARDED_BY(mu_): a Kick is queued at the hub
   bool cancelled_ = false;      // GUARDED_BY(mu_)
   bool finished_ = false;       // GUARDED_BY(mu_)
   Status final_;                // GUARDED_BY(mu_): set: end the stream with it
