@@ -41,6 +41,11 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
                                   CaseWriter::Options{config.intake_queue, config.intake_max_batch});
   if (!intake.ok()) return intake.status();
   s->intake_ = std::move(intake).value();
+  auto feed = FeedHub::Start(s->store_.get(), clock, config.feed);
+  if (!feed.ok()) return feed.status();
+  s->feed_ = std::move(feed).value();
+  FeedHub* hub = s->feed_.get();
+  s->intake_->set_feed_listener([hub](const std::vector<grid::v1::FeedEntry>& entries) { hub->Publish(entries); });
   s->scheduler_ = std::make_unique<DeadlineScheduler>(s->store_.get(), s->intake_.get(), clock, config.scheduler);
   DeadlineScheduler* scheduler = s->scheduler_.get();
   s->intake_->set_due_listener([scheduler](Micros due) { scheduler->Wake(due); });
@@ -59,6 +64,7 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   s->query_service_ = std::make_unique<CaseQueryService>(&s->deps_);
   s->directory_service_ = std::make_unique<DirectoryService>(&s->deps_);
   s->work_service_ = std::make_unique<CaseWorkService>(&s->deps_);
+  s->feed_service_ = std::make_unique<FeedService>(&s->deps_, s->feed_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -69,6 +75,7 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   builder.RegisterService(s->query_service_.get());
   builder.RegisterService(s->directory_service_.get());
   builder.RegisterService(s->work_service_.get());
+  builder.RegisterService(s->feed_service_.get());
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || s->port_ == 0) {
     return Status(StatusCode::kUnavailable, "LISTEN_FAILED", "cannot listen on " + config.listen);
@@ -80,6 +87,7 @@ GridServer::~GridServer() { Shutdown(); }
 
 void GridServer::Shutdown() {
   std::call_once(shutdown_once_, [this] {
+    if (feed_) feed_->Stop();  // streams end resumably instead of holding up the shutdown
     if (server_) {
       // Calls in flight get a few seconds to finish; their writes complete.
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));

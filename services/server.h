@@ -18,6 +18,8 @@
 #include "engine/deadline.h"
 #include "engine/lifecycle.h"
 #include "services/deadline_scheduler.h"
+#include "services/feed_hub.h"
+#include "services/feed_service.h"
 #include "services/grid_services.h"
 
 namespace grid::services {
@@ -40,6 +42,7 @@ struct ServerConfig {
   WorkingCalendar calendar;                 // default: weekdays 08:30-12:00, 14:30-18:00, no holidays
   LifecycleOptions lifecycle;
   DeadlineScheduler::Options scheduler;
+  FeedOptions feed;                         // EscalationFeed: buffers, heartbeats, retention
 };
 
 class GridServer {
@@ -66,6 +69,9 @@ class GridServer {
   RestoreReport index_report() const { return directory_manager_->restore_report(); }
   std::string index_save_error() const { return directory_manager_->last_index_save_error(); }
 
+  // The feed hub behind EscalationFeed.Watch (heartbeats, retention, stats).
+  FeedHub* feed() const { return feed_.get(); }
+
   // Stops accepting calls, finishes those in flight, completes queued
   // writes, closes the store.
   void Shutdown();
@@ -81,6 +87,7 @@ class GridServer {
   AssigneeLoad load_;
   std::unique_ptr<Router> router_;
   std::unique_ptr<Lifecycle> lifecycle_;
+  std::unique_ptr<FeedHub> feed_;  // outlives the writer that publishes to it
   std::unique_ptr<CaseWriter> intake_;
   std::unique_ptr<DeadlineScheduler> scheduler_;
   std::unique_ptr<BoundedExecutor> executor_;
@@ -89,6 +96,7 @@ class GridServer {
   std::unique_ptr<CaseQueryService> query_service_;
   std::unique_ptr<DirectoryService> directory_service_;
   std::unique_ptr<CaseWorkService> work_service_;
+  std::unique_ptr<FeedService> feed_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::once_flag shutdown_once_;

@@ -402,6 +402,46 @@ StatusOr<std::vector<grid::v1::FeedEntry>> Store::ReadFeed(uint64_t after, size_
   return out;
 }
 
+StatusOr<size_t> Store::ScanFeed(uint64_t after, size_t limit,
+                                  const std::function<bool(uint64_t, std::string_view)>& fn) const {
+  size_t visited = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), feed_));
+  for (it->Seek(FeedKey(after + 1)); it->Valid() && visited < limit; it->Next()) {
+    if (it->key().size() != 8) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a feed key is malformed");
+    ++visited;
+    if (!fn(DecodeFixed64BE(it->key().data()), std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the feed"));
+  return visited;
+}
+
+StatusOr<size_t> Store::TrimFeed(int64_t cutoff_micros, size_t limit) {
+  auto last = LastFeedCursor();
+  if (!last.ok()) return last.status();
+  uint64_t first = 0, stop = 0;  // delete [first, stop)
+  size_t count = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), feed_));
+  grid::v1::FeedEntry entry;
+  for (it->SeekToFirst(); it->Valid() && count < limit; it->Next()) {
+    if (it->key().size() != 8) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a feed key is malformed");
+    const uint64_t cursor = DecodeFixed64BE(it->key().data());
+    if (cursor >= *last) break;
+    GRID_RETURN_IF_ERROR(Parse(it->value().ToString(), &entry, "a feed entry"));
+    const int64_t at = entry.event().at().seconds() * 1'000'000 + entry.event().at().nanos() / 1000;
+    if (at >= cutoff_micros) break;
+    if (count == 0) first = cursor;
+    stop = cursor + 1;
+    ++count;
+  }
+  GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the feed"));
+  if (count == 0) return count;
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_;
+  GRID_RETURN_IF_ERROR(
+      FromRocks(db_->DeleteRange(wo, feed_, FeedKey(first), FeedKey(stop)), "trimming the feed"));
+  return count;
+}
+
 StatusOr<std::vector<DueKey>> Store::DueUpTo(uint64_t up_to_micros, size_t limit, uint64_t from_micros) const {
   std::vector<DueKey> out;
   const std::string prefix(1, static_cast<char>(IndexTag::kDue));

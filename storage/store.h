@@ -113,6 +113,17 @@ class Store {
   StatusOr<std::vector<grid::v1::FeedEntry>> ReadFeed(uint64_t after, size_t limit) const;
   // The lowest feed cursor stored, 0 when none.
   StatusOr<uint64_t> FirstFeedCursor() const;
+  // Calls fn(cursor, serialized FeedEntry) for entries with cursor > after,
+  // in order, until fn returns false or `limit` entries were visited; the
+  // number visited. The bytes are valid during the call only.
+  StatusOr<size_t> ScanFeed(uint64_t after, size_t limit,
+                            const std::function<bool(uint64_t cursor, std::string_view entry)>& fn) const;
+  // Feed retention: deletes the oldest entries whose event time is before
+  // `cutoff_micros`, at most `limit` of them, stopping at the first newer
+  // one. The newest entry is always kept, so the writer's cursor sequence
+  // survives a restart even when everything is older than the cutoff.
+  // Returns the number deleted.
+  StatusOr<size_t> TrimFeed(int64_t cutoff_micros, size_t limit);
 
   // Due-time index: timers due in [from, up_to], earliest first, at most
   // `limit`. Fired timers leave tombstones at the head of the index until

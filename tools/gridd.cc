@@ -23,6 +23,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <cmath>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -73,6 +74,8 @@ int main(int argc, char** argv) {
   bool no_demo = false;
   std::string divisions_dir, directory_json;
   bool no_sync = false;
+  double feed_retention_days = 30;
+  int heartbeat_ms = 5000;
   std::string port_file;
   std::string policy_file, calendar_file;
   double clock_offset_hours = 0;
@@ -131,6 +134,17 @@ int main(int argc, char** argv) {
         }
         return "";
       });
+  app.add_option("--feed-retention-days", feed_retention_days,
+                 "keep feed entries (EscalationFeed.Watch) this many days; 0 keeps them forever")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 36500.0));
+  app.add_option("--feed-buffer", config.feed.subscriber_buffer,
+                 "live feed entries held per subscriber before a slow one falls back to replaying from storage")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--feed-heartbeat-ms", heartbeat_ms, "heartbeat interval of feed streams (0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600 * 1000));
   app.add_flag("--unsafe-no-sync", no_sync, "do not fsync writes (benchmarks only: acknowledged cases may be lost)");
   try {
     app.parse(argc, argv);
@@ -138,6 +152,8 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;  // --help exits 0; every usage error exits 2
   }
   config.sync = !no_sync;
+  config.feed.retention = static_cast<grid::Micros>(feed_retention_days * 24 * 3600 * 1e6);
+  config.feed.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
 
   // Deadlines: bad files are bad flags (exit 2), found before anything is created.
   if (!policy_file.empty() &&

@@ -1,0 +1,183 @@
+// The feed hub: see feed_hub.h.
+#include "services/feed_hub.h"
+
+#include <algorithm>
+
+namespace grid::services {
+
+StatusOr<std::unique_ptr<FeedHub>> FeedHub::Start(storage::Store* store, const Clock* clock, FeedOptions options) {
+  auto last = store->LastFeedCursor();
+  if (!last.ok()) return last.status();
+  return std::unique_ptr<FeedHub>(new FeedHub(store, clock, options, *last));
+}
+
+FeedHub::FeedHub(storage::Store* store, const Clock* clock, FeedOptions options, uint64_t last_cursor)
+    : store_(store),
+      clock_(clock),
+      options_(options),
+      replay_(std::max<size_t>(1, options.replay_threads), options.replay_queue),
+      dispatch_(std::max<size_t>(1, options.dispatch_threads), 1 << 20),
+      published_(last_cursor),
+      delivered_(last_cursor) {
+  house_ = std::thread([this] { Housekeeping(); });
+}
+
+FeedHub::~FeedHub() { Stop(); }
+
+void FeedHub::Publish(const std::vector<grid::v1::FeedEntry>& entries) {
+  if (entries.empty()) return;
+  std::vector<std::shared_ptr<FeedSink>> kick;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Before any offer: a sink that reads published() after an offer it
+    // dropped replays at least up to that entry from storage.
+    published_.store(entries.back().cursor(), std::memory_order_release);
+    uint64_t offered = 0;
+    if (subscribers_ > 0) {
+      auto everything = by_scope_.find("");
+      for (const auto& e : entries) {
+        std::shared_ptr<const grid::v1::FeedEntry> shared;
+        auto offer = [&](const std::vector<Sub>& subs) {
+          for (const Sub& s : subs) {
+            if (!e.escalation() && !s.all_changes) continue;
+            if (!shared) shared = std::make_shared<const grid::v1::FeedEntry>(e);
+            ++offered;
+            if (s.sink->Offer(shared)) kick.push_back(s.sink);
+          }
+        };
+        if (everything != by_scope_.end()) offer(everything->second);
+        for (const auto& code : e.unit_path()) {
+          auto it = by_scope_.find(code);
+          if (it != by_scope_.end()) offer(it->second);
+        }
+      }
+    }
+    delivered_.store(entries.back().cursor(), std::memory_order_release);
+    published_count_.fetch_add(entries.size(), std::memory_order_relaxed);
+    offered_.fetch_add(offered, std::memory_order_relaxed);
+  }
+  if (kick.empty()) return;
+  // One task per commit; a full queue (a dispatcher that cannot keep up)
+  // kicks here rather than leave a subscriber idle with entries.
+  auto run = [kick = std::move(kick)]() {
+    for (const auto& s : kick) s->Kick();
+  };
+  if (!dispatch_.TrySubmit(run)) run();
+}
+
+std::optional<uint64_t> FeedHub::Register(std::shared_ptr<FeedSink> sink, const std::string& scope,
+                                          bool all_changes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping() || subscribers_ >= options_.max_subscribers) return std::nullopt;
+  by_scope_[scope].push_back(Sub{std::move(sink), all_changes});
+  ++subscribers_;
+  return published_.load(std::memory_order_acquire);
+}
+
+void FeedHub::Unregister(const FeedSink* sink, const std::string& scope) {
+  std::shared_ptr<FeedSink> last_ref;  // released outside the lock
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_scope_.find(scope);
+  if (it == by_scope_.end()) return;
+  auto& subs = it->second;
+  for (size_t i = 0; i < subs.size(); ++i) {
+    if (subs[i].sink.get() != sink) continue;
+    last_ref = std::move(subs[i].sink);
+    subs[i] = std::move(subs.back());
+    subs.pop_back();
+    --subscribers_;
+    break;
+  }
+  if (subs.empty()) by_scope_.erase(it);
+}
+
+void FeedHub::CountBuffered(int64_t delta, size_t now_held) {
+  buffered_.fetch_add(delta, std::memory_order_relaxed);
+  uint64_t seen = max_buffered_.load(std::memory_order_relaxed);
+  while (now_held > seen && !max_buffered_.compare_exchange_weak(seen, now_held, std::memory_order_relaxed)) {
+  }
+}
+
+void FeedHub::HeartbeatNow() {
+  std::vector<std::shared_ptr<FeedSink>> sinks;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sinks.reserve(subscribers_);
+    for (const auto& [scope, subs] : by_scope_) {
+      for (const auto& s : subs) sinks.push_back(s.sink);
+    }
+  }
+  for (auto& s : sinks) s->Heartbeat();
+}
+
+StatusOr<size_t> FeedHub::TrimNow() {
+  if (options_.retention <= 0) return size_t{0};
+  auto n = store_->TrimFeed(clock_->NowMicros() - options_.retention, options_.trim_batch);
+  if (n.ok()) trimmed_.fetch_add(*n, std::memory_order_relaxed);
+  return n;
+}
+
+void FeedHub::Housekeeping() {
+  using Clock = std::chrono::steady_clock;
+  const auto hb = options_.heartbeat_interval;
+  const auto trim = options_.trim_interval;
+  auto next_hb = Clock::now() + hb;
+  auto next_trim = Clock::now() + trim;
+  std::unique_lock<std::mutex> lock(house_mu_);
+  while (!house_stop_) {
+    auto wake = next_trim;
+    if (hb.count() > 0) wake = std::min(wake, next_hb);
+    house_cv_.wait_until(lock, wake, [this] { return house_stop_; });
+    if (house_stop_) break;
+    lock.unlock();
+    const auto now = Clock::now();
+    if (hb.count() > 0 && now >= next_hb) {
+      HeartbeatNow();
+      next_hb = now + hb;
+    }
+    if (now >= next_trim) {
+      (void)TrimNow();  // a failed trim is retried at the next interval
+      next_trim = now + trim;
+    }
+    lock.lock();
+  }
+}
+
+void FeedHub::Stop() {
+  std::call_once(stop_once_, [this] {
+    std::vector<std::shared_ptr<FeedSink>> sinks;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_.store(true, std::memory_order_release);
+      for (const auto& [scope, subs] : by_scope_) {
+        for (const auto& s : subs) sinks.push_back(s.sink);
+      }
+    }
+    for (auto& s : sinks) s->Shutdown();
+    {
+      std::lock_guard<std::mutex> lock(house_mu_);
+      house_stop_ = true;
+    }
+    house_cv_.notify_all();
+    if (house_.joinable()) house_.join();
+    replay_.Stop();
+    dispatch_.Stop();
+  });
+}
+
+FeedStats FeedHub::stats() const {
+  FeedStats s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s.subscribers = subscribers_;
+  }
+  s.published = published_count_.load(std::memory_order_relaxed);
+  s.offered = offered_.load(std::memory_order_relaxed);
+  s.overflows = overflows_.load(std::memory_order_relaxed);
+  s.buffered = static_cast<uint64_t>(std::max<int64_t>(0, buffered_.load(std::memory_order_relaxed)));
+  s.max_buffered = max_buffered_.load(std::memory_order_relaxed);
+  s.trimmed = trimmed_.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace grid::services

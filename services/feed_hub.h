@@ -1,0 +1,166 @@
+// The feed hub: fans committed feed entries (storage's feed column family,
+// written by the case writer in the same synced batch as the case change)
+// out to live subscribers, and keeps the feed's housekeeping (heartbeats,
+// retention).
+//
+// Publish runs on the case writer's completion thread after each commit. It
+// finds the subscribers of each entry through an index by scope unit code
+// (an entry's unit_path names every unit whose subtree it belongs to), so its
+// cost is proportional to the deliveries, not to the number of subscribers,
+// and it never blocks: a subscriber buffers a bounded number of entries and,
+// when that is full, drops them all and marks itself overflowed, to catch up
+// from storage later (FeedSink).
+//
+// Ordering guarantees a subscriber builds on (see feed_service.cc):
+//   - published(): every entry with cursor <= it is committed; an entry
+//     offered to a sink has cursor <= published() at the time of the offer.
+//   - delivered(): every entry with cursor <= it has been offered to every
+//     sink registered at the time.
+//   - Register returns published() read under the hub's lock: every entry
+//     after it will be offered to the new sink.
+//
+// Thread-safety: all methods are thread-safe. Offers are made under the
+// hub's lock; sinks must not call back into the hub from Offer.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/clock.h"
+#include "engine/status.h"
+#include "grid/v1/case.pb.h"
+#include "services/executor.h"
+#include "storage/store.h"
+
+namespace grid::services {
+
+struct FeedOptions {
+  size_t subscriber_buffer = 4096;        // live entries held per subscriber before it falls back to storage
+  size_t max_entries_per_message = 512;   // per WatchResponse
+  size_t max_bytes_per_message = 1 << 20;
+  size_t replay_scan_per_task = 16384;    // entries one replay task reads before yielding
+  size_t replay_threads = 2;
+  size_t dispatch_threads = 1;            // start subscribers' writes, off the publishing thread
+  size_t replay_queue = 65536;            // replay tasks queued (one per subscriber at most)
+  size_t max_subscribers = 50000;
+  std::chrono::milliseconds heartbeat_interval{5000};  // 0: no heartbeats
+  Micros retention = 30LL * 24 * 3600 * 1'000'000;     // 0: keep the feed forever
+  std::chrono::milliseconds trim_interval{10 * 60 * 1000};
+  size_t trim_batch = 1'000'000;          // entries deleted per trim at most
+};
+
+// Counters for tests, tools and benchmarks.
+struct FeedStats {
+  uint64_t subscribers = 0;
+  uint64_t published = 0;      // entries published
+  uint64_t offered = 0;        // entries handed to subscribers' buffers
+  uint64_t overflows = 0;      // times a subscriber's buffer overflowed
+  uint64_t buffered = 0;       // entries held in subscribers' buffers now
+  uint64_t max_buffered = 0;   // the most any one subscriber ever held
+  uint64_t trimmed = 0;        // entries deleted by retention
+};
+
+// A subscriber as the hub sees it.
+class FeedSink {
+ public:
+  virtual ~FeedSink() = default;
+  // Under the hub's lock; must not block or call the hub. True when the sink
+  // wants Kick() called (once: it coalesces offers until the kick runs).
+  virtual bool Offer(const std::shared_ptr<const grid::v1::FeedEntry>& entry) = 0;
+  // On the hub's dispatch thread, never the publisher's: the sink may start
+  // sending (gRPC writes can run inline and must not delay the writer).
+  virtual void Kick() = 0;
+  // Periodic: the sink may send a heartbeat with its position.
+  virtual void Heartbeat() = 0;
+  // The hub is stopping: end the subscription (resumably).
+  virtual void Shutdown() = 0;
+};
+
+class FeedHub {
+ public:
+  // Reads the last stored cursor. REQUIRES: store and clock outlive the hub.
+  static StatusOr<std::unique_ptr<FeedHub>> Start(storage::Store* store, const Clock* clock, FeedOptions options);
+  ~FeedHub();
+
+  FeedHub(const FeedHub&) = delete;
+  FeedHub& operator=(const FeedHub&) = delete;
+
+  // Entries just committed, in cursor order. Never blocks on a subscriber.
+  void Publish(const std::vector<grid::v1::FeedEntry>& entries);
+
+  // Adds a sink for the subtree of `scope` (empty: everything). Returns
+  // published() read under the lock, or nullopt when the hub is stopping or
+  // full (max_subscribers).
+  std::optional<uint64_t> Register(std::shared_ptr<FeedSink> sink, const std::string& scope, bool all_changes);
+  void Unregister(const FeedSink* sink, const std::string& scope);
+
+  uint64_t published() const { return published_.load(std::memory_order_acquire); }
+  uint64_t delivered() const { return delivered_.load(std::memory_order_acquire); }
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+
+  // Sends a heartbeat to every subscriber now (the hub does this by itself
+  // every heartbeat_interval).
+  void HeartbeatNow();
+  // Applies retention now (the hub does this by itself every trim_interval):
+  // the number of entries deleted.
+  StatusOr<size_t> TrimNow();
+
+  // Ends every subscription with UNAVAILABLE (resumable) and stops the
+  // housekeeping thread and the replay executor. Idempotent.
+  void Stop();
+
+  FeedStats stats() const;
+  const FeedOptions& options() const { return options_; }
+  storage::Store* store() const { return store_; }
+  BoundedExecutor* replay_executor() { return &replay_; }
+
+  // Buffer accounting, called by sinks.
+  void CountOverflow() { overflows_.fetch_add(1, std::memory_order_relaxed); }
+  void CountBuffered(int64_t delta, size_t now_held);
+
+ private:
+  FeedHub(storage::Store* store, const Clock* clock, FeedOptions options, uint64_t last_cursor);
+  void Housekeeping();
+
+  struct Sub {
+    std::shared_ptr<FeedSink> sink;
+    bool all_changes = false;
+  };
+
+  storage::Store* const store_;
+  const Clock* const clock_;
+  const FeedOptions options_;
+  BoundedExecutor replay_;
+  BoundedExecutor dispatch_;
+
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::vector<Sub>> by_scope_;  // GUARDED_BY(mu_); "" = everything
+  size_t subscribers_ = 0;                                      // GUARDED_BY(mu_)
+  std::atomic<uint64_t> published_{0};
+  std::atomic<uint64_t> delivered_{0};
+  std::atomic<bool> stopping_{false};
+
+  std::atomic<uint64_t> published_count_{0};
+  std::atomic<uint64_t> offered_{0};
+  std::atomic<uint64_t> overflows_{0};
+  std::atomic<int64_t> buffered_{0};
+  std::atomic<uint64_t> max_buffered_{0};
+  std::atomic<uint64_t> trimmed_{0};
+
+  std::mutex house_mu_;
+  std::condition_variable house_cv_;
+  bool house_stop_ = false;  // GUARDED_BY(house_mu_)
+  std::thread house_;
+  std::once_flag stop_once_;
+};
+
+}  // namespace grid::services

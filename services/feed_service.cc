@@ -1,0 +1,378 @@
+// EscalationFeed.Watch: see feed_service.h.
+//
+// The handoff from storage to the live feed. A subscription is in one of two
+// modes:
+//   replay: a task on the hub's replay executor reads stored entries after
+//     sent_ up to target_ and sends those that match;
+//   live:   entries offered by the hub are buffered and sent in order.
+// It registers with the hub *before* reading target_ (Register returns
+// published() under the hub's lock), so every entry after target_ reaches its
+// buffer and every entry up to target_ is in storage. Once the replay reaches
+// target_ it turns live and sends the buffered entries with cursor > sent_:
+// no gap, no duplicate. When the buffer overflows, the subscription drops it
+// (memory stays bounded) and, once its writes let it, goes back to replay
+// with target_ = published(), read after clearing the overflow mark (the hub
+// advances published() before it offers: feed_hub.h), so the dropped entries
+// come from storage instead.
+//
+// Every message carries cursor = sent_: all matching entries <= sent_ were
+// sent. In live mode with an empty buffer sent_ advances to the hub's
+// delivered(), which lets heartbeats move a narrow subscriber forward.
+//
+// One token, busy_, serialises the reactor: it is held by a write in flight
+// or by a replay task, and only its holder calls StartWrite; Finish is only
+// called when nobody holds it, so it never races a write. Nothing calls into
+// gRPC while holding mu_ (reactions may run inline).
+#include "services/feed_service.h"
+
+#include <algorithm>
+#include <deque>
+
+#include "services/errors.h"
+
+namespace grid::services {
+namespace {
+
+using grid::v1::WatchResponse;
+
+// A stream refused before it started.
+class Refusal final : public grpc::ServerWriteReactor<WatchResponse> {
+ public:
+  Refusal(grpc::CallbackServerContext* context, const Status& status) { Finish(Fail(context, status)); }
+  void OnDone() override { delete this; }
+};
+
+class WatchCall final : public grpc::ServerWriteReactor<WatchResponse>, public FeedSink {
+ public:
+  static WatchCall* Begin(FeedHub* hub, grpc::CallbackServerContext* context, std::string scope,
+                          const grid::v1::WatchRequest& request) {
+    std::shared_ptr<WatchCall> call(new WatchCall(hub, context, std::move(scope), request.all_changes()));
+    call->self_ = call;
+    auto last = hub->Register(call, call->scope_, call->all_);
+    {
+      std::lock_guard<std::mutex> lock(call->mu_);
+      if (!last) {
+        call->final_ = hub->stopping()
+                           ? Status(StatusCode::kUnavailable, "SERVER_STOPPING", "the server is stopping; reconnect")
+                           : Status(StatusCode::kResourceExhausted, "FEED_BUSY", "too many subscribers; retry later");
+        call->sent_ = request.from_cursor();
+      } else {
+        call->registered_ = true;
+        uint64_t from = request.from_latest() ? *last : request.from_cursor();
+        call->sent_ = from;
+        call->target_ = *last;
+        if (from > *last) {
+          call->final_ = Status(StatusCode::kOutOfRange, "FEED_CURSOR_AHEAD",
+                                "from_cursor " + std::to_string(from) + " is beyond the last entry " +
+                                    std::to_string(*last));
+        }
+      }
+    }
+    call->Pump();
+    return call.get();
+  }
+
+  // ---- FeedSink (the hub) ----
+
+  bool Offer(const std::shared_ptr<const grid::v1::FeedEntry>& entry) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_ || overflowed_) return false;
+    if (buffer_.size() >= hub_->options().subscriber_buffer) {
+      overflowed_ = true;
+      DropBufferLocked();
+      hub_->CountOverflow();
+      return !busy_;
+    }
+    buffer_.push_back(entry);
+    hub_->CountBuffered(1, buffer_.size());
+    if (busy_ || mode_ != Mode::kLive || kick_pending_) return false;
+    kick_pending_ = true;
+    return true;
+  }
+  void Kick() override { Pump(); }
+  void Heartbeat() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (mode_ != Mode::kLive) return;
+      heartbeat_due_ = true;
+    }
+    Pump();
+  }
+  void Shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (final_.ok()) final_ = Status(StatusCode::kUnavailable, "SERVER_STOPPING", "the server is stopping; resume from the last cursor");
+    }
+    Pump();
+  }
+
+  // ---- gRPC reactions ----
+
+  void OnWriteDone(bool ok) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      busy_ = false;
+      if (!ok) cancelled_ = true;  // the stream is broken
+    }
+    Pump();
+  }
+  void OnCancel() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cancelled_ = true;
+    }
+    Pump();
+  }
+  void OnDone() override {
+    if (registered_) hub_->Unregister(this, scope_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      DropBufferLocked();
+    }
+    auto last_ref = std::move(self_);  // may destroy *this on return
+  }
+
+ private:
+  enum class Mode { kReplay, kLive };
+
+  WatchCall(FeedHub* hub, grpc::CallbackServerContext* context, std::string scope, bool all_changes)
+      : hub_(hub), context_(context), scope_(std::move(scope)), all_(all_changes) {}
+
+  bool Matches(const grid::v1::FeedEntry& e) const {
+    if (!all_ && !e.escalation()) return false;
+    if (scope_.empty()) return true;
+    return std::find(e.unit_path().begin(), e.unit_path().end(), scope_) != e.unit_path().end();
+  }
+
+  void DropBufferLocked() {
+    if (buffer_.empty()) return;
+    hub_->CountBuffered(-static_cast<int64_t>(buffer_.size()), 0);
+    std::deque<std::shared_ptr<const grid::v1::FeedEntry>>().swap(buffer_);
+  }
+
+  // Under mu_, in live mode: fills msg_ from the buffer. False when there is
+  // nothing to send.
+  bool BuildLiveLocked() {
+    msg_.Clear();
+    const auto& opt = hub_->options();
+    size_t bytes = 0;
+    int64_t popped = 0;
+    while (!buffer_.empty() && static_cast<size_t>(msg_.entries_size()) < opt.max_entries_per_message &&
+           bytes < opt.max_bytes_per_message) {
+      auto e = std::move(buffer_.front());
+      buffer_.pop_front();
+      ++popped;
+      if (e->cursor() <= sent_) continue;  // already sent by the replay
+      *msg_.add_entries() = *e;
+      sent_ = e->cursor();
+      bytes += e->ByteSizeLong();
+    }
+    if (popped > 0) hub_->CountBuffered(-popped, 0);
+    if (buffer_.empty() && !overflowed_) sent_ = std::max(sent_, hub_->delivered());
+    if (msg_.entries_size() == 0 && !heartbeat_due_) return false;
+    msg_.set_cursor(sent_);
+    heartbeat_due_ = false;
+    return true;
+  }
+
+  void Pump() {
+    enum class Act { kNone, kWrite, kReplay, kFinish } act = Act::kNone;
+    Status final_status;
+    uint64_t cursor = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      kick_pending_ = false;
+      if (finished_ || busy_) return;
+      if (!final_.ok() || cancelled_) {
+        finished_ = true;
+        DropBufferLocked();
+        final_status = final_.ok() ? Status(StatusCode::kCancelled, "CANCELLED", "the stream was cancelled") : final_;
+        cursor = sent_;
+        act = Act::kFinish;
+      } else {
+        if (overflowed_ && mode_ == Mode::kLive) {
+          overflowed_ = false;
+          mode_ = Mode::kReplay;
+          target_ = hub_->published();
+        }
+        if (mode_ == Mode::kReplay) {
+          busy_ = true;
+          act = Act::kReplay;
+        } else if (BuildLiveLocked()) {
+          busy_ = true;
+          act = Act::kWrite;
+        }
+      }
+    }
+    switch (act) {
+      case Act::kNone:
+        break;
+      case Act::kWrite:
+        StartWrite(&msg_);
+        break;
+      case Act::kReplay:
+        ScheduleReplay();
+        break;
+      case Act::kFinish:
+        context_->AddTrailingMetadata(kCursorMetadataKey, std::to_string(cursor));
+        if (oldest_ != 0) context_->AddTrailingMetadata(kOldestCursorMetadataKey, std::to_string(oldest_));
+        Finish(Fail(context_, final_status));
+        break;
+    }
+  }
+
+  // Holds busy_.
+  void ScheduleReplay() {
+    std::shared_ptr<WatchCall> self = self_;
+    if (hub_->replay_executor()->TrySubmit([self] { self->ReplayStep(); })) return;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (final_.ok()) {
+        final_ = Status(StatusCode::kResourceExhausted, "FEED_BUSY", "the replay queue is full; resume from the last cursor");
+      }
+      busy_ = false;
+    }
+    Pump();
+  }
+
+  // On the replay executor; holds busy_.
+  void ReplayStep() {
+    uint64_t position = 0, target = 0;
+    bool stop = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      position = sent_;
+      target = target_;
+      stop = cancelled_ || !final_.ok();
+    }
+    if (stop || hub_->stopping()) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        busy_ = false;
+      }
+      Pump();
+      return;
+    }
+    const auto& opt = hub_->options();
+    msg_.Clear();
+    size_t bytes = 0;
+    bool gap = false, corrupt = false;
+    uint64_t gap_at = 0;
+    const uint64_t start = position;
+    StatusOr<size_t> visited = size_t{0};
+    if (position < target) {
+      const size_t limit = static_cast<size_t>(std::min<uint64_t>(target - position, opt.replay_scan_per_task));
+      visited = hub_->store()->ScanFeed(position, limit, [&](uint64_t cursor, std::string_view bytes_in) {
+        // Cursors are dense; a hole means retention removed what this
+        // subscriber still needed (a from_cursor of 0 starts at the oldest).
+        if (cursor != position + 1 && !(position == 0 && start == 0)) {
+          gap = true;
+          gap_at = cursor;
+          return false;
+        }
+        if (cursor > target) return false;
+        auto* e = msg_.add_entries();
+        if (!e->ParseFromArray(bytes_in.data(), static_cast<int>(bytes_in.size()))) {
+          corrupt = true;
+          return false;
+        }
+        position = cursor;
+        if (Matches(*e)) {
+          bytes += bytes_in.size();
+        } else {
+          msg_.mutable_entries()->RemoveLast();
+        }
+        return position < target && static_cast<size_t>(msg_.entries_size()) < opt.max_entries_per_message &&
+               bytes < opt.max_bytes_per_message;
+      });
+      if (visited.ok() && !gap && !corrupt && *visited < limit && position < target &&
+          static_cast<size_t>(msg_.entries_size()) < opt.max_entries_per_message && bytes < opt.max_bytes_per_message) {
+        gap = true;  // the stored feed ends before target: trimmed under us
+      }
+    }
+    enum class Next { kWrite, kAgain, kPump } next = Next::kPump;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!visited.ok() || corrupt || gap) {
+        if (final_.ok()) {
+          if (!visited.ok()) {
+            final_ = visited.status();
+          } else if (corrupt) {
+            final_ = Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a feed entry cannot be parsed");
+          } else {
+            auto first = hub_->store()->FirstFeedCursor();
+            oldest_ = first.ok() && *first != 0 ? *first : gap_at;
+            final_ = Status(StatusCode::kOutOfRange, "FEED_CURSOR_TRIMMED",
+                            "entries after cursor " + std::to_string(position) +
+                                " are no longer kept; the oldest cursor available is " + std::to_string(oldest_));
+          }
+        }
+        busy_ = false;
+      } else {
+        sent_ = position;
+        const bool reached = position >= target;
+        if (reached) mode_ = Mode::kLive;
+        if (msg_.entries_size() > 0 || reached) {
+          msg_.set_cursor(position);
+          msg_.set_caught_up(reached);
+          next = Next::kWrite;
+        } else {
+          next = Next::kAgain;
+        }
+      }
+    }
+    switch (next) {
+      case Next::kWrite:
+        StartWrite(&msg_);
+        break;
+      case Next::kAgain:
+        ScheduleReplay();
+        break;
+      case Next::kPump:
+        Pump();
+        break;
+    }
+  }
+
+  FeedHub* const hub_;
+  grpc::CallbackServerContext* const context_;
+  const std::string scope_;
+  const bool all_;
+  std::shared_ptr<WatchCall> self_;  // released in OnDone
+  bool registered_ = false;          // set before any reaction
+
+  std::mutex mu_;
+  Mode mode_ = Mode::kReplay;   // GUARDED_BY(mu_)
+  uint64_t sent_ = 0;           // GUARDED_BY(mu_): every matching entry <= sent_ was sent
+  uint64_t target_ = 0;         // GUARDED_BY(mu_): the replay's end
+  std::deque<std::shared_ptr<const grid::v1::FeedEntry>> buffer_;  // GUARDED_BY(mu_)
+  bool overflowed_ = false;     // GUARDED_BY(mu_)
+  bool busy_ = false;           // GUARDED_BY(mu_): a write in flight or a replay task
+  bool heartbeat_due_ = false;  // GUARDED_BY(mu_)
+  bool kick_pending_ = false;   // GUARDED_BY(mu_): a Kick is queued at the hub
+  bool cancelled_ = false;      // GUARDED_BY(mu_)
+  bool finished_ = false;       // GUARDED_BY(mu_)
+  Status final_;                // GUARDED_BY(mu_): set: end the stream with it
+  uint64_t oldest_ = 0;         // with FEED_CURSOR_TRIMMED
+  WatchResponse msg_;           // owned by the holder of busy_
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<grid::v1::WatchResponse>* FeedService::Watch(grpc::CallbackServerContext* context,
+                                                                      const grid::v1::WatchRequest* request) {
+  auto principal = deps_->auth->Authenticate(*context);
+  if (!principal.ok()) return new Refusal(context, principal.status());
+  if (Status st = Authorize(*principal, Action::kReadCase); !st.ok()) return new Refusal(context, st);
+  std::string scope = request->scope_unit_code().empty() ? principal->scope : request->scope_unit_code();
+  if (!scope.empty()) {
+    auto dir = deps_->directory->Get();
+    if (dir->FindUnit(scope) == nullptr) {
+      return new Refusal(context, InvalidArgument("UNKNOWN_UNIT", "no unit " + scope + " in the directory"));
+    }
+    if (Status st = CheckScope(*principal, *dir, scope); !st.ok()) return new Refusal(context, st);
+  }
+  return WatchCall::Begin(hub_, context, std::move(scope), *request);
+}
+
+}  // namespace grid::services

@@ -1,0 +1,352 @@
+// feed_bench: EscalationFeed fan-out and replay through real gRPC streams.
+//
+//   feed_bench --mode fanout --subscribers 1000 --rate 100000 --duration-s 20 [--warmup-s 3]
+//   feed_bench --mode replay --events 2000000 [--scope-share 1]
+//
+// Both run an in-process GridServer (RocksDB in a temp directory, writes not
+// fsynced) on 127.0.0.1:0 with a synthetic directory: one county and one town
+// per subscriber. Events are synthetic FeedEntries that skip the case writer
+// so that two shared cores can generate them: the publisher commits each
+// batch to the feed column family (Store::Commit, as the writer does) and
+// then hands it to the hub (FeedHub::Publish, as the writer's completion
+// thread does), so subscribers that fall behind replay from real storage.
+//
+// fanout: --subscribers Watch streams (callback API, no thread per stream,
+// spread over 8 channels), subscriber i watching town i; the publisher emits
+// --rate escalations per second in 1 ms batches, round-robin over the towns,
+// so every event goes to exactly one subscriber. Delivery latency is from
+// just before the commit (event.at, wall clock) to the client's read, over
+// the events published after the warm-up.
+//
+// replay: --events stored entries, then one Watch from cursor 0 over the
+// whole county (--scope-share 1) or one town of --scope-share towns, timing
+// until the stream reaches the last cursor.
+//
+// Loopback only; it stops by itself.
+#include <grpcpp/grpcpp.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "services/server.h"
+
+namespace {
+
+namespace v1 = grid::v1;
+using SteadyClock = std::chrono::steady_clock;
+
+int64_t WallMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string TownCode(size_t i) {
+  std::string digits = std::to_string(i + 1);
+  return "900" + std::string(digits.size() < 6 ? 6 - digits.size() : 0, '0') + digits;
+}
+
+v1::DirectoryContent Synthetic(size_t towns) {
+  v1::DirectoryContent c;
+  auto* county = c.add_units();
+  county->set_code("900");
+  county->set_level(v1::UNIT_LEVEL_COUNTY);
+  county->set_name("基准县");
+  for (size_t i = 0; i < towns; ++i) {
+    auto* u = c.add_units();
+    u->set_code(TownCode(i));
+    u->set_level(v1::UNIT_LEVEL_TOWN);
+    u->set_name("基准镇" + std::to_string(i + 1));
+    u->set_parent_code("900");
+  }
+  return c;
+}
+
+v1::FeedEntry Entry(uint64_t cursor, size_t town) {
+  v1::FeedEntry e;
+  e.set_cursor(cursor);
+  e.set_escalation(true);
+  e.add_unit_path("900");
+  e.add_unit_path(TownCode(town));
+  auto* ev = e.mutable_event();
+  ev->set_case_id(std::to_string(1795819623114000 + cursor));
+  ev->set_seq(3);
+  ev->set_type(v1::EVENT_TYPE_ESCALATED);
+  ev->set_actor("system");
+  ev->set_actor_role("system");
+  ev->set_from_unit(TownCode(town));
+  ev->set_to_unit("900");
+  ev->set_automatic(true);
+  ev->set_note("受理超时，自动上报");
+  const int64_t now = WallMicros();
+  ev->mutable_at()->set_seconds(now / 1'000'000);
+  ev->mutable_at()->set_nanos(static_cast<int32_t>(now % 1'000'000) * 1000);
+  return e;
+}
+
+// Latency histogram: 10 µs buckets up to 2 s.
+class Histogram {
+ public:
+  Histogram() : buckets_(200'001) {}
+  void Add(int64_t micros) {
+    size_t b = static_cast<size_t>(std::clamp<int64_t>(micros / 10, 0, 200'000));
+    buckets_[b].fetch_add(1, std::memory_order_relaxed);
+    count_.fetch_add(1, std::memory_order_relaxed);
+  }
+  uint64_t count() const { return count_.load(); }
+  double Percentile(double p) const {
+    const uint64_t total = count_.load();
+    if (total == 0) return 0;
+    const uint64_t want = static_cast<uint64_t>(p * static_cast<double>(total));
+    uint64_t seen = 0;
+    for (size_t b = 0; b < buckets_.size(); ++b) {
+      seen += buckets_[b].load(std::memory_order_relaxed);
+      if (seen > want) return (static_cast<double>(b) * 10 + 5) / 1000.0;  // ms
+    }
+    return static_cast<double>(buckets_.size()) * 10 / 1000.0;
+  }
+
+ private:
+  std::vector<std::atomic<uint64_t>> buckets_;
+  std::atomic<uint64_t> count_{0};
+};
+
+// CPU seconds this process has used (all threads: server, publisher and clients).
+double CpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+struct Shared {
+  Histogram latency;
+  std::atomic<int64_t> measure_from{INT64_MAX};  // event.at from which latency counts
+  std::atomic<uint64_t> received{0};
+  std::atomic<int> ended{0};
+};
+
+class Subscriber final : public grpc::ClientReadReactor<v1::WatchResponse> {
+ public:
+  Subscriber(v1::EscalationFeed::Stub* stub, const std::string& scope, Shared* shared) : shared_(shared) {
+    v1::WatchRequest req;
+    req.set_scope_unit_code(scope);
+    req.set_from_latest(true);
+    stub->async()->Watch(&ctx_, &req, this);
+    StartRead(&msg_);
+    StartCall();
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the stream ended: OnDone follows
+    const int64_t now = WallMicros();
+    const int64_t from = shared_->measure_from.load(std::memory_order_relaxed);
+    for (const auto& e : msg_.entries()) {
+      const int64_t at = e.event().at().seconds() * 1'000'000 + e.event().at().nanos() / 1000;
+      if (at >= from) shared_->latency.Add(now - at);
+    }
+    shared_->received.fetch_add(static_cast<uint64_t>(msg_.entries_size()), std::memory_order_relaxed);
+    StartRead(&msg_);
+  }
+  void OnDone(const grpc::Status&) override { shared_->ended.fetch_add(1); }
+  void Cancel() { ctx_.TryCancel(); }
+
+ private:
+  grpc::ClientContext ctx_;
+  v1::WatchResponse msg_;
+  Shared* shared_;
+};
+
+std::unique_ptr<grid::services::GridServer> StartServer(const std::string& dir, size_t towns,
+                                                        const grid::Clock* clock, size_t buffer) {
+  grid::services::ServerConfig config;
+  config.listen = "127.0.0.1:0";
+  config.data_dir = dir;
+  config.sync = false;
+  config.feed.subscriber_buffer = buffer;
+  config.feed.max_subscribers = 100000;
+  auto s = grid::services::GridServer::Start(config, clock, Synthetic(towns));
+  if (!s.ok()) {
+    std::fprintf(stderr, "feed_bench: %s\n", s.status().ToString().c_str());
+    std::exit(1);
+  }
+  return std::move(s).value();
+}
+
+std::vector<std::shared_ptr<grpc::Channel>> Channels(int port, int n) {
+  std::vector<std::shared_ptr<grpc::Channel>> out;
+  for (int i = 0; i < n; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    args.SetInt("grid.bench.channel", i);  // distinct args: distinct connections
+    args.SetMaxReceiveMessageSize(64 << 20);
+    out.push_back(grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials(),
+                                            args));
+  }
+  return out;
+}
+
+int Fanout(size_t subscribers, double rate, double warmup_s, double duration_s, size_t buffer) {
+  const std::string dir = std::filesystem::temp_directory_path() / ("feed_bench_" + std::to_string(getpid()));
+  grid::services::SystemClock clock;
+  auto server = StartServer(dir, subscribers, &clock, buffer);
+  auto* hub = server->feed();
+  auto channels = Channels(server->port(), 8);
+  std::vector<std::unique_ptr<v1::EscalationFeed::Stub>> stubs;
+  for (auto& c : channels) stubs.push_back(v1::EscalationFeed::NewStub(c));
+  Shared shared;
+  std::vector<std::unique_ptr<Subscriber>> subs;
+  const auto t_connect = SteadyClock::now();
+  for (size_t i = 0; i < subscribers; ++i) {
+    subs.push_back(std::make_unique<Subscriber>(stubs[i % stubs.size()].get(), TownCode(i), &shared));
+  }
+  while (hub->stats().subscribers < subscribers) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::printf("connected %zu subscribers in %.2f s\n", subscribers,
+              std::chrono::duration<double>(SteadyClock::now() - t_connect).count());
+
+  uint64_t cursor = *server->store()->LastFeedCursor();
+  size_t town = 0;
+  uint64_t published = 0;
+  const auto start = SteadyClock::now();
+  const auto measure_at = start + std::chrono::microseconds(static_cast<int64_t>(warmup_s * 1e6));
+  const auto end = measure_at + std::chrono::microseconds(static_cast<int64_t>(duration_s * 1e6));
+  uint64_t published_at_measure = 0;
+  bool measuring = false;
+  double cpu_at_measure = 0;
+  std::vector<v1::FeedEntry> batch;
+  auto next = start;
+  while (true) {
+    const auto now = SteadyClock::now();
+    if (now >= end) break;
+    if (!measuring && now >= measure_at) {
+      measuring = true;
+      cpu_at_measure = CpuSeconds();
+      shared.measure_from = WallMicros();
+      published_at_measure = published;
+    }
+    // Publish what the rate says is due by now (1 ms ticks).
+    const double elapsed = std::chrono::duration<double>(now - start).count();
+    const uint64_t due = static_cast<uint64_t>(elapsed * rate);
+    batch.clear();
+    while (published + batch.size() < due && batch.size() < 5000) {
+      batch.push_back(Entry(++cursor, town));
+      town = (town + 1) % subscribers;
+    }
+    if (!batch.empty()) {
+      if (!server->store()->Commit({}, batch).ok()) {
+        std::fprintf(stderr, "feed_bench: commit failed\n");
+        return 1;
+      }
+      hub->Publish(batch);
+      published += batch.size();
+    }
+    next += std::chrono::milliseconds(1);
+    if (next > SteadyClock::now()) std::this_thread::sleep_until(next);
+  }
+  const double window = std::chrono::duration<double>(SteadyClock::now() - measure_at).count();
+  const uint64_t measured_published = published - published_at_measure;
+  const double cpu = CpuSeconds() - cpu_at_measure;
+  // Let deliveries drain (bounded wait).
+  const auto drain_until = SteadyClock::now() + std::chrono::seconds(10);
+  while (shared.received.load() < published && SteadyClock::now() < drain_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const auto stats = hub->stats();
+  std::printf(
+      "fanout subscribers=%zu target_rate=%.0f/s published=%.0f/s (window %.1f s) delivered=%llu/%llu "
+      "latency_ms p50=%.2f p99=%.2f p999=%.2f max_buffered=%llu overflows=%llu cpu=%.2f cores "
+      "(%.1f us per event, all threads)\n",
+      subscribers, rate, static_cast<double>(measured_published) / window, window,
+      static_cast<unsigned long long>(shared.received.load()), static_cast<unsigned long long>(published),
+      shared.latency.Percentile(0.5), shared.latency.Percentile(0.99), shared.latency.Percentile(0.999),
+      static_cast<unsigned long long>(stats.max_buffered), static_cast<unsigned long long>(stats.overflows),
+      cpu / window, measured_published > 0 ? cpu * 1e6 / static_cast<double>(measured_published) : 0.0);
+  for (auto& s : subs) s->Cancel();
+  const auto cancel_until = SteadyClock::now() + std::chrono::seconds(10);
+  while (shared.ended.load() < static_cast<int>(subs.size()) && SteadyClock::now() < cancel_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  server->Shutdown();
+  server.reset();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
+int Replay(uint64_t events, size_t towns) {
+  const std::string dir = std::filesystem::temp_directory_path() / ("feed_bench_" + std::to_string(getpid()));
+  grid::services::SystemClock clock;
+  auto server = StartServer(dir, towns, &clock, 4096);
+  uint64_t cursor = *server->store()->LastFeedCursor();
+  std::vector<v1::FeedEntry> batch;
+  size_t town = 0;
+  const auto t_fill = SteadyClock::now();
+  while (cursor < events) {
+    batch.clear();
+    for (int i = 0; i < 10000 && cursor < events; ++i) {
+      batch.push_back(Entry(++cursor, town));
+      town = (town + 1) % towns;
+    }
+    if (!server->store()->Commit({}, batch).ok()) return 1;
+    server->feed()->Publish(batch);
+  }
+  std::printf("stored %llu entries in %.2f s\n", static_cast<unsigned long long>(events),
+              std::chrono::duration<double>(SteadyClock::now() - t_fill).count());
+  auto channel = Channels(server->port(), 1)[0];
+  auto stub = v1::EscalationFeed::NewStub(channel);
+  grpc::ClientContext ctx;
+  v1::WatchRequest req;
+  req.set_scope_unit_code(towns == 1 ? "900" : TownCode(0));
+  req.set_from_cursor(0);
+  const auto start = SteadyClock::now();
+  const double cpu_start = CpuSeconds();
+  auto reader = stub->Watch(&ctx, req);
+  v1::WatchResponse r;
+  uint64_t received = 0, last = 0;
+  while (last < events && reader->Read(&r)) {
+    received += static_cast<uint64_t>(r.entries_size());
+    last = r.cursor();
+  }
+  const double secs = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  const double cpu = CpuSeconds() - cpu_start;
+  std::printf(
+      "replay scope=%s stored=%llu received=%llu in %.2f s: %.0f stored entries/s scanned, %.0f sent/s, "
+      "cpu=%.2f cores (%.2f us per stored entry, server and client)\n",
+              req.scope_unit_code().c_str(), static_cast<unsigned long long>(events),
+              static_cast<unsigned long long>(received), secs, static_cast<double>(events) / secs,
+              static_cast<double>(received) / secs, cpu / secs, cpu * 1e6 / static_cast<double>(events));
+  ctx.TryCancel();
+  reader->Finish();
+  server->Shutdown();
+  server.reset();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"feed_bench: EscalationFeed fan-out and replay"};
+  std::string mode = "fanout";
+  size_t subscribers = 1000, buffer = 4096, scope_share = 1;
+  double rate = 100000, warmup_s = 3, duration_s = 20;
+  uint64_t events = 2'000'000;
+  app.add_option("--mode", mode, "fanout or replay")->check(CLI::IsMember({"fanout", "replay"}));
+  app.add_option("--subscribers", subscribers, "streams (fanout)")->check(CLI::Range(1, 100000));
+  app.add_option("--rate", rate, "events per second in total (fanout)")->check(CLI::Range(1.0, 1e7));
+  app.add_option("--warmup-s", warmup_s, "seconds before measuring")->check(CLI::Range(0.0, 600.0));
+  app.add_option("--duration-s", duration_s, "seconds measured")->check(CLI::Range(0.1, 600.0));
+  app.add_option("--buffer", buffer, "entries buffered per subscriber")->check(CLI::Range(1, 1 << 20));
+  app.add_option("--events", events, "stored entries (replay)")->check(CLI::Range(1, 100000000));
+  app.add_option("--scope-share", scope_share, "replay one town of this many (1: the whole county)")
+      ->check(CLI::Range(1, 100000));
+  CLI11_PARSE(app, argc, argv);
+  return mode == "fanout" ? Fanout(subscribers, rate, warmup_s, duration_s, buffer) : Replay(events, scope_share);
+}
