@@ -323,7 +323,7 @@ StatusOr<grid::v1::DirectoryContent> ParseGeoJsonUnits(std::string_view json_tex
     if (auto e = ParseGeometry(geometry, u->mutable_boundary())) return fail(e->reason, e->message);
     auto shape = geo::FromProto(u->boundary());
     if (!shape.ok()) {
-      const std::string& r = shape.status().reason();
+      const std::string r = shape.status().reason();  // status() returns a copy
       return fail(r == "EMPTY_GEOMETRY" ? r : "INVALID_GEOMETRY", shape.status().ToString());
     }
     labels.push_back(std::move(label));
