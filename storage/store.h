@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "engine/intake.h"
+#include "storage/case_query.h"
+#include "storage/case_stats.h"
 #include "storage/keys.h"
 #include "engine/status.h"
 #include "grid/v1/case.pb.h"
@@ -118,6 +120,14 @@ class Store {
 
   // Case ids routed to `unit_code` (exactly that unit), ascending, at most `limit`.
   StatusOr<std::vector<uint64_t>> CasesOfUnit(const std::string& unit_code, size_t limit) const;
+
+  // One page of a subtree's cases (storage/case_query.h), read from one
+  // snapshot. Implemented in store_queries.cc.
+  StatusOr<CaseListPage> ListCases(const CaseListQuery& query) const;
+  // The summed figures of each unit's subtree over days [from_day, to_day],
+  // all read from one snapshot (storage/case_stats.h).
+  StatusOr<std::vector<Counters>> ReadStats(const std::vector<std::string>& unit_codes, uint32_t from_day,
+                                            uint32_t to_day) const;
 
  private:
   Store() = default;
