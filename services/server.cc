@@ -52,6 +52,7 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   s->deps_.intake = s->intake_.get();
   s->deps_.executor = s->executor_.get();
   s->deps_.lifecycle = s->lifecycle_.get();
+  s->deps_.clock = clock;
   s->intake_service_ = std::make_unique<CaseIntakeService>(&s->deps_);
   s->query_service_ = std::make_unique<CaseQueryService>(&s->deps_);
   s->directory_service_ = std::make_unique<DirectoryService>(&s->deps_);
