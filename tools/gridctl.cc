@@ -8,6 +8,8 @@
 //     import  divisions DIR [--replace]      (the five national division files, .csv or .csv.gz)
 //     import  json FILE [--replace]          (a DirectoryContent in protobuf JSON)
 //     import  geojson FILE --code-prop P [--name-prop P] [--parent-prop P | --parent CODE] [--level L] [--slug]
+//     cases   --scope U [--status S]... [--category C] [--overdue] [--from/--to T] [--all-pages] ...
+//     stats   --scope U --from YYYY-MM-DD --to YYYY-MM-DD      (see tools/gridctl_queries.h)
 //
 // Output is for people by default; --json prints the response messages as
 // protobuf JSON for scripts. Exit codes: 0 success, 1 the server answered
@@ -26,6 +28,7 @@
 
 #include "engine/geojson.h"
 #include "grid/v1/service.grpc.pb.h"
+#include "tools/gridctl_queries.h"
 #include "tools/loaders.h"
 
 namespace {
@@ -276,12 +279,17 @@ int main(int argc, char** argv) {
   imp_json->add_option("file", import_json, "file")->required();
   imp_json->add_flag("--replace", replace, "replace the whole directory instead of merging");
 
+  grid::tools::QueryCommands queries(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // --help exits 0; every usage error exits 2
   }
 
+  if (queries.parsed()) {
+    return queries.Run(Connect(g), {[&g] { return NewContext(g); }, Report, PrintJson, g.json});
+  }
   if (sub->parsed()) {
     if (lat_opt->count() > 0) {
       submit.mutable_location()->set_lat(lat);
