@@ -27,6 +27,8 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   s->directory_manager_ = std::make_unique<DirectoryManager>(s->store_.get(), &s->directory_);
   auto version = s->directory_manager_->LoadAtStart(initial);
   if (!version.ok()) return version.status();
+  // Cases stored before the query indexes existed get them, once.
+  if (auto indexed = s->store_->BackfillQueryIndexes(*s->directory_.Get()); !indexed.ok()) return indexed.status();
   auto loads = s->store_->OpenCasesPerAssignee();
   if (!loads.ok()) return loads.status();
   s->load_.Reset(std::move(loads).value());

@@ -27,6 +27,9 @@ inline constexpr const char* kFeedCf = "feed";  // cursor (8, BE) -> FeedEntry
 inline constexpr std::string_view kFormatKey = "\x01" "format";
 inline constexpr std::string_view kFormatValue = "gridcase-store-v1";
 inline constexpr std::string_view kDirectoryVersionKey = "\x01" "directory_version";
+// Present once every stored case has its query index entries and figures
+// (Store::BackfillQueryIndexes).
+inline constexpr std::string_view kQueryIndexesKey = "\x01" "query_indexes";
 
 // Directory entries: one kind byte, then the entry's code or id.
 enum class DirectoryKind : char {

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/directory.h"
 #include "engine/intake.h"
 #include "storage/case_query.h"
 #include "storage/case_stats.h"
@@ -128,6 +129,13 @@ class Store {
   // all read from one snapshot (storage/case_stats.h).
   StatusOr<std::vector<Counters>> ReadStats(const std::vector<std::string>& unit_codes, uint32_t from_day,
                                             uint32_t to_day) const;
+  // Gives every stored case its query index entries and figures, once: a
+  // store written before they existed gets them (and unit_path, from
+  // `directory`); a store that has them (the marker kQueryIndexesKey) is left
+  // as it is. Idempotent across a crash: it first removes whatever query
+  // entries a broken run left. Call before any writer starts. Returns the
+  // number of cases indexed.
+  StatusOr<uint64_t> BackfillQueryIndexes(const Directory& directory);
 
  private:
   Store() = default;

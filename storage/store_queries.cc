@@ -3,12 +3,14 @@
 // which writes them.
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <limits>
 #include <memory>
 
 #include "engine/case_id.h"
+#include "storage/case_index.h"
 #include "storage/rocks_status.h"
 #include "storage/store.h"
 
@@ -163,6 +165,53 @@ StatusOr<std::vector<Counters>> Store::ReadStats(const std::vector<std::string>&
     GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the figures"));
   }
   return out;
+}
+
+StatusOr<uint64_t> Store::BackfillQueryIndexes(const Directory& directory) {
+  std::string marker;
+  auto got = db_->Get(rocksdb::ReadOptions(), meta_, std::string(kQueryIndexesKey), &marker);
+  if (got.ok()) return uint64_t{0};
+  if (!got.IsNotFound()) GRID_RETURN_IF_ERROR(FromRocks(got, "reading the query index marker"));
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_;
+  // Whatever a broken run wrote: list entries and figures (tags 0x10..0x12).
+  rocksdb::WriteBatch clear;
+  GRID_RETURN_IF_ERROR(FromRocks(clear.DeleteRange(index_, std::string(1, static_cast<char>(IndexTag::kListByUnit)),
+                                                   std::string(1, static_cast<char>(static_cast<int>(IndexTag::kStats) + 1))),
+                                 "clearing the query indexes"));
+  GRID_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &clear), "clearing the query indexes"));
+
+  uint64_t n = 0;
+  rocksdb::WriteBatch batch;
+  std::string value;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cases_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    grid::v1::Case c;
+    if (!c.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a case record cannot be parsed");
+    }
+    auto id = ParseCaseId(c.id());
+    if (!id) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "case id '" + c.id() + "' is not numeric");
+    auto events = GetEvents(*id);
+    if (!events.ok()) return events.status();
+    SetUnitPath(directory, &c);
+    value.clear();
+    c.SerializeToString(&value);
+    GRID_RETURN_IF_ERROR(FromRocks(batch.Put(cases_, it->key(), value), "rewriting a case"));
+    for (const IndexOp& op : CaseQueryOps(nullptr, c, &*events)) {
+      rocksdb::Status s = op.kind == IndexOp::Kind::kPut ? batch.Put(index_, op.key, op.value)
+                                                         : batch.Merge(index_, op.key, op.value);
+      GRID_RETURN_IF_ERROR(FromRocks(s, "indexing a case"));
+    }
+    if (++n % 10000 == 0) {
+      GRID_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "writing the query indexes"));
+      batch.Clear();
+    }
+  }
+  GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the cases"));
+  GRID_RETURN_IF_ERROR(FromRocks(batch.Put(meta_, std::string(kQueryIndexesKey), "1"), "marking the query indexes"));
+  GRID_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "writing the query indexes"));
+  return n;
 }
 
 }  // namespace grid::storage

@@ -11,6 +11,7 @@
 #include "storage/case_stats.h"
 #include "storage/store.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/tiny_directory.h"
 
 namespace grid::storage {
 namespace {
@@ -188,6 +189,50 @@ TEST(StoreQueries, ListsPagesAndSumsFiguresAcrossAReopen) {
   EXPECT_EQ((*figures)[0][stat::kStatusBase + v1::CASE_STATUS_CLOSED], 20);
   // One day only: cases created on the first day (19:06 to midnight: 5 hours).
   figures = (*store)->ReadStats({"100"}, from, from);
+  ASSERT_TRUE(figures.ok());
+  EXPECT_EQ((*figures)[0][stat::kCases], 5);
+}
+
+// A store whose cases predate unit_path (filed under their grid alone) is
+// re-indexed once under the whole chain; a broken run (entries, no marker)
+// is redone without counting anything twice.
+TEST(StoreQueries, BackfillIndexesOldRecordsOnceAndIdempotently) {
+  testing::TempDir tmp;
+  auto dir = Directory::Build(testing::TinyDirectory(), 1);
+  ASSERT_TRUE(dir.ok());
+  auto store = Store::Open(StoreOptions{tmp.Sub("db"), false});
+  ASSERT_TRUE(store.ok());
+  std::vector<v1::Case> cases;
+  for (int i = 0; i < 5; ++i) {
+    cases.push_back(MakeCase(1795000000000000 + static_cast<uint64_t>(i) * 1000, {"100001001001"},
+                             v1::CASE_STATUS_ROUTED, kT0));
+    cases.back().clear_unit_path();
+  }
+  std::vector<CaseChange> changes;
+  for (const auto& c : cases) changes.push_back(CaseChange{nullptr, &c, nullptr, "", "", 0});
+  ASSERT_TRUE((*store)->Commit(changes, {}).ok());
+  CaseListQuery county;
+  county.scope = "100";
+  auto page = (*store)->ListCases(county);
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->cases.empty());  // filed under the grid alone
+
+  auto n = (*store)->BackfillQueryIndexes(**dir);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 5u);
+  page = (*store)->ListCases(county);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->cases.size(), 5u);
+  EXPECT_EQ(page->cases[0].unit_path_size(), 4);  // 100 / 100001 / 100001001 / the grid
+  auto figures = (*store)->ReadStats({"100", "100001001001"}, DayOf(kT0), DayOf(kT0));
+  ASSERT_TRUE(figures.ok());
+  EXPECT_EQ((*figures)[0][stat::kCases], 5);
+  EXPECT_EQ((*figures)[1][stat::kCases], 5);  // not 10: the grid's old entries were cleared first
+
+  n = (*store)->BackfillQueryIndexes(**dir);  // marked: nothing to do
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+  figures = (*store)->ReadStats({"100"}, DayOf(kT0), DayOf(kT0));
   ASSERT_TRUE(figures.ok());
   EXPECT_EQ((*figures)[0][stat::kCases], 5);
 }

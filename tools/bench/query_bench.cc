@@ -81,6 +81,12 @@ int Generate(const std::string& data, uint64_t n, int days, size_t batch_size, u
     std::fprintf(stderr, "save directory: %s\n", s.ToString().c_str());
     return 1;
   }
+  // An empty store gets the query index marker now, so that the server does
+  // not re-index what Commit indexes below.
+  if (auto b = (*store)->BackfillQueryIndexes(**dir); !b.ok()) {
+    std::fprintf(stderr, "backfill: %s\n", b.status().ToString().c_str());
+    return 1;
+  }
   std::vector<Grid> grids;
   for (const auto& u : content->units()) {
     if (u.level() != v1::UNIT_LEVEL_GRID) continue;
