@@ -210,6 +210,7 @@ void CaseWriter::Process(std::deque<Item>& batch) {
       const uint64_t id = ids_.Next(now);
       NewCase fresh = BuildNewCase(s->request, s->actor, std::move(s->routing), id, now);
       if (lifecycle_ != nullptr) lifecycle_->StartClocks(*dir, &fresh.record, now);
+      storage::SetUnitPath(*dir, &fresh.record);
       Touched t;
       t.after = std::move(fresh.record);
       t.events = std::move(fresh.events);
@@ -256,6 +257,7 @@ void CaseWriter::Process(std::deque<Item>& batch) {
     }
     Touched& t = touched[*at];
     t.after = std::move(tr->next);
+    storage::SetUnitPath(*dir, &t.after);
     for (const auto& e : tr->events) t.events.push_back(e);
     out.index = static_cast<int>(*at);
     out.events = std::move(tr->events);
@@ -263,6 +265,7 @@ void CaseWriter::Process(std::deque<Item>& batch) {
     if (tr->master) {
       Touched& m = touched[*master_at];
       m.after = std::move(*tr->master);
+      storage::SetUnitPath(*dir, &m.after);
       for (auto& e : tr->master_events) m.events.push_back(std::move(e));
     }
   }

@@ -8,6 +8,7 @@
 // Thread-safety: the services hold only pointers to thread-safe parts.
 #pragma once
 
+#include "engine/clock.h"
 #include "engine/directory.h"
 #include "engine/lifecycle.h"
 #include "engine/router.h"
@@ -31,6 +32,7 @@ struct ServiceDeps {
   CaseWriter* intake = nullptr;
   BoundedExecutor* executor = nullptr;
   const Lifecycle* lifecycle = nullptr;
+  const Clock* clock = nullptr;  // "now" for ListCases' overdue filter
   IntakeLimits limits;
   size_t max_import_bytes = 1ull << 30;
 };
@@ -53,6 +55,11 @@ class CaseQueryService final : public grid::v1::CaseQuery::CallbackService {
   explicit CaseQueryService(const ServiceDeps* deps) : deps_(deps) {}
   grpc::ServerUnaryReactor* GetCase(grpc::CallbackServerContext* context, const grid::v1::GetCaseRequest* request,
                                     grid::v1::GetCaseResponse* response) override;
+  // ListCases and GetStats live in services/case_queries.cc.
+  grpc::ServerUnaryReactor* ListCases(grpc::CallbackServerContext* context, const grid::v1::ListCasesRequest* request,
+                                      grid::v1::ListCasesResponse* response) override;
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context, const grid::v1::GetStatsRequest* request,
+                                     grid::v1::GetStatsResponse* response) override;
 
  private:
   const ServiceDeps* deps_;

@@ -30,6 +30,8 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
       std::make_unique<DirectoryManager>(s->store_.get(), &s->directory_, config.data_dir + "/" + kGridIndexFile);
   auto version = s->directory_manager_->LoadAtStart(initial);
   if (!version.ok()) return version.status();
+  // Cases stored before the query indexes existed get them, once.
+  if (auto indexed = s->store_->BackfillQueryIndexes(*s->directory_.Get()); !indexed.ok()) return indexed.status();
   auto loads = s->store_->OpenCasesPerAssignee();
   if (!loads.ok()) return loads.status();
   s->load_.Reset(std::move(loads).value());
@@ -60,6 +62,7 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   s->deps_.intake = s->intake_.get();
   s->deps_.executor = s->executor_.get();
   s->deps_.lifecycle = s->lifecycle_.get();
+  s->deps_.clock = clock;
   s->intake_service_ = std::make_unique<CaseIntakeService>(&s->deps_);
   s->query_service_ = std::make_unique<CaseQueryService>(&s->deps_);
   s->directory_service_ = std::make_unique<DirectoryService>(&s->deps_);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/directory.h"
 #include "grid/v1/case.pb.h"
 
 namespace grid::storage {
@@ -18,8 +19,29 @@ namespace grid::storage {
 // records written before cases carried one.
 const std::string& IndexedUnit(const grid::v1::Case& c);
 
+// Sets c->unit_path to the chain of its unit in `directory`, root first,
+// ending with the unit (the unit alone when the directory does not know it).
+// The case writer calls it on every record it writes, so that the query
+// indexes follow the unit and the directory.
+void SetUnitPath(const Directory& directory, grid::v1::Case* c);
+
 // Every index key of `c` (unsorted): by unit, by status, open by assignee,
 // and one due-time key per pending timer (engine/lifecycle.h PendingTimers).
 std::vector<std::string> CaseIndexKeys(const grid::v1::Case& c);
+
+// One write to case_index beyond CaseIndexKeys' key-only entries.
+struct IndexOp {
+  enum class Kind { kPut, kDelete, kMerge };
+  Kind kind = Kind::kPut;
+  std::string key;
+  std::string value;
+};
+
+// The query index writes of one change (before == nullptr for a new case):
+// the list entries that differ (storage/case_query.h) and the stats merge
+// operands (storage/case_stats.h). A pure function of the records and the
+// events the change appends.
+std::vector<IndexOp> CaseQueryOps(const grid::v1::Case* before, const grid::v1::Case& after,
+                                  const std::vector<grid::v1::CaseEvent>* events);
 
 }  // namespace grid::storage

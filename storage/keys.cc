@@ -123,4 +123,65 @@ std::optional<std::pair<uint64_t, uint64_t>> DecodeIdempotencyValue(std::string_
   return std::make_pair(DecodeFixed64BE(v.data()), DecodeFixed64BE(v.data() + 8));
 }
 
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+bool GetVarint(std::string_view* in, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
+    const auto b = static_cast<uint8_t>(in->front());
+    in->remove_prefix(1);
+    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+namespace {
+
+// tag | unit code | 0x00
+std::string UnitPrefix(IndexTag tag, std::string_view unit_code) {
+  std::string k;
+  k.reserve(unit_code.size() + 11);
+  k.push_back(static_cast<char>(tag));
+  k.append(unit_code);
+  k.push_back('\0');
+  return k;
+}
+
+}  // namespace
+
+std::string ListByUnitPrefix(std::string_view unit_code) { return UnitPrefix(IndexTag::kListByUnit, unit_code); }
+
+std::string ListByUnitKey(std::string_view unit_code, uint64_t case_id) {
+  std::string k = ListByUnitPrefix(unit_code);
+  PutFixed64BE(&k, case_id);
+  return k;
+}
+
+std::string ListByUnitStatusPrefix(std::string_view unit_code, int status) {
+  std::string k = UnitPrefix(IndexTag::kListByUnitStatus, unit_code);
+  k.push_back(static_cast<char>(status));
+  return k;
+}
+
+std::string ListByUnitStatusKey(std::string_view unit_code, int status, uint64_t case_id) {
+  std::string k = ListByUnitStatusPrefix(unit_code, status);
+  PutFixed64BE(&k, case_id);
+  return k;
+}
+
+std::string StatsPrefix(std::string_view unit_code) { return UnitPrefix(IndexTag::kStats, unit_code); }
+
+std::string StatsKey(std::string_view unit_code, uint32_t day) {
+  std::string k = StatsPrefix(unit_code);
+  PutFixed32BE(&k, day);
+  return k;
+}
+
 }  // namespace grid::storage

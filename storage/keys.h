@@ -27,6 +27,9 @@ inline constexpr const char* kFeedCf = "feed";  // cursor (8, BE) -> FeedEntry
 inline constexpr std::string_view kFormatKey = "\x01" "format";
 inline constexpr std::string_view kFormatValue = "gridcase-store-v1";
 inline constexpr std::string_view kDirectoryVersionKey = "\x01" "directory_version";
+// Present once every stored case has its query index entries and figures
+// (Store::BackfillQueryIndexes).
+inline constexpr std::string_view kQueryIndexesKey = "\x01" "query_indexes";
 
 // Directory entries: one kind byte, then the entry's code or id.
 enum class DirectoryKind : char {
@@ -49,6 +52,10 @@ enum class IndexTag : char {
   kByStatus = 0x02,  // tag | status (1) | case id (8, BE)
   kOpenByAssignee = 0x03,  // tag | member id | 0x00 | case id (8, BE): open cases per member
   kDue = 0x04,             // tag | due micros (8, BE) | case id (8, BE) | kind (1) | subtask (4, BE) | warning (1)
+  // Query indexes (storage/case_query.h): one entry per unit of Case.unit_path.
+  kListByUnit = 0x10,        // tag | unit code | 0x00 | case id (8, BE)              -> ListSummary
+  kListByUnitStatus = 0x11,  // tag | unit code | 0x00 | status (1) | case id (8, BE) -> ListSummary
+  kStats = 0x12,             // tag | unit code | 0x00 | day (4, BE)                   -> stats counters (merge)
 };
 
 // One entry of the due-time index.
@@ -63,6 +70,10 @@ struct DueKey {
 void PutFixed64BE(std::string* out, uint64_t v);
 void PutFixed32BE(std::string* out, uint32_t v);
 uint64_t DecodeFixed64BE(const char* p);
+// LEB128 varints (values of the query indexes).
+void PutVarint(std::string* out, uint64_t v);
+// Consumes a varint from the front of `in`; false when it is cut short.
+bool GetVarint(std::string_view* in, uint64_t* v);
 uint32_t DecodeFixed32BE(const char* p);
 
 std::string DirectoryKey(DirectoryKind kind, std::string_view id);
@@ -80,6 +91,13 @@ std::string EncodeDueKey(const DueKey& due);
 // nullopt when the key is not a due key of the right length.
 std::optional<DueKey> DecodeDueKey(std::string_view key);
 std::string FeedKey(uint64_t cursor);
+// Query index keys. The *Prefix forms end before the case id (or day).
+std::string ListByUnitPrefix(std::string_view unit_code);
+std::string ListByUnitKey(std::string_view unit_code, uint64_t case_id);
+std::string ListByUnitStatusPrefix(std::string_view unit_code, int status);
+std::string ListByUnitStatusKey(std::string_view unit_code, int status, uint64_t case_id);
+std::string StatsPrefix(std::string_view unit_code);
+std::string StatsKey(std::string_view unit_code, uint32_t day);
 
 // The value stored under an idempotency key: case id and request fingerprint.
 std::string EncodeIdempotencyValue(uint64_t case_id, uint64_t fingerprint);

@@ -15,7 +15,9 @@
 
 #include "engine/case_id.h"
 #include "storage/case_index.h"
+#include "storage/case_stats.h"
 #include "storage/keys.h"
+#include "storage/rocks_status.h"
 
 namespace grid::storage {
 namespace {
@@ -35,14 +37,6 @@ const std::vector<std::string>& FirstColumnFamilies() {
   return cfs;
 }
 
-Status FromRocks(const rocksdb::Status& s, const std::string& what) {
-  if (s.ok()) return Status::Ok();
-  StatusCode code = s.IsCorruption() ? StatusCode::kDataLoss
-                    : s.IsIOError()  ? StatusCode::kUnavailable
-                                     : StatusCode::kInternal;
-  return Status(code, "STORAGE_ERROR", what + ": " + s.ToString());
-}
-
 rocksdb::ColumnFamilyOptions CfOptions(bool point_lookups) {
   rocksdb::ColumnFamilyOptions cf;
   cf.OptimizeLevelStyleCompaction();
@@ -52,6 +46,16 @@ rocksdb::ColumnFamilyOptions CfOptions(bool point_lookups) {
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf.compression = rocksdb::kLZ4Compression;
   return cf;
+}
+
+Status WriteQueryOps(const std::vector<IndexOp>& ops, rocksdb::ColumnFamilyHandle* cf, rocksdb::WriteBatch* batch) {
+  for (const IndexOp& op : ops) {
+    rocksdb::Status s = op.kind == IndexOp::Kind::kDelete ? batch->Delete(cf, op.key)
+                        : op.kind == IndexOp::Kind::kPut  ? batch->Put(cf, op.key, op.value)
+                                                          : batch->Merge(cf, op.key, op.value);
+    GRID_RETURN_IF_ERROR(FromRocks(s, "writing the query indexes"));
+  }
+  return Status::Ok();
 }
 
 bool IsEmptyDir(const fs::path& p) {
@@ -117,6 +121,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   for (const auto& name : AllColumnFamilies()) {
     bool point = name == kCasesCf || name == kIdempotencyCf || name == kMetaCf;
     descs.emplace_back(name, CfOptions(point));
+    // The case_index family also holds the summed figures (case_stats.h).
+    if (name == kIndexCf) descs.back().options.merge_operator = StatsMergeOperator();
   }
   std::unique_ptr<Store> store(new Store());
   store->sync_ = options.sync;
@@ -359,6 +365,7 @@ Status Store::Commit(const std::vector<CaseChange>& changes, const std::vector<g
     std::set_difference(new_keys.begin(), new_keys.end(), old_keys.begin(), old_keys.end(), std::back_inserter(added));
     for (const auto& k : gone) GRID_RETURN_IF_ERROR(FromRocks(batch.Delete(index_, k), "unindexing"));
     for (const auto& k : added) GRID_RETURN_IF_ERROR(FromRocks(batch.Put(index_, k, ""), "indexing"));
+    GRID_RETURN_IF_ERROR(WriteQueryOps(CaseQueryOps(w.before, rec, w.events), index_, &batch));
   }
   for (const auto& entry : feed) {
     value.clear();

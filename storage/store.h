@@ -20,7 +20,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/directory.h"
 #include "engine/intake.h"
+#include "storage/case_query.h"
+#include "storage/case_stats.h"
 #include "storage/keys.h"
 #include "engine/status.h"
 #include "grid/v1/case.pb.h"
@@ -148,6 +151,21 @@ class Store {
 
   // Case ids routed to `unit_code` (exactly that unit), ascending, at most `limit`.
   StatusOr<std::vector<uint64_t>> CasesOfUnit(const std::string& unit_code, size_t limit) const;
+
+  // One page of a subtree's cases (storage/case_query.h), read from one
+  // snapshot. Implemented in store_queries.cc.
+  StatusOr<CaseListPage> ListCases(const CaseListQuery& query) const;
+  // The summed figures of each unit's subtree over days [from_day, to_day],
+  // all read from one snapshot (storage/case_stats.h).
+  StatusOr<std::vector<Counters>> ReadStats(const std::vector<std::string>& unit_codes, uint32_t from_day,
+                                            uint32_t to_day) const;
+  // Gives every stored case its query index entries and figures, once: a
+  // store written before they existed gets them (and unit_path, from
+  // `directory`); a store that has them (the marker kQueryIndexesKey) is left
+  // as it is. Idempotent across a crash: it first removes whatever query
+  // entries a broken run left. Call before any writer starts. Returns the
+  // number of cases indexed.
+  StatusOr<uint64_t> BackfillQueryIndexes(const Directory& directory);
 
  private:
   Store() = default;

@@ -23,6 +23,8 @@
 //     watch   [--scope CODE] [--from CURSOR] [--all] [--cursor-file F]
 //             (a live stream of escalations, or with --all every case event; reconnects by itself
 //             from the last cursor it printed, with backoff, until interrupted)
+//     cases   --scope U [--status S]... [--category C] [--overdue] [--from/--to T] [--all-pages] ...
+//     stats   --scope U --from YYYY-MM-DD --to YYYY-MM-DD      (see tools/gridctl_queries.h)
 //
 // Output is for people by default; --json prints the response messages as
 // protobuf JSON for scripts. Exit codes: 0 success, 1 the server answered
@@ -47,6 +49,7 @@
 
 #include "engine/geojson.h"
 #include "grid/v1/service.grpc.pb.h"
+#include "tools/gridctl_queries.h"
 #include "tools/loaders.h"
 
 namespace {
@@ -790,6 +793,7 @@ int main(int argc, char** argv) {
   wt->add_flag("--all", watch.all, "every case event, not only escalations");
   wt->add_option("--cursor-file", watch.cursor_file,
                  "keep the last cursor in this file and resume from it when started again");
+  grid::tools::QueryCommands queries(app);
 
   try {
     app.parse(argc, argv);
@@ -801,6 +805,9 @@ int main(int argc, char** argv) {
   if (wt->parsed()) {
     watch.from_given = from_opt->count() > 0;
     return Watch(g, watch);
+  }
+  if (queries.parsed()) {
+    return queries.Run(Connect(g), {[&g] { return NewContext(g); }, Report, PrintJson, g.json});
   }
   if (sub->parsed()) {
     if (lat_opt->count() > 0) {

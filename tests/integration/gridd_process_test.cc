@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <condition_variable>
 #include <mutex>
 #include <cstdio>
@@ -127,6 +128,56 @@ TEST(GriddProcess, GridctlSubmitAndGetShowTheRoutedGridOfTheRightCommunity) {
   EXPECT_NE(out.find("NOT_FOUND"), std::string::npos) << out;
   // Bad usage exits 2 without calling the server.
   EXPECT_EQ(RunCommand(ctl + " submit --lat 19", &out), 2) << out;
+}
+
+TEST(GriddProcess, GridctlListsCasesAndPrintsFiguresPerChild) {
+  testing::TempDir tmp;
+  GriddProcess gridd(tmp.Sub("data"), tmp.Sub("log"));
+  ASSERT_GT(gridd.port(), 0);
+  const std::string ctl = BinDir() + "/gridctl --server " + gridd.target();
+  std::ostringstream submit;
+  submit.precision(9);
+  submit << ctl << " submit --category sanitation.garbage --lat " << kDemoJinjiangPoint.lat << " --lon "
+         << kDemoJinjiangPoint.lng << " --description '垃圾桶满了'";
+  std::string out;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(RunCommand(submit.str(), &out), 0) << out;
+    ids.push_back(out.substr(5, 16));
+  }
+  const std::string community(kDemoJinjiangCommunityCode);
+  // One case per page, every page: all three, in order, once each.
+  ASSERT_EQ(RunCommand(ctl + " cases --scope " + community + " --page-size 1 --all-pages", &out), 0) << out;
+  size_t at = 0;
+  for (const auto& id : ids) {
+    const size_t found = out.find(id, at);
+    ASSERT_NE(found, std::string::npos) << out;
+    at = found + id.size();
+  }
+  EXPECT_NE(out.find("3 case(s)"), std::string::npos) << out;
+  ASSERT_EQ(RunCommand(ctl + " cases --scope " + community + " --status closed", &out), 0) << out;
+  EXPECT_NE(out.find("0 case(s)"), std::string::npos) << out;
+  EXPECT_EQ(RunCommand(ctl + " cases --scope " + community + " --status nonsense", &out), 2) << out;
+  EXPECT_EQ(RunCommand(ctl + " cases --scope 000000", &out), 1) << out;
+  EXPECT_NE(out.find("UNIT_NOT_FOUND"), std::string::npos) << out;
+
+  // Figures of the county with a row per town; the cases were created today
+  // (UTC+8), so a window around today holds them.
+  char from[16], to[16];
+  const std::time_t now = std::time(nullptr) + 8 * 3600;
+  const std::time_t before = now - 86400, after = now + 86400;
+  std::strftime(from, sizeof from, "%Y-%m-%d", std::gmtime(&before));
+  std::strftime(to, sizeof to, "%Y-%m-%d", std::gmtime(&after));
+  const std::string county = community.substr(0, 6), town = community.substr(0, 9);
+  ASSERT_EQ(RunCommand(ctl + " stats --scope " + county + " --from " + from + " --to " + to, &out), 0) << out;
+  EXPECT_NE(out.find("金江镇"), std::string::npos) << out;
+  EXPECT_NE(out.find("(total)"), std::string::npos) << out;
+  EXPECT_NE(out.find("ROUTED 3"), std::string::npos) << out;
+  const size_t row = out.find("\n" + town + " ");
+  ASSERT_NE(row, std::string::npos) << out;
+  EXPECT_NE(out.substr(row, 60).find(" 3 "), std::string::npos) << out;  // 3 cases in the town's row
+  ASSERT_EQ(RunCommand(ctl + " stats --scope " + county + " --from " + to + " --to " + from, &out), 1) << out;
+  EXPECT_NE(out.find("INVALID_RANGE"), std::string::npos) << out;
 }
 
 // Generic gRPC tools rely on the standard health and reflection services; call
