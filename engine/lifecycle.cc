@@ -217,7 +217,7 @@ Status ValidateCommand(const CaseCommand& command, const LifecycleOptions& optio
         return InvalidArgument("INVALID_CASE_ID", "master_case_id '" + command.merge().master_case_id() +
                                                       "' is not a case id");
       }
-      if (command.merge().master_case_id() == id) {
+      if (*ParseCaseId(command.merge().master_case_id()) == *ParseCaseId(id)) {
         return InvalidArgument("SELF_MERGE", "a case cannot be merged into itself");
       }
       break;
@@ -371,12 +371,14 @@ class Lifecycle::Step {
       d->clear_accept_warn_at();
       d->set_accept_warned(false);
       d->set_accept_overdue(false);
+      d->set_accept_at_top(false);
     } else {
       *d->mutable_resolve_start() = Ts(start);
       d->clear_resolve_due();
       d->clear_resolve_warn_at();
       d->set_resolve_warned(false);
       d->set_resolve_overdue(false);
+      d->set_resolve_at_top(false);
     }
     RecomputeDue(accept_stage);
   }
@@ -385,6 +387,8 @@ class Lifecycle::Step {
   void RecomputeDue(bool accept_stage) {
     auto* d = next.mutable_deadlines();
     if (d->deadline_class().empty()) return;
+    // A stage overdue at the top of the chain has no timer any more, whatever moves.
+    if (accept_stage ? d->accept_at_top() : d->resolve_at_top()) return;
     auto rule = lc_.policy_.Find(d->deadline_class(), next.priority());
     if (!rule.ok()) return;
     const Micros duration = (accept_stage ? rule->accept : rule->resolve).Resolve(lc_.calendar_);
@@ -451,7 +455,12 @@ class Lifecycle::Step {
   // the chain they record the event and stop the stage's timer.
   Status Escalate(bool automatic, DeadlineKind kind, const std::string& note) {
     const std::string base = next.escalation_unit_code().empty() ? next.unit_code() : next.escalation_unit_code();
-    const std::string parent = ParentOf(dir_, base);
+    // The chain ends at the county (grid -> community -> town -> county):
+    // cities and provinces above it in a national directory are not part of it.
+    const grid::v1::Unit* here = dir_.FindUnit(base);
+    const bool at_county = here != nullptr && here->level() != grid::v1::UNIT_LEVEL_UNSPECIFIED &&
+                           here->level() <= grid::v1::UNIT_LEVEL_COUNTY;
+    const std::string parent = at_county ? std::string() : ParentOf(dir_, base);
     const grid::v1::Unit* up = parent.empty() ? nullptr : dir_.FindUnit(parent);
     if (up == nullptr) {
       if (!automatic) {
@@ -465,8 +474,17 @@ class Lifecycle::Step {
       e->set_automatic(true);
       e->set_deadline_kind(kind);
       auto* d = next.mutable_deadlines();
-      if (kind == grid::v1::DEADLINE_KIND_ACCEPT) d->clear_accept_due();
-      if (kind == grid::v1::DEADLINE_KIND_RESOLVE) d->clear_resolve_due();
+      if (kind == grid::v1::DEADLINE_KIND_ACCEPT) {
+        d->clear_accept_due();
+        d->clear_accept_warn_at();
+        d->set_accept_at_top(true);
+      }
+      if (kind == grid::v1::DEADLINE_KIND_RESOLVE) {
+        d->clear_resolve_due();
+        d->clear_resolve_warn_at();
+        d->set_resolve_at_top(true);
+        SyncSubtaskDues();
+      }
       return Status::Ok();
     }
     next.set_escalation_unit_code(up->code());
@@ -535,21 +553,23 @@ void Lifecycle::StartClocks(const Directory& directory, Case* c, Micros now) con
 StatusOr<Transition> Lifecycle::Apply(const Directory& dir, const Case& current, const Case* master,
                                       const CaseCommand& command, const WorkActor& actor, Micros now) const {
   GRID_RETURN_IF_ERROR(ValidateCommand(command, options_));
-  const uint64_t expected = CommandExpectedVersion(command);
-  if (expected != 0 && expected != current.version()) {
-    return Status(StatusCode::kAborted, "VERSION_MISMATCH",
-                  "case " + current.id() + " is at version " + std::to_string(current.version()) + ", not " +
-                      std::to_string(expected));
-  }
   const char* name = CommandName(command);
   Step step(*this, dir, current, actor, now);
   Case& c = step.next;
   const CaseStatus s = current.status();
   const bool fire = command.has_fire();
+  // Who may touch the case at all comes first: a caller out of scope learns
+  // nothing about it, not even its version.
   if (fire) {
     GRID_RETURN_IF_ERROR(step.RequireRole(name, {kSystem}));
   } else {
     GRID_RETURN_IF_ERROR(step.RequireScope(current));
+  }
+  const uint64_t expected = CommandExpectedVersion(command);
+  if (expected != 0 && expected != current.version()) {
+    return Status(StatusCode::kAborted, "VERSION_MISMATCH",
+                  "case " + current.id() + " is at version " + std::to_string(current.version()) + ", not " +
+                      std::to_string(expected));
   }
   Transition out;
 
@@ -599,7 +619,7 @@ StatusOr<Transition> Lifecycle::Apply(const Directory& dir, const Case& current,
           if (r.has_corrected_location()) {
             location = geo::Point{r.corrected_location().lng(), r.corrected_location().lat()};
           }
-          address = r.corrected_address();
+          if (!IsBlank(r.corrected_address())) address = r.corrected_address();
         }
         std::string parent = ParentOf(dir, from);
         in.category = category;
@@ -767,6 +787,8 @@ StatusOr<Transition> Lifecycle::Apply(const Directory& dir, const Case& current,
       }
       c.set_reopen_count(c.reopen_count() + 1);
       c.clear_callback();
+      c.clear_accepted_at();  // the new round is measured on its own
+      c.set_accepted_on_time(false);
       c.clear_resolved_at();
       c.clear_closed_at();
       c.set_resolved_on_time(false);

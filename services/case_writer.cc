@@ -1,6 +1,7 @@
 // The case writer: see case_writer.h.
 #include "services/case_writer.h"
 
+#include <algorithm>
 #include <limits>
 #include <map>
 #include <unordered_map>
@@ -166,6 +167,7 @@ void CaseWriter::Process(std::deque<Item>& batch) {
     Status error;
   };
   std::vector<Outcome> outcomes(batch.size());
+  std::vector<storage::DueKey> orphans;  // due-time entries no record asks for
 
   for (size_t i = 0; i < batch.size(); ++i) {
     Outcome& out = outcomes[i];
@@ -249,10 +251,26 @@ void CaseWriter::Process(std::deque<Item>& batch) {
       }
       if (m.ok()) master_at = *m;
     }
+    if (master_at && *master_at == *at) {
+      out.error = InvalidArgument("SELF_MERGE", "a case cannot be merged into itself");
+      continue;
+    }
     const grid::v1::Case* master = master_at ? &touched[*master_at].after : nullptr;
     auto tr = lifecycle_->Apply(*dir, touched[*at].after, master, cmd.command, cmd.actor, now);
     if (!tr.ok()) {
       out.error = tr.status();
+      // A timer that the stored record does not ask for is an orphan: its
+      // entry goes in this batch. (One that an earlier command of this batch
+      // removed goes anyway, with that command's index difference.)
+      if (cmd.command.has_fire() && tr.status().reason() == "STALE_TIMER" && touched[*at].before) {
+        const auto& f = cmd.command.fire();
+        const PendingTimer timer{f.due_micros(), f.kind(), f.subtask_index(), f.warning()};
+        const auto stored = PendingTimers(*touched[*at].before);
+        if (std::find(stored.begin(), stored.end(), timer) == stored.end()) {
+          orphans.push_back(storage::DueKey{static_cast<uint64_t>(f.due_micros()), *id, static_cast<int>(f.kind()),
+                                            f.subtask_index(), f.warning()});
+        }
+      }
       continue;
     }
     Touched& t = touched[*at];
@@ -293,7 +311,7 @@ void CaseWriter::Process(std::deque<Item>& batch) {
     const auto timers = PendingTimers(t.after);
     if (!timers.empty()) earliest_due = std::min(earliest_due, timers.front().due);
   }
-  Status committed = changes.empty() ? Status::Ok() : store_->Commit(changes, feed);
+  Status committed = changes.empty() && orphans.empty() ? Status::Ok() : store_->Commit(changes, feed, orphans);
   if (committed.ok()) {
     cursor_ = cursor;
     if (load_ != nullptr) {

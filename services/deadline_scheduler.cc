@@ -52,13 +52,17 @@ void DeadlineScheduler::Wake(Micros due) {
 }
 
 size_t DeadlineScheduler::RunDueNow() {
-  if (stopped_.load()) return 0;
-  std::promise<size_t> fired;
-  auto result = fired.get_future();
-  boost::asio::post(io_, [this, &fired] {
-    fired.set_value(FireDue());
+  if (stopped_.load() || !thread_.joinable()) return 0;
+  auto fired = std::make_shared<std::promise<size_t>>();
+  auto result = fired->get_future();
+  boost::asio::post(io_, [this, fired] {
+    fired->set_value(FireDue());
     Arm();
   });
+  // A Stop that races with this call may drop the posted work: do not wait forever.
+  while (result.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+    if (stopped_.load()) return 0;
+  }
   return result.get();
 }
 
@@ -98,10 +102,8 @@ size_t DeadlineScheduler::FireDue() {
       if (s.ok()) {
         ++fired;
       } else if (s.reason() == "STALE_TIMER") {
-        // The case no longer has this timer (a transition won the race, or
-        // the entry is an orphan): drop the entry so it is not read again.
-        Status removed = store_->RemoveDue((*due)[i]);
-        (void)removed;
+        // The case no longer has this timer: a transition won the race, or
+        // the entry was an orphan, which the writer deleted in its batch.
       } else {
         backoff_ = true;  // e.g. a storage error: do not spin on it
       }

@@ -145,6 +145,9 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     wo.sync = true;
     GRID_RETURN_IF_ERROR(FromRocks(
         store->db_->Put(wo, store->meta_, std::string(kFormatKey), std::string(kFormatValue)), "writing the format marker"));
+    // A new store has no case without query indexes: nothing to backfill, ever.
+    GRID_RETURN_IF_ERROR(FromRocks(store->db_->Put(wo, store->meta_, std::string(kQueryIndexesKey), "1"),
+                                   "marking the query indexes"));
   } else {
     std::string marker;
     auto s = store->db_->Get(rocksdb::ReadOptions(), store->meta_, std::string(kFormatKey), &marker);
@@ -333,8 +336,12 @@ StatusOr<std::optional<IdempotencyRecord>> Store::FindIdempotency(const std::str
   return std::optional<IdempotencyRecord>(IdempotencyRecord{decoded->first, decoded->second});
 }
 
-Status Store::Commit(const std::vector<CaseChange>& changes, const std::vector<grid::v1::FeedEntry>& feed) {
+Status Store::Commit(const std::vector<CaseChange>& changes, const std::vector<grid::v1::FeedEntry>& feed,
+                     const std::vector<DueKey>& orphan_dues) {
   rocksdb::WriteBatch batch;
+  for (const DueKey& d : orphan_dues) {
+    GRID_RETURN_IF_ERROR(FromRocks(batch.Delete(index_, EncodeDueKey(d)), "removing an orphan timer"));
+  }
   std::string value;
   for (const CaseChange& w : changes) {
     const auto& rec = *w.after;
@@ -475,12 +482,6 @@ StatusOr<std::optional<DueKey>> Store::NextDue() const {
 Status Store::Flush() {
   rocksdb::FlushOptions flush;
   return FromRocks(db_->Flush(flush, handles_), "flushing");
-}
-
-Status Store::RemoveDue(const DueKey& due) {
-  rocksdb::WriteOptions wo;
-  wo.sync = sync_;
-  return FromRocks(db_->Delete(wo, index_, EncodeDueKey(due)), "removing a due-time entry");
 }
 
 StatusOr<size_t> Store::CountDue() const {

@@ -107,8 +107,11 @@ class Store {
                                                              const std::string& key) const;
 
   // Writes every change, its events, its index entries and the feed entries
-  // in one synced batch: all of it or none of it.
-  Status Commit(const std::vector<CaseChange>& changes, const std::vector<grid::v1::FeedEntry>& feed);
+  // in one synced batch: all of it or none of it. `orphan_dues` are due-time
+  // entries that no record asks for any more (found by the writer when a
+  // timer fired stale); they are deleted in the same batch.
+  Status Commit(const std::vector<CaseChange>& changes, const std::vector<grid::v1::FeedEntry>& feed,
+                const std::vector<DueKey>& orphan_dues = {});
 
   // The highest feed cursor stored, 0 when none.
   StatusOr<uint64_t> LastFeedCursor() const;
@@ -135,8 +138,6 @@ class Store {
   StatusOr<std::vector<DueKey>> DueUpTo(uint64_t up_to_micros, size_t limit, uint64_t from_micros = 0) const;
   // The earliest timer, if any.
   StatusOr<std::optional<DueKey>> NextDue() const;
-  // Removes one due-time entry (an orphan whose case no longer has the timer).
-  Status RemoveDue(const DueKey& due);
   // Flushes every column family's memtables to table files (so that a
   // restart does not replay them from the log).
   Status Flush();

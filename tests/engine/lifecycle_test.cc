@@ -260,6 +260,8 @@ TEST_F(LifecycleTest, IllegalTransitionsAnswerFailedPreconditionAndChangeNothing
 
 TEST_F(LifecycleTest, StaleExpectedVersionIsAborted) {
   Case c = NewAt(kT0);
+  // Out of scope comes first: a stranger learns nothing, not even the version.
+  ExpectError(Apply(c, Accept(c, 1), kG2Worker, kT0), StatusCode::kPermissionDenied, "OUT_OF_SCOPE");
   ExpectError(Apply(c, Accept(c, 1), kG1Worker, kT0), StatusCode::kAborted, "VERSION_MISMATCH");
   ExpectError(Apply(c, Accept(c, 3), kG1Worker, kT0), StatusCode::kAborted, "VERSION_MISMATCH");
   EXPECT_TRUE(Apply(c, Accept(c, 2), kG1Worker, kT0).ok());
@@ -288,6 +290,7 @@ TEST_F(LifecycleTest, RolesAndScopeAreChecked) {
 
 TEST_F(LifecycleTest, RejectWithCorrectedLocationReroutes) {
   Case c = NewAt(kT0);
+  c.set_address("文化北路2号");
   CaseCommand cmd;
   auto* r = cmd.mutable_reject();
   r->set_case_id(c.id());
@@ -303,6 +306,7 @@ TEST_F(LifecycleTest, RejectWithCorrectedLocationReroutes) {
   EXPECT_EQ(c.assignee_member_id(), "M3");
   EXPECT_EQ(c.status(), grid::v1::CASE_STATUS_ROUTED);
   EXPECT_DOUBLE_EQ(c.location().lng(), 110.015);
+  EXPECT_EQ(c.address(), "文化北路2号");  // a corrected location alone keeps the address
   ASSERT_EQ(c.rejections_size(), 1);
   EXPECT_EQ(c.rejections(0).routed_to(), kG2);
   // The new unit gets a fresh accept clock; the resolve clock runs on.
@@ -409,6 +413,63 @@ TEST_F(LifecycleTest, OverdueEscalatesUpTheChainWithANewDeadlineEachLevel) {
   // Accepted late: not on time.
   Do(&c, Accept(c), kG1Worker, due + H);
   EXPECT_FALSE(c.accepted_on_time());
+}
+
+TEST_F(LifecycleTest, AtTheTopTheResolveDueNeverComesBack) {
+  Case c = NewAt(kT0);
+  Do(&c, Accept(c), kG1Worker, kT0);
+  for (int level = 0; level < 4; ++level) {
+    FireNext(&c, grid::v1::DEADLINE_KIND_RESOLVE, true);
+    FireNext(&c, grid::v1::DEADLINE_KIND_RESOLVE, false);
+  }
+  EXPECT_TRUE(c.deadlines().resolve_at_top());
+  EXPECT_FALSE(c.deadlines().has_resolve_due());
+  // Pauses and extensions at the top move nothing: no old due comes back to fire twice.
+  CaseCommand wait;
+  wait.mutable_wait()->set_case_id(c.id());
+  wait.mutable_wait()->set_note("等市民");
+  const Micros later = kT0 + 40 * H;
+  Do(&c, wait, kG1Worker, later);
+  CaseCommand resume;
+  resume.mutable_resume()->set_case_id(c.id());
+  Do(&c, resume, kG1Worker, later + H);
+  CaseCommand extend;
+  extend.mutable_extend()->set_case_id(c.id());
+  extend.mutable_extend()->set_note("延期");
+  extend.mutable_extend()->set_hours(2);
+  Do(&c, extend, kAdminActor, later + H);
+  for (const auto& t : PendingTimers(c)) EXPECT_NE(t.kind, grid::v1::DEADLINE_KIND_RESOLVE);
+  // Reopening starts a new round with a timer again.
+  Do(&c, Resolve(c), kG1Worker, later + 2 * H);
+  Do(&c, Callback(c, false), kHotline, later + 2 * H);
+  CaseCommand reopen;
+  reopen.mutable_reopen()->set_case_id(c.id());
+  reopen.mutable_reopen()->set_note("重办");
+  Do(&c, reopen, kHotline, later + 3 * H);
+  EXPECT_FALSE(c.deadlines().resolve_at_top());
+  EXPECT_EQ(FromTs(c.deadlines().resolve_due()), later + 7 * H);
+}
+
+TEST_F(LifecycleTest, EscalationStopsAtTheCountyEvenUnderACity) {
+  auto content = testing::TinyDirectory();
+  auto* city = content.add_units();
+  city->set_code("1");
+  city->set_level(grid::v1::UNIT_LEVEL_CITY);
+  city->set_name("测试市");
+  for (auto& u : *content.mutable_units()) {
+    if (u.code() == kCounty) u.set_parent_code("1");
+  }
+  auto d = Directory::Build(content, 2);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  dir_ = *d;
+  Case c = NewAt(kT0);
+  for (int level = 0; level < 4; ++level) FireNext(&c, grid::v1::DEADLINE_KIND_ACCEPT, false);
+  EXPECT_EQ(c.escalation_unit_code(), kCounty);
+  EXPECT_TRUE(c.deadlines().accept_at_top());
+  CaseCommand esc;
+  esc.mutable_escalate()->set_case_id(c.id());
+  esc.mutable_escalate()->set_note("再往上");
+  ExpectError(Apply(c, esc, kAdminActor, kT0), StatusCode::kFailedPrecondition, "AT_TOP");
 }
 
 TEST_F(LifecycleTest, AFiredTimerIsGoneAndFiringItAgainIsStale) {
@@ -602,6 +663,7 @@ TEST_F(LifecycleTest, DissatisfiedCallbackReopensAtTheSameGridWithNewClocks) {
   EXPECT_EQ(c.unit_code(), kG1);
   EXPECT_EQ(c.reopen_count(), 1u);
   EXPECT_FALSE(c.has_callback());
+  EXPECT_FALSE(c.has_accepted_at());  // the new round's acceptance is measured on its own
   EXPECT_EQ(FromTs(c.deadlines().accept_due()), kT0 + 6 * H);
   EXPECT_EQ(FromTs(c.deadlines().resolve_due()), kT0 + 9 * H);
   // Second round: satisfied, closed; a closed case can still be reopened.
@@ -738,6 +800,12 @@ INSTANTIATE_TEST_SUITE_P(
                    [](CaseCommand* c) {
                      c->mutable_merge()->set_case_id(kId);
                      c->mutable_merge()->set_master_case_id(kId);
+                   },
+                   "SELF_MERGE"},
+        BadCommand{"merge_self_other_spelling",
+                   [](CaseCommand* c) {
+                     c->mutable_merge()->set_case_id(kId);
+                     c->mutable_merge()->set_master_case_id(std::string("0") + kId);
                    },
                    "SELF_MERGE"},
         BadCommand{"summon_none", [](CaseCommand* c) { c->mutable_summon()->set_case_id(kId); }, "MISSING_DEPARTMENT"},

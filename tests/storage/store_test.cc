@@ -311,6 +311,16 @@ TEST(Store, ATransitionRewritesTheIndexDifferenceAndTheDueTimes) {
   EXPECT_EQ(loads["M3"], 1u);
   EXPECT_EQ(store->GetEvents(1795000000000001ULL)->size(), 3u);
 
+  // An orphan entry (no record asks for it) is deleted with a commit.
+  const DueKey orphan{1'795'000'050'000'000ULL, 1795000000000001ULL, grid::v1::DEADLINE_KIND_ACCEPT, 0, false};
+  ASSERT_TRUE(store->Commit({}, {}, {}).ok());
+  EXPECT_EQ(*store->CountDue(), 1u);
+  ASSERT_TRUE(store->Commit({}, {}, {orphan}).ok());
+  EXPECT_EQ(*store->CountDue(), 1u);  // deleting what is not there is harmless
+  EXPECT_EQ((*store->NextDue())->kind, grid::v1::DEADLINE_KIND_RESOLVE);
+  ASSERT_TRUE(store->Commit({}, {}, {*store->DueUpTo(~0ULL, 1)->begin()}).ok());
+  EXPECT_EQ(*store->CountDue(), 0u);
+
   // Closed: no timers, no open load.
   grid::v1::Case c = b;
   c.set_status(grid::v1::CASE_STATUS_CLOSED);
