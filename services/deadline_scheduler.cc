@@ -46,7 +46,9 @@ void DeadlineScheduler::Stop() {
 void DeadlineScheduler::Wake(Micros due) {
   if (stopped_.load()) return;
   boost::asio::post(io_, [this, due] {
-    floor_ = std::min(floor_, due);
+    if (static_cast<uint64_t>(std::max<Micros>(due, 0)) <= floor_.due_micros) {
+      floor_ = storage::DueKey{static_cast<uint64_t>(std::max<Micros>(due, 0)), 0, 0, 0, false};
+    }
     if (due < armed_for_) Arm();
   });
 }
@@ -70,8 +72,7 @@ size_t DeadlineScheduler::FireDue() {
   size_t total = 0;
   for (;;) {
     const Micros now = clock_->NowMicros();
-    auto due = store_->DueUpTo(static_cast<uint64_t>(std::max<Micros>(now, 0)), options_.max_in_flight,
-                               static_cast<uint64_t>(std::max<Micros>(floor_, 0)));
+    auto due = store_->DueUpTo(static_cast<uint64_t>(std::max<Micros>(now, 0)), options_.max_in_flight, floor_);
     if (!due.ok() || due->empty()) return total;
     // Hand them to the writer and wait until they are committed: the next
     // read of the index must not see them again.
@@ -112,7 +113,7 @@ size_t DeadlineScheduler::FireDue() {
     fired_ += fired;
     // Everything up to the last entry read was fired or found stale, unless
     // the round was cut short: then the floor stays where it was.
-    if (!queue_full && !backoff_) floor_ = std::max(floor_, static_cast<Micros>(due->back().due_micros));
+    if (!queue_full && !backoff_) floor_ = due->back();
     if (queue_full) {
       backoff_ = true;  // let intake drain; come back shortly
       return total;
@@ -124,7 +125,7 @@ size_t DeadlineScheduler::FireDue() {
 
 void DeadlineScheduler::Arm() {
   if (stopped_.load()) return;
-  auto next = store_->DueUpTo(std::numeric_limits<uint64_t>::max(), 1, static_cast<uint64_t>(std::max<Micros>(floor_, 0)));
+  auto next = store_->DueUpTo(std::numeric_limits<uint64_t>::max(), 1, floor_);
   const Micros now = clock_->NowMicros();
   Micros wait = options_.max_wait;
   armed_for_ = kNever;

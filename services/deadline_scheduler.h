@@ -72,10 +72,11 @@ class DeadlineScheduler {
   boost::asio::steady_timer timer_;
   Micros armed_for_ = 0;  // the due the timer is armed for (scheduler thread only)
   bool backoff_ = false;  // the last round could not fire everything: wait retry_after
-  // Nothing in the index is due before this (scheduler thread only): scans
-  // start here. Raised to the last due fired; lowered by Wake when a timer
-  // is written below it.
-  Micros floor_ = 0;
+  // Nothing in the index sorts before this key (scheduler thread only):
+  // scans start here. Raised to the last entry fired (a whole key, since a
+  // burst puts many timers at one instant); lowered by Wake when a timer is
+  // written below it.
+  storage::DueKey floor_;
   std::atomic<uint64_t> fired_{0};
   std::thread thread_;
   std::atomic<bool> stopped_{false};

@@ -456,11 +456,10 @@ StatusOr<size_t> Store::TrimFeed(int64_t cutoff_micros, size_t limit) {
   return count;
 }
 
-StatusOr<std::vector<DueKey>> Store::DueUpTo(uint64_t up_to_micros, size_t limit, uint64_t from_micros) const {
+StatusOr<std::vector<DueKey>> Store::DueUpTo(uint64_t up_to_micros, size_t limit, const DueKey& from) const {
   std::vector<DueKey> out;
   const std::string prefix(1, static_cast<char>(IndexTag::kDue));
-  std::string start = prefix;
-  PutFixed64BE(&start, from_micros);
+  const std::string start = EncodeDueKey(from);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), index_));
   for (it->Seek(start); it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
     auto due = DecodeDueKey(std::string_view(it->key().data(), it->key().size()));

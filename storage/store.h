@@ -131,11 +131,13 @@ class Store {
   // Returns the number deleted.
   StatusOr<size_t> TrimFeed(int64_t cutoff_micros, size_t limit);
 
-  // Due-time index: timers due in [from, up_to], earliest first, at most
+  // Due-time index: timers from key `from` up to those due at `up_to`, earliest first, at most
   // `limit`. Fired timers leave tombstones at the head of the index until
   // compaction; a reader that knows nothing is due before `from` seeks past
   // them instead of stepping over each.
-  StatusOr<std::vector<DueKey>> DueUpTo(uint64_t up_to_micros, size_t limit, uint64_t from_micros = 0) const;
+  // `from` (inclusive) may name a whole key: a burst of timers at one instant
+  // leaves its tombstones under that very instant.
+  StatusOr<std::vector<DueKey>> DueUpTo(uint64_t up_to_micros, size_t limit, const DueKey& from = DueKey{}) const;
   // The earliest timer, if any.
   StatusOr<std::optional<DueKey>> NextDue() const;
   // Flushes every column family's memtables to table files (so that a
