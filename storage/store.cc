@@ -1,6 +1,7 @@
 // The RocksDB store: see store.h and FORMAT.md.
 #include "storage/store.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
@@ -37,12 +38,22 @@ const std::vector<std::string>& FirstColumnFamilies() {
   return cfs;
 }
 
-rocksdb::ColumnFamilyOptions CfOptions(bool point_lookups) {
+// One block cache for every column family. Index and filter blocks live in
+// it with high priority, and filters are partitioned, so that a point read
+// loads one small filter partition: with RocksDB's default 8 MB cache and
+// whole-file filters, every read of a case in a million re-read and
+// re-checksummed a filter block of megabytes (1,500 deadline fires/s).
+rocksdb::ColumnFamilyOptions CfOptions(bool point_lookups, const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions cf;
   cf.OptimizeLevelStyleCompaction();
   rocksdb::BlockBasedTableOptions table;
   if (point_lookups) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.block_cache = cache;
   table.cache_index_and_filter_blocks = true;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  table.pin_top_level_index_and_filter = true;
+  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  table.partition_filters = point_lookups;
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf.compression = rocksdb::kLZ4Compression;
   return cf;
@@ -117,10 +128,11 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     }
   }
 
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes, -1, false, 0.5);
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   for (const auto& name : AllColumnFamilies()) {
     bool point = name == kCasesCf || name == kIdempotencyCf || name == kMetaCf;
-    descs.emplace_back(name, CfOptions(point));
+    descs.emplace_back(name, CfOptions(point, cache));
     // The case_index family also holds the summed figures (case_stats.h).
     if (name == kIndexCf) descs.back().options.merge_operator = StatsMergeOperator();
   }

@@ -39,6 +39,7 @@ namespace grid::storage {
 struct StoreOptions {
   std::string path;
   bool sync = true;  // fsync the WAL on every write
+  size_t block_cache_bytes = 256u << 20;  // shared by every column family
 };
 
 struct StoredDirectory {
