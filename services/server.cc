@@ -40,7 +40,7 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   s->lifecycle_ =
       std::make_unique<Lifecycle>(config.deadline_policy, config.calendar, s->router_.get(), config.lifecycle);
   auto intake = CaseWriter::Start(s->store_.get(), clock, &s->directory_, s->lifecycle_.get(), &s->load_,
-                                  CaseWriter::Options{config.intake_queue, config.intake_max_batch});
+                                  CaseWriter::Options{config.intake_queue, config.intake_max_batch, config.intake_max_timer_share});
   if (!intake.ok()) return intake.status();
   s->intake_ = std::move(intake).value();
   auto feed = FeedHub::Start(s->store_.get(), clock, config.feed);

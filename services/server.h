@@ -35,6 +35,7 @@ struct ServerConfig {
   size_t executor_queue = 4096;
   size_t intake_queue = 8192;
   size_t intake_max_batch = 512;
+  size_t intake_max_timer_share = 64;       // fired deadlines per batch while callers wait
   int max_receive_bytes = 8 * 1024 * 1024;  // gRPC's per-message limit
   bool sync = true;                         // fsync the WAL on every write
   RouterOptions router;

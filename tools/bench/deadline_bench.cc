@@ -152,7 +152,7 @@ double Percentile(std::vector<int64_t>& v, double p) {
   return static_cast<double>(v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))]) / 1e6;
 }
 
-int Serve(const std::string& dir, size_t concurrency, double baseline_s, size_t burst) {
+int Serve(const std::string& dir, size_t concurrency, double baseline_s, size_t burst, size_t timer_share) {
   Micros burst_at = 0;
   std::ifstream(dir + "/bench_burst_at") >> burst_at;
   if (burst_at == 0) return std::fprintf(stderr, "run populate first (no %s/bench_burst_at)\n", dir.c_str()), 1;
@@ -161,6 +161,7 @@ int Serve(const std::string& dir, size_t concurrency, double baseline_s, size_t 
   config.listen = "127.0.0.1:0";
   config.data_dir = dir;
   config.scheduler.max_wait = 100'000;  // notice the clock jump within 0.1 s
+  config.intake_max_timer_share = timer_share;
   auto policy = ParseDeadlinePolicy("bench", "rule general * calendar 30d 60d\n");
   config.deadline_policy = *policy;
   const double rss_before = RssMiB();
@@ -237,11 +238,11 @@ int Serve(const std::string& dir, size_t concurrency, double baseline_s, size_t 
   const double base_rate = static_cast<double>(w.baseline_ns.size()) / baseline_s;
   const double burst_rate = static_cast<double>(w.burst_ns.size()) / burst_s;
   std::printf(
-      "{\"phase\": \"burst\", \"concurrency\": %zu, \"deadlines_fired\": %llu, \"burst_seconds\": %.2f, "
+      "{\"phase\": \"burst\", \"timer_share\": %zu, \"concurrency\": %zu, \"deadlines_fired\": %llu, \"burst_seconds\": %.2f, "
       "\"fired_per_s\": %.0f, \"baseline_submits_per_s\": %.0f, \"baseline_p50_ms\": %.2f, \"baseline_p99_ms\": %.2f, "
       "\"burst_submits_per_s\": %.0f, \"burst_p50_ms\": %.2f, \"burst_p99_ms\": %.2f, \"errors\": %llu, "
       "\"rss_mib\": %.0f}\n",
-      concurrency, static_cast<unsigned long long>(fired), burst_s, static_cast<double>(fired) / burst_s, base_rate,
+      timer_share, concurrency, static_cast<unsigned long long>(fired), burst_s, static_cast<double>(fired) / burst_s, base_rate,
       Percentile(w.baseline_ns, 0.5), Percentile(w.baseline_ns, 0.99), burst_rate, Percentile(w.burst_ns, 0.5),
       Percentile(w.burst_ns, 0.99), static_cast<unsigned long long>(w.errors), RssMiB());
   (*server)->Shutdown();
@@ -265,8 +266,11 @@ int main(int argc, char** argv) {
   serve->add_option("--concurrency", concurrency, "closed-loop SubmitCase callers")->check(CLI::Range(1, 1024));
   serve->add_option("--baseline-s", baseline_s, "seconds of intake before the burst");
   serve->add_option("--burst", burst, "deadlines to wait for");
+  size_t timer_share = 64;
+  serve->add_option("--timer-share", timer_share, "fired deadlines per writer batch while callers wait")
+      ->check(CLI::Range(1, 512));
   CLI11_PARSE(app, argc, argv);
   if (burst > cases) burst = cases;
   if (*populate) return Populate(dir, cases, burst);
-  return Serve(dir, concurrency, baseline_s, burst);
+  return Serve(dir, concurrency, baseline_s, burst, timer_share);
 }
