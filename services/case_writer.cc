@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "storage/case_index.h"
+#include "storage/case_query.h"
 #include "storage/keys.h"
 
 namespace grid::services {
@@ -297,9 +298,8 @@ void CaseWriter::Process(std::deque<Item>& batch) {
     if (t.events.empty()) continue;
     changes.push_back(storage::CaseChange{t.before ? &*t.before : nullptr, &t.after, &t.events, t.caller,
                                           t.idempotency_key, t.fingerprint});
-    std::vector<std::string> path;
-    for (const auto* u : dir->Ancestors(storage::IndexedUnit(t.after))) path.push_back(u->code());
-    path.push_back(storage::IndexedUnit(t.after));
+    // The chain SetUnitPath already put on the record (root first).
+    const std::vector<std::string> path = storage::IndexedPath(t.after);
     for (const auto& e : t.events) {
       grid::v1::FeedEntry entry;
       entry.set_cursor(++cursor);
