@@ -36,11 +36,17 @@ void FeedHub::Publish(const std::vector<grid::v1::FeedEntry>& entries) {
     if (subscribers_ > 0) {
       auto everything = by_scope_.find("");
       for (const auto& e : entries) {
-        std::shared_ptr<const grid::v1::FeedEntry> shared;
+        // Serialised once, for the first subscriber it goes to.
+        std::shared_ptr<const LiveEntry> shared;
         auto offer = [&](const std::vector<Sub>& subs) {
           for (const Sub& s : subs) {
             if (!e.escalation() && !s.all_changes) continue;
-            if (!shared) shared = std::make_shared<const grid::v1::FeedEntry>(e);
+            if (!shared) {
+              auto live = std::make_shared<LiveEntry>();
+              live->cursor = e.cursor();
+              e.SerializeToString(&live->bytes);
+              shared = std::move(live);
+            }
             ++offered;
             if (s.sink->Offer(shared)) kick.push_back(s.sink);
           }

@@ -69,13 +69,20 @@ struct FeedStats {
   uint64_t trimmed = 0;        // entries deleted by retention
 };
 
+// A published entry as subscribers get it: serialised once by the hub, then
+// spliced into every matching subscriber's WatchResponse as it is.
+struct LiveEntry {
+  uint64_t cursor = 0;
+  std::string bytes;  // a serialised grid::v1::FeedEntry
+};
+
 // A subscriber as the hub sees it.
 class FeedSink {
  public:
   virtual ~FeedSink() = default;
   // Under the hub's lock; must not block or call the hub. True when the sink
   // wants Kick() called (once: it coalesces offers until the kick runs).
-  virtual bool Offer(const std::shared_ptr<const grid::v1::FeedEntry>& entry) = 0;
+  virtual bool Offer(const std::shared_ptr<const LiveEntry>& entry) = 0;
   // On the hub's dispatch thread, never the publisher's: the sink may start
   // sending (gRPC writes can run inline and must not delay the writer).
   virtual void Kick() = 0;

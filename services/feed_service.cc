@@ -19,6 +19,12 @@
 // sent. In live mode with an empty buffer sent_ advances to the hub's
 // delivered(), which lets heartbeats move a narrow subscriber forward.
 //
+// Entries are never parsed or re-serialised on the way out: a WatchResponse
+// is built by splicing serialised FeedEntry bytes (from storage, or
+// serialised once by the hub) behind their field tag, then the cursor. The
+// replay reads only the two fields it filters on (unit_path, escalation) from
+// the stored bytes.
+//
 // One token, busy_, serialises the reactor: it is held by a write in flight
 // or by a replay task, and only its holder calls StartWrite; Finish is only
 // called when nobody holds it, so it never races a write. Nothing calls into
@@ -26,23 +32,24 @@
 #include "services/feed_service.h"
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 
 #include "services/errors.h"
+#include "services/feed_wire.h"
+#include "services/wire.h"
 
 namespace grid::services {
 namespace {
 
-using grid::v1::WatchResponse;
-
 // A stream refused before it started.
-class Refusal final : public grpc::ServerWriteReactor<WatchResponse> {
+class Refusal final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   Refusal(grpc::CallbackServerContext* context, const Status& status) { Finish(Fail(context, status)); }
   void OnDone() override { delete this; }
 };
 
-class WatchCall final : public grpc::ServerWriteReactor<WatchResponse>, public FeedSink {
+class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, public FeedSink {
  public:
   static WatchCall* Begin(FeedHub* hub, grpc::CallbackServerContext* context, std::string scope,
                           const grid::v1::WatchRequest& request) {
@@ -74,7 +81,7 @@ class WatchCall final : public grpc::ServerWriteReactor<WatchResponse>, public F
 
   // ---- FeedSink (the hub) ----
 
-  bool Offer(const std::shared_ptr<const grid::v1::FeedEntry>& entry) override {
+  bool Offer(const std::shared_ptr<const LiveEntry>& entry) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (finished_ || overflowed_) return false;
     if (buffer_.size() >= hub_->options().subscriber_buffer) {
@@ -138,41 +145,41 @@ class WatchCall final : public grpc::ServerWriteReactor<WatchResponse>, public F
   WatchCall(FeedHub* hub, grpc::CallbackServerContext* context, std::string scope, bool all_changes)
       : hub_(hub), context_(context), scope_(std::move(scope)), all_(all_changes) {}
 
-  bool Matches(const grid::v1::FeedEntry& e) const {
-    if (!all_ && !e.escalation()) return false;
-    if (scope_.empty()) return true;
-    return std::find(e.unit_path().begin(), e.unit_path().end(), scope_) != e.unit_path().end();
-  }
-
   void DropBufferLocked() {
     if (buffer_.empty()) return;
     hub_->CountBuffered(-static_cast<int64_t>(buffer_.size()), 0);
-    std::deque<std::shared_ptr<const grid::v1::FeedEntry>>().swap(buffer_);
+    std::deque<std::shared_ptr<const LiveEntry>>().swap(buffer_);
   }
 
-  // Under mu_, in live mode: fills msg_ from the buffer. False when there is
+  // Under mu_, in live mode: fills out_ from the buffer. False when there is
   // nothing to send.
   bool BuildLiveLocked() {
-    msg_.Clear();
+    out_.clear();
     const auto& opt = hub_->options();
-    size_t bytes = 0;
+    size_t entries = 0;
     int64_t popped = 0;
-    while (!buffer_.empty() && static_cast<size_t>(msg_.entries_size()) < opt.max_entries_per_message &&
-           bytes < opt.max_bytes_per_message) {
+    while (!buffer_.empty() && entries < opt.max_entries_per_message && out_.size() < opt.max_bytes_per_message) {
       auto e = std::move(buffer_.front());
       buffer_.pop_front();
       ++popped;
-      if (e->cursor() <= sent_) continue;  // already sent by the replay
-      *msg_.add_entries() = *e;
-      sent_ = e->cursor();
-      bytes += e->ByteSizeLong();
+      if (e->cursor <= sent_) continue;  // already sent by the replay
+      AppendFeedEntry(&out_, e->bytes);
+      ++entries;
+      sent_ = e->cursor;
     }
     if (popped > 0) hub_->CountBuffered(-popped, 0);
     if (buffer_.empty() && !overflowed_) sent_ = std::max(sent_, hub_->delivered());
-    if (msg_.entries_size() == 0 && !heartbeat_due_) return false;
-    msg_.set_cursor(sent_);
+    if (entries == 0 && !heartbeat_due_) return false;
+    AppendFeedTail(&out_, sent_, false);
     heartbeat_due_ = false;
     return true;
+  }
+
+  // Holds busy_: sends out_.
+  void WriteOut() {
+    grpc::Slice slice(out_.data(), out_.size());
+    msg_ = grpc::ByteBuffer(&slice, 1);
+    StartWrite(&msg_);
   }
 
   void Pump() {
@@ -208,7 +215,7 @@ class WatchCall final : public grpc::ServerWriteReactor<WatchResponse>, public F
       case Act::kNone:
         break;
       case Act::kWrite:
-        StartWrite(&msg_);
+        WriteOut();
         break;
       case Act::kReplay:
         ScheduleReplay();
@@ -254,9 +261,9 @@ class WatchCall final : public grpc::ServerWriteReactor<WatchResponse>, public F
       return;
     }
     const auto& opt = hub_->options();
-    msg_.Clear();
-    size_t bytes = 0;
-    bool gap = false, corrupt = false;
+    out_.clear();
+    size_t entries = 0;
+    bool gap = false, corrupt = false, held = false;
     uint64_t gap_at = 0;
     const uint64_t start = position;
     StatusOr<size_t> visited = size_t{0};
@@ -271,22 +278,22 @@ class WatchCall final : public grpc::ServerWriteReactor<WatchResponse>, public F
           return false;
         }
         if (cursor > target) return false;
-        auto* e = msg_.add_entries();
-        if (!e->ParseFromArray(bytes_in.data(), static_cast<int>(bytes_in.size()))) {
-          corrupt = true;
+        bool escalation = false, in_scope = false;
+        if (!PeekFeedEntry(bytes_in, scope_, &escalation, &in_scope)) {
+          // What came before it goes out first; the next step stops here.
+          if (entries == 0) corrupt = true;
+          held = true;
           return false;
         }
         position = cursor;
-        if (Matches(*e)) {
-          bytes += bytes_in.size();
-        } else {
-          msg_.mutable_entries()->RemoveLast();
+        if (in_scope && (all_ || escalation)) {
+          AppendFeedEntry(&out_, bytes_in);
+          ++entries;
         }
-        return position < target && static_cast<size_t>(msg_.entries_size()) < opt.max_entries_per_message &&
-               bytes < opt.max_bytes_per_message;
+        return position < target && entries < opt.max_entries_per_message && out_.size() < opt.max_bytes_per_message;
       });
-      if (visited.ok() && !gap && !corrupt && *visited < limit && position < target &&
-          static_cast<size_t>(msg_.entries_size()) < opt.max_entries_per_message && bytes < opt.max_bytes_per_message) {
+      if (visited.ok() && !gap && !held && *visited < limit && position < target &&
+          entries < opt.max_entries_per_message && out_.size() < opt.max_bytes_per_message) {
         gap = true;  // the stored feed ends before target: trimmed under us
       }
     }
@@ -312,9 +319,8 @@ class WatchCall final : public grpc::ServerWriteReactor<WatchResponse>, public F
         sent_ = position;
         const bool reached = position >= target;
         if (reached) mode_ = Mode::kLive;
-        if (msg_.entries_size() > 0 || reached) {
-          msg_.set_cursor(position);
-          msg_.set_caught_up(reached);
+        if (entries > 0 || reached) {
+          AppendFeedTail(&out_, position, reached);
           next = Next::kWrite;
         } else {
           next = Next::kAgain;
@@ -323,7 +329,7 @@ class WatchCall final : public grpc::ServerWriteReactor<WatchResponse>, public F
     }
     switch (next) {
       case Next::kWrite:
-        StartWrite(&msg_);
+        WriteOut();
         break;
       case Next::kAgain:
         ScheduleReplay();
@@ -345,7 +351,7 @@ class WatchCall final : public grpc::ServerWriteReactor<WatchResponse>, public F
   Mode mode_ = Mode::kReplay;   // GUARDED_BY(mu_)
   uint64_t sent_ = 0;           // GUARDED_BY(mu_): every matching entry <= sent_ was sent
   uint64_t target_ = 0;         // GUARDED_BY(mu_): the replay's end
-  std::deque<std::shared_ptr<const grid::v1::FeedEntry>> buffer_;  // GUARDED_BY(mu_)
+  std::deque<std::shared_ptr<const LiveEntry>> buffer_;  // GUARDED_BY(mu_)
   bool overflowed_ = false;     // GUARDED_BY(mu_)
   bool busy_ = false;           // GUARDED_BY(mu_): a write in flight or a replay task
   bool heartbeat_due_ = false;  // GUARDED_BY(mu_)
@@ -354,16 +360,20 @@ class WatchCall final : public grpc::ServerWriteReactor<WatchResponse>, public F
   bool finished_ = false;       // GUARDED_BY(mu_)
   Status final_;                // GUARDED_BY(mu_): set: end the stream with it
   uint64_t oldest_ = 0;         // with FEED_CURSOR_TRIMMED
-  WatchResponse msg_;           // owned by the holder of busy_
+  std::string out_;             // owned by the holder of busy_: the WatchResponse being built
+  grpc::ByteBuffer msg_;        // owned by the holder of busy_: the one in flight
 };
 
 }  // namespace
 
-grpc::ServerWriteReactor<grid::v1::WatchResponse>* FeedService::Watch(grpc::CallbackServerContext* context,
-                                                                      const grid::v1::WatchRequest* request) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* FeedService::Watch(grpc::CallbackServerContext* context,
+                                                               const grpc::ByteBuffer* raw_request) {
   auto principal = deps_->auth->Authenticate(*context);
   if (!principal.ok()) return new Refusal(context, principal.status());
   if (Status st = Authorize(*principal, Action::kReadCase); !st.ok()) return new Refusal(context, st);
+  grid::v1::WatchRequest req;
+  if (Status st = ParseRequest(*raw_request, &req); !st.ok()) return new Refusal(context, st);
+  const grid::v1::WatchRequest* request = &req;
   std::string scope = request->scope_unit_code().empty() ? principal->scope : request->scope_unit_code();
   if (!scope.empty()) {
     auto dir = deps_->directory->Get();

@@ -19,12 +19,15 @@ namespace grid::services {
 inline constexpr const char* kCursorMetadataKey = "grid-cursor";
 inline constexpr const char* kOldestCursorMetadataKey = "grid-oldest-cursor";
 
-class FeedService final : public grid::v1::EscalationFeed::CallbackService {
+// Raw bytes in and out: the request is parsed by wire.h (bad UTF-8 gets
+// INVALID_UTF8), and responses splice stored FeedEntry bytes unparsed.
+class FeedService final
+    : public grid::v1::EscalationFeed::WithRawCallbackMethod_Watch<grid::v1::EscalationFeed::Service> {
  public:
   // REQUIRES: deps and hub outlive the service.
   FeedService(const ServiceDeps* deps, FeedHub* hub) : deps_(deps), hub_(hub) {}
-  grpc::ServerWriteReactor<grid::v1::WatchResponse>* Watch(grpc::CallbackServerContext* context,
-                                                          const grid::v1::WatchRequest* request) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Watch(grpc::CallbackServerContext* context,
+                                                   const grpc::ByteBuffer* raw_request) override;
 
  private:
   const ServiceDeps* deps_;

@@ -3,7 +3,9 @@
 // on conditions (stream reads with deadlines), never for time to pass.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
@@ -13,6 +15,7 @@
 #include <thread>
 
 #include "services/server.h"
+#include "storage/keys.h"
 #include "tests/support/grpc_client.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tiny_directory.h"
@@ -254,6 +257,53 @@ TEST_F(FeedTest, ATownOfficeSeesOnlyItsTownsEscalations) {
   Stream anonymous(channel_, "", Request("100001", 0, false));
   EXPECT_FALSE(anonymous.Read(&r));
   EXPECT_EQ(anonymous.Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  // The C++ client sends invalid UTF-8 in a string (with a logged warning).
+  Stream garbled(channel_, "admin-token-0000001", Request("10000\xFF", 0, false));
+  EXPECT_FALSE(garbled.Read(&r));
+  EXPECT_EQ(garbled.Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(garbled.Trailer("grid-reason"), "INVALID_UTF8");
+}
+
+// A stored entry that is not a FeedEntry ends a replay with DATA_LOSS after
+// everything before it was sent, instead of being skipped or sent as it is.
+TEST_F(FeedTest, ACorruptStoredEntryEndsTheReplayWithDataLoss) {
+  StartServer();
+  Escalate(Submit(1));
+  WaitPublished();
+  const uint64_t last = LastCursor();
+  StopServer();
+  // The store recovers its own log first (its merge operands need the
+  // store's merge operator), then the raw edit.
+  {
+    auto store = storage::Store::Open(storage::StoreOptions{tmp_.Sub("data"), false});
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->Flush().ok());
+  }
+  {
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), tmp_.Sub("data"), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), tmp_.Sub("data"), cfs, &handles, &db).ok());
+    auto feed = std::find(names.begin(), names.end(), "feed");
+    ASSERT_NE(feed, names.end());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[feed - names.begin()], storage::FeedKey(last + 1),
+                        std::string("\x1a\x40short", 7))
+                    .ok());
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+  StartServer();
+  Stream s(channel_, "admin-token-0000001", Request("", 0, true));
+  std::vector<v1::FeedEntry> got;
+  EXPECT_FALSE(s.ReadUntil(last + 1, &got));
+  ASSERT_FALSE(got.empty()) << s.Finish().error_message();
+  EXPECT_EQ(Cursors(got).back(), last);
+  EXPECT_EQ(got.size(), last);
+  EXPECT_EQ(s.Finish().error_code(), grpc::StatusCode::DATA_LOSS);
+  EXPECT_EQ(s.Trailer("grid-reason"), "CORRUPT_RECORD");
 }
 
 // A narrow scope where nothing happens still advances its cursor through
