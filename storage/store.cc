@@ -495,6 +495,16 @@ Status Store::Flush() {
   return FromRocks(db_->Flush(flush, handles_), "flushing");
 }
 
+Status Store::CompactAll() {
+  GRID_RETURN_IF_ERROR(Flush());
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  for (auto* h : handles_) {
+    GRID_RETURN_IF_ERROR(FromRocks(db_->CompactRange(options, h, nullptr, nullptr), "compacting"));
+  }
+  return Status::Ok();
+}
+
 StatusOr<size_t> Store::CountDue() const {
   size_t n = 0;
   const std::string prefix(1, static_cast<char>(IndexTag::kDue));

@@ -144,6 +144,10 @@ class Store {
   // Flushes every column family's memtables to table files (so that a
   // restart does not replay them from the log).
   Status Flush();
+  // Flushes, then compacts every column family down to its last level (merge
+  // operands folded, tombstones dropped). For tools after a bulk load; it
+  // rewrites the whole store and blocks until done.
+  Status CompactAll();
   // Number of timers in the index (a scan; for tests and tools).
   StatusOr<size_t> CountDue() const;
 

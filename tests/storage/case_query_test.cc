@@ -192,6 +192,20 @@ TEST(StoreQueries, ListsPagesAndSumsFiguresAcrossAReopen) {
   figures = (*store)->ReadStats({"100"}, from, from);
   ASSERT_TRUE(figures.ok());
   EXPECT_EQ((*figures)[0][stat::kCases], 5);
+
+  // A full compaction folds the merge operands: the same figures and lists.
+  auto before = (*store)->ReadStats({"100", "100001", "100002", "100001001"}, from, to);
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE((*store)->CompactAll().ok());
+  auto after = (*store)->ReadStats({"100", "100001", "100002", "100001001"}, from, to);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*after, *before);
+  q = CaseListQuery{};
+  q.scope = "100";
+  q.statuses = {v1::CASE_STATUS_ROUTED};
+  page = (*store)->ListCases(q);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->cases.size(), 10u);
 }
 
 // A store whose cases predate unit_path (filed under their grid alone) is

@@ -12,11 +12,15 @@
 // thread does), so subscribers that fall behind replay from real storage.
 //
 // fanout: --subscribers Watch streams (callback API, no thread per stream,
-// spread over 8 channels), subscriber i watching town i; the publisher emits
+// spread over 8 channels) in a child process, so that the server's CPU and the
+// subscribers' are measured apart; subscriber i watches town i. The publisher emits
 // --rate escalations per second in 1 ms batches, round-robin over the towns,
 // so every event goes to exactly one subscriber. Delivery latency is from
 // just before the commit (event.at, wall clock) to the client's read, over
-// the events published after the warm-up.
+// the events published after the warm-up. CPU per event is split three
+// ways: the publisher's building and committing (what the case writer does
+// anyway), the rest of the server process (Publish, dispatch, gRPC writes:
+// the fan-out proper), and the subscribers' process.
 //
 // replay: --events stored entries, then one Watch from cursor 0 over the
 // whole county (--scope-share 1) or one town of --scope-share towns, timing
@@ -30,12 +34,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "services/server.h"
@@ -194,22 +200,116 @@ std::vector<std::shared_ptr<grpc::Channel>> Channels(int port, int n) {
   return out;
 }
 
-int Fanout(size_t subscribers, double rate, double warmup_s, double duration_s, size_t buffer) {
-  const std::string dir = std::filesystem::temp_directory_path() / ("feed_bench_" + std::to_string(getpid()));
-  grid::services::SystemClock clock;
-  auto server = StartServer(dir, subscribers, &clock, buffer);
-  auto* hub = server->feed();
-  auto channels = Channels(server->port(), 8);
+// The subscribers' side of fanout, in a child process forked before any gRPC
+// use, so that the server's CPU and the clients' are counted apart. Talks to
+// the parent through two pipes, one line per message:
+//   parent → child: "port N", then "measure WALL_MICROS", then "end PUBLISHED"
+//   child → parent: "ready", then "result RECEIVED P50 P99 P999 CPU_SECONDS"
+class Pipe {
+ public:
+  Pipe(int in, int out) : in_(fdopen(in, "r")), out_(fdopen(out, "w")) {}
+  ~Pipe() {
+    std::fclose(in_);
+    std::fclose(out_);
+  }
+  void Send(const std::string& line) {
+    std::fprintf(out_, "%s\n", line.c_str());
+    std::fflush(out_);
+  }
+  // The next line, or "" at end of file.
+  std::string Receive() {
+    char buf[256];
+    if (std::fgets(buf, sizeof buf, in_) == nullptr) return "";
+    std::string line(buf);
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    return line;
+  }
+
+ private:
+  FILE* in_;
+  FILE* out_;
+};
+
+int RunClients(Pipe* pipe, size_t subscribers) {
+  int port = 0;
+  if (std::sscanf(pipe->Receive().c_str(), "port %d", &port) != 1) return 1;
+  auto channels = Channels(port, 8);
   std::vector<std::unique_ptr<v1::EscalationFeed::Stub>> stubs;
   for (auto& c : channels) stubs.push_back(v1::EscalationFeed::NewStub(c));
   Shared shared;
   std::vector<std::unique_ptr<Subscriber>> subs;
-  const auto t_connect = SteadyClock::now();
   for (size_t i = 0; i < subscribers; ++i) {
     subs.push_back(std::make_unique<Subscriber>(stubs[i % stubs.size()].get(), TownCode(i), &shared));
   }
+  pipe->Send("ready");
+  long long measure_from = 0;
+  if (std::sscanf(pipe->Receive().c_str(), "measure %lld", &measure_from) != 1) return 1;
+  shared.measure_from = measure_from;
+  const double cpu_start = CpuSeconds();
+  unsigned long long published = 0;
+  if (std::sscanf(pipe->Receive().c_str(), "end %llu", &published) != 1) return 1;
+  const double cpu = CpuSeconds() - cpu_start;  // the measured window only
+  const auto drain_until = SteadyClock::now() + std::chrono::seconds(10);
+  while (shared.received.load() < published && SteadyClock::now() < drain_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  char line[256];
+  std::snprintf(line, sizeof line, "result %llu %.3f %.3f %.3f %.4f",
+                static_cast<unsigned long long>(shared.received.load()), shared.latency.Percentile(0.5),
+                shared.latency.Percentile(0.99), shared.latency.Percentile(0.999), cpu);
+  pipe->Send(line);
+  for (auto& s : subs) s->Cancel();
+  const auto cancel_until = SteadyClock::now() + std::chrono::seconds(10);
+  while (shared.ended.load() < static_cast<int>(subs.size()) && SteadyClock::now() < cancel_until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return 0;
+}
+
+// CPU seconds the calling thread has used.
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+int Fanout(size_t subscribers, double rate, double warmup_s, double duration_s, size_t buffer) {
+  int to_child[2], to_parent[2];
+  if (pipe(to_child) != 0 || pipe(to_parent) != 0) {
+    std::perror("pipe");
+    return 1;
+  }
+  const pid_t child = fork();
+  if (child < 0) {
+    std::perror("fork");
+    return 1;
+  }
+  if (child == 0) {
+    close(to_child[1]);
+    close(to_parent[0]);
+    int rc = 0;
+    {
+      Pipe pipe(to_child[0], to_parent[1]);
+      rc = RunClients(&pipe, subscribers);
+    }
+    std::_Exit(rc);
+  }
+  close(to_child[0]);
+  close(to_parent[1]);
+  Pipe pipe(to_parent[0], to_child[1]);
+
+  const std::string dir = std::filesystem::temp_directory_path() / ("feed_bench_" + std::to_string(getpid()));
+  grid::services::SystemClock clock;
+  auto server = StartServer(dir, subscribers, &clock, buffer);
+  auto* hub = server->feed();
+  const auto t_connect = SteadyClock::now();
+  pipe.Send("port " + std::to_string(server->port()));
+  if (pipe.Receive() != "ready") {
+    std::fprintf(stderr, "feed_bench: the client process failed\n");
+    return 1;
+  }
   while (hub->stats().subscribers < subscribers) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  std::printf("connected %zu subscribers in %.2f s\n", subscribers,
+  std::printf("connected %zu subscribers (another process) in %.2f s\n", subscribers,
               std::chrono::duration<double>(SteadyClock::now() - t_connect).count());
 
   uint64_t cursor = *server->store()->LastFeedCursor();
@@ -220,7 +320,7 @@ int Fanout(size_t subscribers, double rate, double warmup_s, double duration_s, 
   const auto end = measure_at + std::chrono::microseconds(static_cast<int64_t>(duration_s * 1e6));
   uint64_t published_at_measure = 0;
   bool measuring = false;
-  double cpu_at_measure = 0;
+  double cpu_at_measure = 0, writer_cpu = 0, publish_cpu = 0;
   std::vector<v1::FeedEntry> batch;
   auto next = start;
   while (true) {
@@ -229,12 +329,13 @@ int Fanout(size_t subscribers, double rate, double warmup_s, double duration_s, 
     if (!measuring && now >= measure_at) {
       measuring = true;
       cpu_at_measure = CpuSeconds();
-      shared.measure_from = WallMicros();
+      pipe.Send("measure " + std::to_string(WallMicros()));
       published_at_measure = published;
     }
     // Publish what the rate says is due by now (1 ms ticks).
     const double elapsed = std::chrono::duration<double>(now - start).count();
     const uint64_t due = static_cast<uint64_t>(elapsed * rate);
+    const double t0 = ThreadCpuSeconds();
     batch.clear();
     while (published + batch.size() < due && batch.size() < 5000) {
       batch.push_back(Entry(++cursor, town));
@@ -245,7 +346,13 @@ int Fanout(size_t subscribers, double rate, double warmup_s, double duration_s, 
         std::fprintf(stderr, "feed_bench: commit failed\n");
         return 1;
       }
+      const double t1 = ThreadCpuSeconds();
       hub->Publish(batch);
+      const double t2 = ThreadCpuSeconds();
+      if (measuring) {
+        writer_cpu += t1 - t0;
+        publish_cpu += t2 - t1;
+      }
       published += batch.size();
     }
     next += std::chrono::milliseconds(1);
@@ -253,27 +360,32 @@ int Fanout(size_t subscribers, double rate, double warmup_s, double duration_s, 
   }
   const double window = std::chrono::duration<double>(SteadyClock::now() - measure_at).count();
   const uint64_t measured_published = published - published_at_measure;
-  const double cpu = CpuSeconds() - cpu_at_measure;
-  // Let deliveries drain (bounded wait).
-  const auto drain_until = SteadyClock::now() + std::chrono::seconds(10);
-  while (shared.received.load() < published && SteadyClock::now() < drain_until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const double server_cpu = CpuSeconds() - cpu_at_measure;
+  pipe.Send("end " + std::to_string(published));
+  unsigned long long received = 0;
+  double p50 = 0, p99 = 0, p999 = 0, client_cpu = 0;
+  const std::string result = pipe.Receive();
+  if (std::sscanf(result.c_str(), "result %llu %lf %lf %lf %lf", &received, &p50, &p99, &p999, &client_cpu) != 5) {
+    std::fprintf(stderr, "feed_bench: no result from the client process (%s)\n", result.c_str());
+    return 1;
   }
   const auto stats = hub->stats();
+  const double n = measured_published > 0 ? static_cast<double>(measured_published) : 1.0;
+  // Per event: the "writer" (building and committing entries, which the case
+  // writer does anyway), the fan-out (Publish, dispatch, gRPC writes: the
+  // server process minus the writer) and the subscribers' process.
   std::printf(
       "fanout subscribers=%zu target_rate=%.0f/s published=%.0f/s (window %.1f s) delivered=%llu/%llu "
-      "latency_ms p50=%.2f p99=%.2f p999=%.2f max_buffered=%llu overflows=%llu cpu=%.2f cores "
-      "(%.1f us per event, all threads)\n",
-      subscribers, rate, static_cast<double>(measured_published) / window, window,
-      static_cast<unsigned long long>(shared.received.load()), static_cast<unsigned long long>(published),
-      shared.latency.Percentile(0.5), shared.latency.Percentile(0.99), shared.latency.Percentile(0.999),
+      "latency_ms p50=%.2f p99=%.2f p999=%.2f max_buffered=%llu overflows=%llu "
+      "server_cpu=%.2f cores clients_cpu=%.2f cores; us per event: writer %.1f fanout %.1f (publish %.1f) "
+      "clients %.1f\n",
+      subscribers, rate, static_cast<double>(measured_published) / window, window, received,
+      static_cast<unsigned long long>(published), p50, p99, p999,
       static_cast<unsigned long long>(stats.max_buffered), static_cast<unsigned long long>(stats.overflows),
-      cpu / window, measured_published > 0 ? cpu * 1e6 / static_cast<double>(measured_published) : 0.0);
-  for (auto& s : subs) s->Cancel();
-  const auto cancel_until = SteadyClock::now() + std::chrono::seconds(10);
-  while (shared.ended.load() < static_cast<int>(subs.size()) && SteadyClock::now() < cancel_until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+      server_cpu / window, client_cpu / window, writer_cpu * 1e6 / n, (server_cpu - writer_cpu) * 1e6 / n,
+      publish_cpu * 1e6 / n, client_cpu * 1e6 / n);
+  int status = 0;
+  waitpid(child, &status, 0);
   server->Shutdown();
   server.reset();
   std::filesystem::remove_all(dir);

@@ -1,7 +1,7 @@
 // query_bench: CaseQuery.ListCases and CaseQuery.GetStats over a large store.
 //
 //   query_bench --data DIR [--cases 10000000] [--days 365] [--batch 20000]
-//               [--queries 1000] [--runs 3] [--seed 1] [--generate-only]
+//               [--queries 1000] [--runs 3] [--seed 1] [--generate-only] [--compact]
 //
 // 1. Generate (only when DIR holds no store yet): the 澄迈 demo directory,
 //    then --cases cases spread evenly over the --days days before
@@ -246,7 +246,7 @@ int main(int argc, char** argv) {
   int days = 365, queries = 1000, runs = 3;
   size_t batch = 20000;
   uint32_t seed = 1;
-  bool generate_only = false;
+  bool generate_only = false, compact = false;
   app.add_option("--data", data, "store directory (generated when empty)")->required();
   app.add_option("--cases", n, "cases to generate")->capture_default_str();
   app.add_option("--days", days, "days the cases span")->capture_default_str();
@@ -255,6 +255,7 @@ int main(int argc, char** argv) {
   app.add_option("--runs", runs, "runs")->capture_default_str();
   app.add_option("--seed", seed, "random seed")->capture_default_str();
   app.add_flag("--generate-only", generate_only, "stop after generating");
+  app.add_flag("--compact", compact, "compact the whole store (as the server would over time) before serving");
   CLI11_PARSE(app, argc, argv);
 
   std::error_code ec;
@@ -262,6 +263,15 @@ int main(int argc, char** argv) {
     if (int rc = Generate(data, n, days, batch, seed); rc != 0) return rc;
   } else {
     std::printf("using the existing store in %s\n", data.c_str());
+  }
+  if (compact) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto store = grid::storage::Store::Open(grid::storage::StoreOptions{data, /*sync=*/false});
+    if (!store.ok() || !(*store)->CompactAll().ok()) {
+      std::fprintf(stderr, "compaction failed\n");
+      return 1;
+    }
+    std::printf("compacted in %.0f s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   if (generate_only) return 0;
 
