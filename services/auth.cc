@@ -148,8 +148,12 @@ Status CheckScope(const Principal& p, const Directory& directory, std::string_vi
                 std::string(unit_code) + " is outside the caller's scope " + p.scope);
 }
 
+bool SeesCitizen(const Principal& p) {
+  return p.role == Role::kCallCenter || p.role == Role::kGridWorker || p.role == Role::kAdmin;
+}
+
 void MaskCitizen(const Principal& p, grid::v1::Case* c) {
-  if (p.role == Role::kCallCenter || p.role == Role::kGridWorker || p.role == Role::kAdmin) return;
+  if (SeesCitizen(p)) return;
   auto* citizen = c->mutable_citizen();
   citizen->set_name(MaskName(citizen->name()));
   citizen->set_phone(MaskPhone(citizen->phone()));

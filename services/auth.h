@@ -66,5 +66,7 @@ Status CheckScope(const Principal& principal, const Directory& directory, std::s
 // Masks the citizen's name and phone for roles that do not call citizens back
 // (department, supervisor, town office): "张*", "138****5678".
 void MaskCitizen(const Principal& principal, grid::v1::Case* c);
+// Whether MaskCitizen leaves this principal's cases as they are.
+bool SeesCitizen(const Principal& principal);
 
 }  // namespace grid::services

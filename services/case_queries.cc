@@ -8,6 +8,7 @@
 #include "engine/case_id.h"
 #include "services/errors.h"
 #include "services/grid_services.h"
+#include "services/wire.h"
 #include "storage/case_index.h"
 
 namespace grid::services {
@@ -17,6 +18,7 @@ constexpr uint32_t kMaxPageSize = 1000;
 constexpr uint32_t kDefaultPageSize = 50;
 constexpr uint32_t kMaxStatsDays = 400;
 constexpr char kTokenVersion = 'L';
+constexpr uint32_t kCasesField = 1;  // ListCasesResponse.cases
 
 grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context, const Status& status) {
   auto* reactor = context->DefaultReactor();
@@ -197,11 +199,14 @@ void FillFigures(const storage::Counters& c, const grid::v1::Unit& unit, grid::v
 }  // namespace
 
 grpc::ServerUnaryReactor* CaseQueryService::ListCases(grpc::CallbackServerContext* context,
-                                                      const grid::v1::ListCasesRequest* request,
-                                                      grid::v1::ListCasesResponse* response) {
+                                                      const grpc::ByteBuffer* raw_request,
+                                                      grpc::ByteBuffer* raw_response) {
   auto principal = deps_->auth->Authenticate(*context);
   if (!principal.ok()) return Answer(context, principal.status());
   if (Status s = Authorize(*principal, Action::kReadCase); !s.ok()) return Answer(context, s);
+  grid::v1::ListCasesRequest parsed;
+  if (Status s = ParseRequest(*raw_request, &parsed); !s.ok()) return Answer(context, s);
+  const grid::v1::ListCasesRequest* request = &parsed;
   auto query = QueryOf(*request);
   if (!query.ok()) return Answer(context, query.status());
   auto dir = deps_->directory->Get();
@@ -210,24 +215,45 @@ grpc::ServerUnaryReactor* CaseQueryService::ListCases(grpc::CallbackServerContex
   }
   if (Status s = CheckScope(*principal, *dir, query->scope); !s.ok()) return Answer(context, s);
   query->now = deps_->clock != nullptr ? deps_->clock->NowMicros() : 0;
+  query->raw = true;
   const uint64_t fingerprint = FilterFingerprint(*request);
 
   auto* reactor = context->DefaultReactor();
   const ServiceDeps* deps = deps_;
   bool queued = deps_->executor->TrySubmit(
-      [deps, reactor, context, response, q = std::move(query).value(), p = *principal, fingerprint] {
+      [deps, reactor, context, raw_response, q = std::move(query).value(), p = *principal, fingerprint] {
         auto page = deps->store->ListCases(q);
         if (!page.ok()) return reactor->Finish(Fail(context, page.status()));
         auto dir = deps->directory->Get();
-        for (auto& c : page->cases) {
+        const bool as_stored = SeesCitizen(p);
+        std::string out;
+        grid::v1::Case c;
+        for (const std::string& bytes : page->raw) {
+          std::string unit;
+          if (!PeekCaseUnit(bytes, &unit)) {
+            return reactor->Finish(Fail(context, Status(StatusCode::kDataLoss, "CORRUPT_RECORD",
+                                                        "a listed case cannot be parsed")));
+          }
           // Filed under the scope when written; the directory may have moved
           // a unit since: never show a case outside the caller's scope.
-          if (!CheckScope(p, *dir, storage::IndexedUnit(c)).ok()) continue;
+          if (!CheckScope(p, *dir, unit).ok()) continue;
+          if (as_stored) {
+            AppendLengthDelimited(&out, kCasesField, bytes);
+            continue;
+          }
+          if (!c.ParseFromString(bytes)) {
+            return reactor->Finish(Fail(context, Status(StatusCode::kDataLoss, "CORRUPT_RECORD",
+                                                        "a listed case cannot be parsed")));
+          }
           MaskCitizen(p, &c);
-          *response->add_cases() = std::move(c);
+          AppendLengthDelimited(&out, kCasesField, c.SerializeAsString());
         }
-        if (!page->done) response->set_next_page_token(EncodeToken(page->cursor, fingerprint));
-        response->set_examined(page->examined);
+        grid::v1::ListCasesResponse tail;  // fields after the cases, serialised by protobuf
+        if (!page->done) tail.set_next_page_token(EncodeToken(page->cursor, fingerprint));
+        tail.set_examined(page->examined);
+        out += tail.SerializeAsString();
+        grpc::Slice slice(std::move(out));
+        *raw_response = grpc::ByteBuffer(&slice, 1);
         reactor->Finish(grpc::Status::OK);
       });
   if (!queued) reactor->Finish(Fail(context, Busy()));

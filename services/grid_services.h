@@ -50,14 +50,18 @@ class CaseIntakeService final
   const ServiceDeps* deps_;
 };
 
-class CaseQueryService final : public grid::v1::CaseQuery::CallbackService {
+// ListCases takes and answers raw bytes: a page splices the stored records
+// (unless the caller's role sees citizens masked) instead of parsing and
+// re-serialising 100 cases, and a request with bad UTF-8 gets INVALID_UTF8.
+class CaseQueryService final
+    : public grid::v1::CaseQuery::WithRawCallbackMethod_ListCases<grid::v1::CaseQuery::CallbackService> {
  public:
   explicit CaseQueryService(const ServiceDeps* deps) : deps_(deps) {}
   grpc::ServerUnaryReactor* GetCase(grpc::CallbackServerContext* context, const grid::v1::GetCaseRequest* request,
                                     grid::v1::GetCaseResponse* response) override;
   // ListCases and GetStats live in services/case_queries.cc.
-  grpc::ServerUnaryReactor* ListCases(grpc::CallbackServerContext* context, const grid::v1::ListCasesRequest* request,
-                                      grid::v1::ListCasesResponse* response) override;
+  grpc::ServerUnaryReactor* ListCases(grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+                                      grpc::ByteBuffer* raw_response) override;
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context, const grid::v1::GetStatsRequest* request,
                                      grid::v1::GetStatsResponse* response) override;
 

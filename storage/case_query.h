@@ -72,10 +72,12 @@ struct CaseListQuery {
   uint64_t after_id = 0;         // the cursor: only ids above it (0: from the start)
   size_t page_size = 50;
   size_t max_examined = 20000;   // index entries examined per page at most
+  bool raw = false;              // records as stored (CaseListPage::raw), not parsed
 };
 
 struct CaseListPage {
-  std::vector<grid::v1::Case> cases;
+  std::vector<grid::v1::Case> cases;  // unless the query asked for raw
+  std::vector<std::string> raw;       // the serialised records, with raw
   uint64_t cursor = 0;           // the last case id examined
   bool done = false;             // nothing after the cursor can match
   size_t examined = 0;

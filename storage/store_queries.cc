@@ -127,13 +127,21 @@ StatusOr<CaseListPage> Store::ListCases(const CaseListQuery& q) const {
     rocksdb::ReadOptions ro;
     ro.snapshot = snap.get();
     db_->MultiGet(ro, cases_, keys.size(), slices.data(), values.data(), statuses_out.data(), /*sorted_input=*/true);
-    page.cases.reserve(ids.size());
+    if (q.raw) {
+      page.raw.reserve(ids.size());
+    } else {
+      page.cases.reserve(ids.size());
+    }
     for (size_t i = 0; i < ids.size(); ++i) {
       if (statuses_out[i].IsNotFound()) {
         return Status(StatusCode::kDataLoss, "CORRUPT_RECORD",
                       "the list index names case " + CaseIdToString(ids[i]) + ", which is missing");
       }
       GRID_RETURN_IF_ERROR(FromRocks(statuses_out[i], "reading a listed case"));
+      if (q.raw) {
+        page.raw.emplace_back(values[i].data(), values[i].size());
+        continue;
+      }
       if (!page.cases.emplace_back().ParseFromArray(values[i].data(), static_cast<int>(values[i].size()))) {
         return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "case " + CaseIdToString(ids[i]) + " cannot be parsed");
       }

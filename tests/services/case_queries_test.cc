@@ -224,6 +224,12 @@ TEST_F(CaseQueriesTest, ListsASubtreeInIdOrderWithEachFilter) {
   ASSERT_TRUE(Work("start", ids[2]));
 
   EXPECT_EQ(Ids(ListAll(Scope("100"))), ids);
+  // Pages splice the stored records: each is the record GetCase answers.
+  for (const auto& listed : ListAll(Scope("100"))) {
+    v1::GetCaseResponse got;
+    ASSERT_TRUE(testing::GetCase(*clients_->query, listed.id(), &got).status.ok());
+    EXPECT_EQ(listed.SerializeAsString(), got.case_().SerializeAsString()) << listed.id();
+  }
   EXPECT_EQ(Ids(ListAll(Scope("100001"))), (std::vector<std::string>{ids[0], ids[1], ids[2]}));
   EXPECT_EQ(Ids(ListAll(Scope("100001001"))), (std::vector<std::string>{ids[0], ids[1]}));
   EXPECT_EQ(Ids(ListAll(Scope(kGrids[3]))), (std::vector<std::string>{ids[3]}));
@@ -404,6 +410,9 @@ TEST_F(CaseQueriesTest, EveryBadListRequestIsRefusedWithAReason) {
   r = Scope("100");
   r.mutable_created_from()->set_seconds(-5);
   bad.push_back({"time out of range", r, grpc::StatusCode::INVALID_ARGUMENT, "INVALID_RANGE"});
+  r = Scope("100");
+  r.set_category("sani\xC3\x28tation");  // the C++ client sends it, with a logged warning
+  bad.push_back({"invalid UTF-8", r, grpc::StatusCode::INVALID_ARGUMENT, "INVALID_UTF8"});
   for (const auto& b : bad) {
     v1::ListCasesResponse resp;
     CallResult res = List(b.req, &resp);

@@ -1,6 +1,7 @@
-// The spliced WatchResponse wire form (services/feed_wire.h) against
+// Spliced responses (services/feed_wire.h, services/wire.h) against
 // protobuf's own parser and serialiser.
 #include "services/feed_wire.h"
+#include "services/wire.h"
 
 #include <gtest/gtest.h>
 
@@ -83,6 +84,47 @@ TEST(FeedWire, PeekRefusesMalformedBytes) {
   EXPECT_FALSE(PeekFeedEntry(std::string("\x1a\x05" "ab", 4), "ab", &esc, &in));   // path longer than the bytes
   EXPECT_FALSE(PeekFeedEntry(std::string("\x0b\x0c", 2), "", &esc, &in));          // a group
   EXPECT_TRUE(PeekFeedEntry("", "", &esc, &in));                                   // empty: a default entry
+}
+
+}  // namespace
+}  // namespace grid::services
+
+namespace grid::services {
+namespace {
+
+// services/wire.h: the unit a stored case is filed under, read unparsed.
+TEST(CaseWire, PeekCaseUnitReadsTheUnitOrTheRoutedUnit) {
+  grid::v1::Case c;
+  c.set_id("1795819623114001");
+  c.set_description("路灯不亮");
+  c.mutable_routing()->set_unit_code("469023100001001");
+  c.mutable_routing()->set_explanation("point lies in 金马东社区第1网格");
+  c.add_unit_path("469023");
+  std::string unit;
+  ASSERT_TRUE(PeekCaseUnit(c.SerializeAsString(), &unit));
+  EXPECT_EQ(unit, "469023100001001");  // no unit_code yet: the routed unit
+  c.set_unit_code("469023100");         // transferred up to the town
+  ASSERT_TRUE(PeekCaseUnit(c.SerializeAsString(), &unit));
+  EXPECT_EQ(unit, "469023100");
+  ASSERT_TRUE(PeekCaseUnit("", &unit));
+  EXPECT_EQ(unit, "");
+  const std::string bytes = c.SerializeAsString();
+  EXPECT_FALSE(PeekCaseUnit(bytes.substr(0, bytes.size() - 2), &unit));
+  // A routing field whose inside is not a message.
+  std::string broken;
+  AppendLengthDelimited(&broken, 14, std::string("\x0a\x09short", 7));
+  EXPECT_FALSE(PeekCaseUnit(broken, &unit));
+}
+
+TEST(CaseWire, AppendLengthDelimitedSplicesAMessage) {
+  grid::v1::Case c;
+  c.set_id("1795819623114001");
+  std::string out;
+  AppendLengthDelimited(&out, 1, c.SerializeAsString());
+  grid::v1::ListCasesResponse r;
+  ASSERT_TRUE(r.ParseFromString(out));
+  ASSERT_EQ(r.cases_size(), 1);
+  EXPECT_EQ(r.cases(0).id(), c.id());
 }
 
 }  // namespace
