@@ -154,18 +154,18 @@ StatusOr<std::vector<Counters>> Store::ReadStats(const std::vector<std::string>&
                                                  uint32_t to_day) const {
   SnapshotHold snap(db_.get());
   std::vector<Counters> out(unit_codes.size());
+  // One iterator for every unit: a unit is one Seek, not a new iterator.
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap.get();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, index_));
   for (size_t i = 0; i < unit_codes.size(); ++i) {
     out[i].fill(0);
     const std::string lower = StatsKey(unit_codes[i], from_day);
     const std::string upper = to_day == std::numeric_limits<uint32_t>::max()
                                   ? AfterPrefix(StatsPrefix(unit_codes[i]))
                                   : StatsKey(unit_codes[i], to_day + 1);
-    rocksdb::Slice upper_slice(upper);
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snap.get();
-    ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, index_));
-    for (it->Seek(lower); it->Valid(); it->Next()) {
+    const rocksdb::Slice upper_slice(upper);
+    for (it->Seek(lower); it->Valid() && it->key().compare(upper_slice) < 0; it->Next()) {
       if (!DecodeCountersInto(std::string_view(it->value().data(), it->value().size()), &out[i])) {
         return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a stats record of " + unit_codes[i] + " is malformed");
       }

@@ -1,7 +1,7 @@
 // query_bench: CaseQuery.ListCases and CaseQuery.GetStats over a large store.
 //
 //   query_bench --data DIR [--cases 10000000] [--days 365] [--batch 20000]
-//               [--queries 1000] [--runs 3] [--seed 1] [--generate-only] [--compact] [--wall-clock]
+//               [--queries 1000] [--runs 3] [--seed 1] [--generate-only] [--compact] [--wall-clock] [--kind K]
 //
 // 1. Generate (only when DIR holds no store yet): the 澄迈 demo directory,
 //    then --cases cases spread evenly over the --days days before
@@ -248,6 +248,7 @@ int main(int argc, char** argv) {
   size_t batch = 20000;
   uint32_t seed = 1;
   bool generate_only = false, compact = false, wall_clock = false;
+  std::string only;
   app.add_option("--data", data, "store directory (generated when empty)")->required();
   app.add_option("--cases", n, "cases to generate")->capture_default_str();
   app.add_option("--days", days, "days the cases span")->capture_default_str();
@@ -256,6 +257,8 @@ int main(int argc, char** argv) {
   app.add_option("--runs", runs, "runs")->capture_default_str();
   app.add_option("--seed", seed, "random seed")->capture_default_str();
   app.add_flag("--generate-only", generate_only, "stop after generating");
+  app.add_option("--kind", only, "run this kind only")
+      ->check(CLI::IsMember({"list-all", "list-routed", "list-deep", "list-overdue", "stats-town"}));
   app.add_flag("--wall-clock", wall_clock, "serve on the wall clock (overdue deadlines fire during the queries)");
   app.add_flag("--compact", compact, "compact the whole store (as the server would over time) before serving");
   CLI11_PARSE(app, argc, argv);
@@ -310,7 +313,10 @@ int main(int argc, char** argv) {
   const uint32_t first_day = grid::storage::DayOf(kEnd - static_cast<Micros>(days) * 24 * kHour);
 
   std::mt19937_64 rng(seed + 1);
-  const std::vector<std::string> kinds = {"list-all", "list-routed", "list-deep", "list-overdue", "stats-town"};
+  std::vector<std::string> kinds;
+  for (const char* k : {"list-all", "list-routed", "list-deep", "list-overdue", "stats-town"}) {
+    if (only.empty() || only == k) kinds.push_back(k);
+  }
   std::map<std::string, std::vector<double>> p50s, p99s;
   std::map<std::string, double> returned;
   for (int run = 0; run < runs; ++run) {
