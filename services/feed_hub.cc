@@ -104,7 +104,7 @@ void FeedHub::CountBuffered(int64_t delta, size_t now_held) {
   }
 }
 
-void FeedHub::HeartbeatNow() {
+void FeedHub::HeartbeatNow(bool only_if_idle) {
   std::vector<std::shared_ptr<FeedSink>> sinks;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -113,7 +113,7 @@ void FeedHub::HeartbeatNow() {
       for (const auto& s : subs) sinks.push_back(s.sink);
     }
   }
-  for (auto& s : sinks) s->Heartbeat();
+  for (auto& s : sinks) s->Heartbeat(only_if_idle);
 }
 
 StatusOr<size_t> FeedHub::TrimNow() {
@@ -138,7 +138,7 @@ void FeedHub::Housekeeping() {
     lock.unlock();
     const auto now = Clock::now();
     if (hb.count() > 0 && now >= next_hb) {
-      HeartbeatNow();
+      HeartbeatNow(/*only_if_idle=*/true);
       next_hb = now + hb;
     }
     if (now >= next_trim) {

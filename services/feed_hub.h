@@ -86,8 +86,10 @@ class FeedSink {
   // On the hub's dispatch thread, never the publisher's: the sink may start
   // sending (gRPC writes can run inline and must not delay the writer).
   virtual void Kick() = 0;
-  // Periodic: the sink may send a heartbeat with its position.
-  virtual void Heartbeat() = 0;
+  // Periodic: the sink may send a heartbeat with its position. With
+  // `only_if_idle`, a sink that sent anything since the last call skips it
+  // (its cursor is recent already).
+  virtual void Heartbeat(bool only_if_idle) = 0;
   // The hub is stopping: end the subscription (resumably).
   virtual void Shutdown() = 0;
 };
@@ -114,9 +116,10 @@ class FeedHub {
   uint64_t delivered() const { return delivered_.load(std::memory_order_acquire); }
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
 
-  // Sends a heartbeat to every subscriber now (the hub does this by itself
-  // every heartbeat_interval).
-  void HeartbeatNow();
+  // Sends a heartbeat to every subscriber now. The hub does this by itself
+  // every heartbeat_interval, to the subscribers that sent nothing during
+  // it: 10,000 busy subscribers do not get 10,000 extra messages at once.
+  void HeartbeatNow(bool only_if_idle = false);
   // Applies retention now (the hub does this by itself every trim_interval):
   // the number of entries deleted.
   StatusOr<size_t> TrimNow();

@@ -97,10 +97,12 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
     return true;
   }
   void Kick() override { Pump(); }
-  void Heartbeat() override {
+  void Heartbeat(bool only_if_idle) override {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (mode_ != Mode::kLive) return;
+      const bool wrote = wrote_since_heartbeat_;
+      wrote_since_heartbeat_ = false;
+      if (mode_ != Mode::kLive || (only_if_idle && wrote)) return;
       heartbeat_due_ = true;
     }
     Pump();
@@ -170,6 +172,7 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
     if (popped > 0) hub_->CountBuffered(-popped, 0);
     if (buffer_.empty() && !overflowed_) sent_ = std::max(sent_, hub_->delivered());
     if (entries == 0 && !heartbeat_due_) return false;
+    if (entries > 0) wrote_since_heartbeat_ = true;  // a heartbeat itself does not count
     AppendFeedTail(&out_, sent_, false);
     heartbeat_due_ = false;
     return true;
@@ -321,6 +324,7 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
         if (reached) mode_ = Mode::kLive;
         if (entries > 0 || reached) {
           AppendFeedTail(&out_, position, reached);
+          wrote_since_heartbeat_ = true;
           next = Next::kWrite;
         } else {
           next = Next::kAgain;
@@ -355,6 +359,7 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
   bool overflowed_ = false;     // GUARDED_BY(mu_)
   bool busy_ = false;           // GUARDED_BY(mu_): a write in flight or a replay task
   bool heartbeat_due_ = false;  // GUARDED_BY(mu_)
+  bool wrote_since_heartbeat_ = false;  // GUARDED_BY(mu_): entries (or replay) sent since the last Heartbeat
   bool kick_pending_ = false;   // GUARDED_BY(mu_): a Kick is queued at the hub
   bool cancelled_ = false;      // GUARDED_BY(mu_)
   bool finished_ = false;       // GUARDED_BY(mu_)

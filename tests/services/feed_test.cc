@@ -325,6 +325,43 @@ TEST_F(FeedTest, HeartbeatsAdvanceTheCursorOfAQuietScope) {
   s.Cancel();
 }
 
+// The periodic heartbeat goes only to subscribers that sent nothing since the
+// last one: a busy subscriber's cursor is recent already.
+TEST_F(FeedTest, PeriodicHeartbeatsSkipSubscribersThatJustSentSomething) {
+  config_.feed.heartbeat_interval = std::chrono::milliseconds(0);  // the test sends them
+  StartServer();
+  Stream busy(channel_, "town1-office-token1", Request("", 0, false));
+  Stream quiet(channel_, "town2-office-token1", Request("", 0, false));
+  v1::WatchResponse r;
+  ASSERT_TRUE(busy.Read(&r));
+  ASSERT_TRUE(r.caught_up());
+  ASSERT_TRUE(quiet.Read(&r));
+  ASSERT_TRUE(r.caught_up());
+  server_->feed()->HeartbeatNow(/*only_if_idle=*/true);  // both just sent "caught up": none
+  const std::string a = Submit(1);
+  Escalate(a);
+  WaitPublished();
+  ASSERT_TRUE(busy.Read(&r));
+  ASSERT_EQ(r.entries_size(), 1);
+  server_->feed()->HeartbeatNow(/*only_if_idle=*/true);  // the quiet one only
+  ASSERT_TRUE(quiet.Read(&r));
+  EXPECT_EQ(r.entries_size(), 0);
+  EXPECT_EQ(r.cursor(), LastCursor());
+  server_->feed()->HeartbeatNow(/*only_if_idle=*/true);  // both idle now
+  Escalate(a);
+  WaitPublished();
+  // The busy one got exactly one heartbeat (the last), then the escalation.
+  ASSERT_TRUE(busy.Read(&r));
+  EXPECT_EQ(r.entries_size(), 0);
+  ASSERT_TRUE(busy.Read(&r));
+  ASSERT_EQ(r.entries_size(), 1);
+  EXPECT_EQ(r.entries(0).event().case_id(), a);
+  ASSERT_TRUE(quiet.Read(&r));  // and the quiet one its second
+  EXPECT_EQ(r.entries_size(), 0);
+  busy.Cancel();
+  quiet.Cancel();
+}
+
 // Subscribers that connect while intake runs, each from its own cursor, get
 // exactly what storage holds: the storage/live handoff has no gap and no
 // duplicate.
