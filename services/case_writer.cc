@@ -298,8 +298,15 @@ void CaseWriter::Process(std::deque<Item>& batch) {
     if (t.events.empty()) continue;
     changes.push_back(storage::CaseChange{t.before ? &*t.before : nullptr, &t.after, &t.events, t.caller,
                                           t.idempotency_key, t.fingerprint});
-    // The chain SetUnitPath already put on the record (root first).
-    const std::vector<std::string> path = storage::IndexedPath(t.after);
+    // The chain SetUnitPath already put on the record (root first), then the
+    // units of the chain before the change that it left (a case transferred
+    // or re-routed to another town): the town it left sees it go.
+    std::vector<std::string> path = storage::IndexedPath(t.after);
+    if (t.before) {
+      for (auto& code : storage::IndexedPath(*t.before)) {
+        if (std::find(path.begin(), path.end(), code) == path.end()) path.push_back(std::move(code));
+      }
+    }
     for (const auto& e : t.events) {
       grid::v1::FeedEntry entry;
       entry.set_cursor(++cursor);

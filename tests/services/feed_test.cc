@@ -325,6 +325,43 @@ TEST_F(FeedTest, HeartbeatsAdvanceTheCursorOfAQuietScope) {
   s.Cancel();
 }
 
+// A case transferred from one town to another is a change for both: the town
+// it left sees the transfer too (and nothing after it).
+TEST_F(FeedTest, ATransferIsSeenByTheTownTheCaseLeftAndTheOneItJoined) {
+  StartServer();
+  const std::string a = Submit(1);
+  v1::TransferRequest t;
+  t.set_case_id(a);
+  t.set_unit_code("100002001001");
+  t.set_note("属地错误，转第二镇");
+  v1::CaseWorkResponse resp;
+  auto ctx = testing::Context("admin-token-0000001");
+  ASSERT_TRUE(work_->Transfer(ctx.get(), t, &resp).ok());
+  const uint64_t transferred = LastCursor();
+  WaitPublished();
+  auto types = [&](const std::string& token) {
+    Stream s(channel_, token, Request("", 0, true));
+    std::vector<v1::FeedEntry> got;
+    EXPECT_TRUE(s.ReadUntil(LastCursor(), &got));
+    s.Cancel();
+    std::vector<std::pair<uint64_t, v1::EventType>> out;
+    for (const auto& e : got) out.emplace_back(e.cursor(), e.event().type());
+    return out;
+  };
+  const auto town1 = types("town1-office-token1");
+  const auto town2 = types("town2-office-token1");
+  ASSERT_FALSE(town1.empty());
+  EXPECT_EQ(town1.back(), std::make_pair(transferred, v1::EVENT_TYPE_TRANSFERRED));
+  ASSERT_EQ(town2.size(), 1u);  // only from the transfer on
+  EXPECT_EQ(town2.back(), std::make_pair(transferred, v1::EVENT_TYPE_TRANSFERRED));
+  // Both replay (storage) and live (the hub) agree with the stored path.
+  auto stored = server_->store()->ReadFeed(transferred - 1, 1);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 1u);
+  EXPECT_TRUE(Contains((*stored)[0], "100001"));
+  EXPECT_TRUE(Contains((*stored)[0], "100002"));
+}
+
 // The periodic heartbeat goes only to subscribers that sent nothing since the
 // last one: a busy subscriber's cursor is recent already.
 TEST_F(FeedTest, PeriodicHeartbeatsSkipSubscribersThatJustSentSomething) {
