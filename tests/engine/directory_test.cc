@@ -182,7 +182,7 @@ TEST(Directory, MergeAddsAndReplaces) {
 // The grid hit at a point, or "" for none.
 std::string GridAtPoint(const Directory& d, double lng, double lat) {
   auto hits = d.grid_index().Locate(geo::Point{lng, lat});
-  return hits.empty() ? "" : d.GridAt(hits[0].id)->code();
+  return hits.empty() ? "" : std::string(d.GridAt(hits[0].id)->code());
 }
 
 // TinyDirectory with a boundary on its community (covering both grids).
@@ -206,7 +206,8 @@ TEST(Directory, KeepsNoBoundaryInTheUnitsButServesTheirGeometry) {
   auto c = TinyWithCommunityBoundary();
   const grid::v1::Boundary grid2 = c.units(4).boundary();
   auto d = BuildOk(c);
-  for (const auto& u : d->content().units()) EXPECT_FALSE(u.has_boundary()) << u.code();
+  const grid::v1::DirectoryContent all = d->ContentWithUnits();
+  for (const auto& u : all.units()) EXPECT_FALSE(u.has_boundary()) << u.code();
   EXPECT_FALSE(d->FindUnit("100001001002")->has_boundary());
   EXPECT_TRUE(d->HasBoundary("100001001002"));
   EXPECT_TRUE(d->HasBoundary("100001001"));
