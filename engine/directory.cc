@@ -246,14 +246,10 @@ struct Directory::Geometry {
 
 namespace {
 
-UnitInput InputOf(const Unit& u) {
-  return UnitInput{u.code(), u.name(), u.parent_code(), u.level(), UnitTable::CarriesMore(u) ? &u : nullptr};
-}
-
 std::vector<UnitInput> InputsOf(const google::protobuf::RepeatedPtrField<Unit>& units) {
   std::vector<UnitInput> in;
   in.reserve(static_cast<size_t>(units.size()));
-  for (const Unit& u : units) in.push_back(InputOf(u));
+  for (const Unit& u : units) in.push_back(UnitTable::InputOf(u));
   return in;
 }
 
@@ -292,10 +288,10 @@ StatusOr<std::shared_ptr<const Directory>> Directory::Apply(const Directory& bas
   in.reserve(base.units_.size() + static_cast<size_t>(delta.units_size()));
   for (uint32_t i = 0; i < base.units_.size(); ++i) {
     const UnitRef u = base.units_.at(i);
-    if (!from_delta.contains(u.code())) in.push_back(UnitInput{u.code(), u.name(), u.parent_code(), u.level(), u.extra()});
+    if (!from_delta.contains(u.code())) in.push_back(UnitTable::InputOf(u));
   }
   const size_t kept = in.size();
-  for (const Unit& u : d->content_.units()) in.push_back(InputOf(u));
+  for (const Unit& u : d->content_.units()) in.push_back(UnitTable::InputOf(u));
   GRID_RETURN_IF_ERROR(IndexUnits(*d, in));
   GRID_RETURN_IF_ERROR(IndexEntries(*d));
   Geometry geometry;
@@ -376,7 +372,7 @@ std::string Directory::IndexLabel() const {
   return label;
 }
 
-Status Directory::TakeIndexLabel(std::string_view rest) {
+Status Directory::TakeIndexLabel(std::string_view rest, bool paired) {
   if (!rest.starts_with(kIndexLabelMagic)) return InvalidArgument("STALE_INDEX", "not a directory index");
   rest.remove_prefix(kIndexLabelMagic.size());
   auto line = [&rest]() {
@@ -398,15 +394,19 @@ Status Directory::TakeIndexLabel(std::string_view rest) {
   for (size_t k = 0; k < n; ++k) {
     uint32_t v = 0;
     for (int b = 0; b < 4; ++b) v |= static_cast<uint32_t>(static_cast<unsigned char>(rest[4 * k + b])) << (8 * b);
-    if (v >= units_.size() || units_.at(v).level() != grid::v1::UNIT_LEVEL_GRID || (k > 0 && v <= grids[k - 1])) {
+    if (v >= units_.size() || (k > 0 && v <= grids[k - 1])) {
       return InvalidArgument("STALE_INDEX", "its grids are not this directory's");
     }
     grids[k] = v;
+    if (paired) continue;  // checked when they were saved together
+    if (units_.at(v).level() != grid::v1::UNIT_LEVEL_GRID) {
+      return InvalidArgument("STALE_INDEX", "its grids are not this directory's");
+    }
     const std::string_view code = units_.at(v).code();
     sum.Update(code.data(), code.size());
     sum.Update("\n", 1);
   }
-  if (codes != "codes " + std::to_string(sum.Finish())) {
+  if (!paired && codes != "codes " + std::to_string(sum.Finish())) {
     return InvalidArgument("STALE_INDEX", "its grids are not this directory's");
   }
   indexed_grids_ = std::move(grids);
@@ -505,7 +505,7 @@ StatusOr<std::shared_ptr<const Directory>> Directory::Restore(grid::v1::Director
       return InvalidArgument("STALE_INDEX", "not saved with the unit table");
     }
     d->grid_index_ = std::move(index).value();
-    Status st = d->TakeIndexLabel(label);
+    Status st = d->TakeIndexLabel(label, /*paired=*/label_sum != nullptr);
     if (!st.ok()) d->grid_index_ = geo::ShapeIndex();
     return st;
   };

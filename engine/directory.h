@@ -180,8 +180,10 @@ class Directory {
   // Index of the grid with this code in indexed_grids_, or -1.
   int64_t GridId(std::string_view code) const;
   std::string IndexLabel() const;
-  // Checks a saved index's label against this directory and takes its grids.
-  Status TakeIndexLabel(std::string_view label);
+  // Checks a saved index's label against this directory and takes its
+  // grids. `paired`: the label is the one the unit table was saved with
+  // (its checksum matched), so the grids' codes need not be read again.
+  Status TakeIndexLabel(std::string_view label, bool paired);
   // Maps the saved unit table if it was saved for this version; gives the
   // checksum of the index label it was saved with.
   Status LoadTable(const std::string& path, uint64_t* index_label_sum);

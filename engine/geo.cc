@@ -1601,7 +1601,7 @@ Status ShapeIndex::Save(const std::string& path, std::string_view label) const {
   return w.Commit();
 }
 
-StatusOr<ShapeIndex> ShapeIndex::Load(const std::string& path, std::string* label) {
+StatusOr<ShapeIndex> ShapeIndex::Load(const std::string& path, std::string* label, LoadMode mode) {
   auto file = MappedFile::Open(path);
   if (!file.ok()) return file.status();
   const MappedFile& f = **file;
@@ -1644,7 +1644,13 @@ StatusOr<ShapeIndex> ShapeIndex::Load(const std::string& path, std::string* labe
   size_t at = AlignUp(sizeof h);
   auto view = [&](auto& array, uint64_t n) {
     using T = std::remove_cvref_t<decltype(*array.data())>;
-    array.Borrow(reinterpret_cast<const T*>(f.data() + at), n);
+    const T* data = reinterpret_cast<const T*>(f.data() + at);
+    if (mode == LoadMode::kMap) {
+      array.Borrow(data, n);
+    } else {
+      array.ResizeUninitialized(n);
+      if (n > 0) std::memcpy(static_cast<void*>(array.data()), data, n * sizeof(T));
+    }
     at += AlignUp(n * sizeof(T));
   };
   view(impl.words, h.n_words);
@@ -1657,7 +1663,7 @@ StatusOr<ShapeIndex> ShapeIndex::Load(const std::string& path, std::string* labe
     return InvalidArgument("CORRUPT_INDEX", path + ": inconsistent shape table");
   }
   if (label) label->assign(f.data() + at, h.n_label);
-  impl.mapping = std::move(file).value();
+  if (mode == LoadMode::kMap) impl.mapping = std::move(file).value();
   return index;
 }
 

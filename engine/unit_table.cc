@@ -1,6 +1,8 @@
 // UnitTable: see unit_table.h.
 #include "engine/unit_table.h"
 
+#include "engine/divisions.h"
+
 #include <algorithm>
 #include <cstring>
 #include <numeric>
@@ -39,9 +41,21 @@ UnitTable::~UnitTable() = default;
 UnitTable::UnitTable(UnitTable&&) noexcept = default;
 UnitTable& UnitTable::operator=(UnitTable&&) noexcept = default;
 
-bool UnitTable::CarriesMore(const grid::v1::Unit& u) {
-  return u.has_party_organisation() || u.on_duty_size() > 0 || u.address_coverage_size() > 0 ||
-         !u.GetReflection()->GetUnknownFields(u).empty();
+UnitInput UnitTable::InputOf(const grid::v1::Unit& u) {
+  UnitInput in{u.code(), u.name(), u.parent_code(), u.level(), nullptr, false};
+  bool more = u.on_duty_size() > 0 || u.address_coverage_size() > 0 || !u.GetReflection()->GetUnknownFields(u).empty();
+  if (!more && u.has_party_organisation()) {
+    const grid::v1::PartyOrganisation implied = PartyOrganisationFor(u.level(), u.name());
+    in.derived_org = !implied.kind().empty() && implied.SerializeAsString() == u.party_organisation().SerializeAsString();
+    more = !in.derived_org;
+  }
+  if (more) in.extra = &u;
+  return in;
+}
+
+UnitInput UnitTable::InputOf(UnitRef u) {
+  const uint8_t flags = u.table_->recs_[u.index_].level;
+  return UnitInput{u.code(), u.name(), u.parent_code(), u.level(), u.extra(), (flags & kDerivedOrg) != 0};
 }
 
 void UnitTable::Point(const Owned& o) {
@@ -88,7 +102,7 @@ StatusOr<UnitTable> UnitTable::Build(const std::vector<UnitInput>& units, std::v
     r.text = static_cast<uint32_t>(o->arena.size());
     r.code_len = static_cast<uint8_t>(std::min<size_t>(u.code.size(), 255));
     r.name_len = static_cast<uint16_t>(std::min<size_t>(u.name.size(), 65535));
-    r.level = static_cast<uint8_t>(u.level & 0x7f);
+    r.level = static_cast<uint8_t>((u.level & kLevelMask) | (u.derived_org && u.extra == nullptr ? kDerivedOrg : 0));
     r.parent = kNone;
     o->arena.append(u.code.substr(0, r.code_len));
     o->arena.append(u.name.substr(0, r.name_len));
@@ -220,7 +234,7 @@ UnitText UnitRef::name() const {
 }
 
 grid::v1::UnitLevel UnitRef::level() const {
-  return static_cast<grid::v1::UnitLevel>(table_->recs_[index_].level & ~UnitTable::kHasExtra);
+  return static_cast<grid::v1::UnitLevel>(table_->recs_[index_].level & UnitTable::kLevelMask);
 }
 
 UnitRef UnitRef::parent() const {
@@ -235,9 +249,16 @@ UnitText UnitRef::parent_code() const {
 
 const grid::v1::Unit* UnitRef::extra() const { return table_->ExtraOf(index_); }
 
-const grid::v1::PartyOrganisation& UnitRef::party_organisation() const {
+bool UnitRef::has_party_organisation() const {
+  if (table_->recs_[index_].level & UnitTable::kDerivedOrg) return true;
   const auto* e = extra();
-  return e ? e->party_organisation() : grid::v1::PartyOrganisation::default_instance();
+  return e != nullptr && e->has_party_organisation();
+}
+
+grid::v1::PartyOrganisation UnitRef::party_organisation() const {
+  if (table_->recs_[index_].level & UnitTable::kDerivedOrg) return PartyOrganisationFor(level(), name());
+  const auto* e = extra();
+  return e ? e->party_organisation() : grid::v1::PartyOrganisation();
 }
 
 const google::protobuf::RepeatedPtrField<grid::v1::Contact>& UnitRef::on_duty() const {
@@ -253,6 +274,7 @@ const google::protobuf::RepeatedPtrField<grid::v1::AddressRange>& UnitRef::addre
 grid::v1::Unit UnitRef::ToProto() const {
   grid::v1::Unit u;
   if (const auto* e = extra()) u = *e;
+  if (table_->recs_[index_].level & UnitTable::kDerivedOrg) *u.mutable_party_organisation() = party_organisation();
   u.set_code(std::string(code()));
   u.set_level(level());
   u.set_name(std::string(name()));

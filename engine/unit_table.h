@@ -70,11 +70,15 @@ class UnitRef {
   UnitText parent_code() const;
   UnitRef parent() const;  // null for a root
 
-  // The whole unit (without boundary) when it carries more than the above;
-  // null otherwise. The accessors below read it, or the defaults.
+  // The whole unit (without boundary) when it carries more than the above
+  // (and more than the party organisation its level and name imply); null
+  // otherwise. The accessors below read it, or the defaults.
   const grid::v1::Unit* extra() const;
-  bool has_party_organisation() const { return extra() != nullptr && extra()->has_party_organisation(); }
-  const grid::v1::PartyOrganisation& party_organisation() const;
+  bool has_party_organisation() const;
+  // By value: an organisation that follows from the unit's level and name
+  // (divisions::PartyOrganisationFor, the case of every division unit) is
+  // not stored but made again here.
+  grid::v1::PartyOrganisation party_organisation() const;
   const google::protobuf::RepeatedPtrField<grid::v1::Contact>& on_duty() const;
   const google::protobuf::RepeatedPtrField<grid::v1::AddressRange>& address_coverage() const;
   // Units in a directory never carry their boundary (see Directory).
@@ -83,6 +87,7 @@ class UnitRef {
   grid::v1::Unit ToProto() const;
 
  private:
+  friend class UnitTable;
   const UnitTable* table_ = nullptr;
   uint32_t index_ = 0;
 };
@@ -141,17 +146,23 @@ struct UnitInput {
   std::string_view code, name, parent_code;
   grid::v1::UnitLevel level = grid::v1::UNIT_LEVEL_UNSPECIFIED;
   // The whole unit when it carries more than the fields above (copied into
-  // the table without its boundary); else null. See CarriesMore.
+  // the table without its boundary); else null. See UnitTable::InputOf.
   const grid::v1::Unit* extra = nullptr;
+  // Without extra: the unit has the party organisation its level and name
+  // imply (PartyOrganisationFor).
+  bool derived_org = false;
 };
 
 class UnitTable {
  public:
   static constexpr uint32_t kNone = 0xffffffffu;
 
-  // Whether `u` carries anything beyond code, level, name, parent and
-  // boundary (and so is kept whole).
-  static bool CarriesMore(const grid::v1::Unit& u);
+  // A unit as the table keeps it: whole (extra) when it carries anything
+  // beyond code, level, name, parent, boundary and the party organisation
+  // its level and name imply. Views into `u`.
+  static UnitInput InputOf(const grid::v1::Unit& u);
+  // A unit of a table, as it was given (views into that table).
+  static UnitInput InputOf(UnitRef u);
 
   UnitTable();
   ~UnitTable();
@@ -201,11 +212,11 @@ class UnitTable {
     uint32_t text;      // arena offset: code, then name
     uint32_t parent;    // index, or kNone for a root
     uint8_t code_len;
-    uint8_t level;      // grid::v1::UnitLevel | kHasExtra
+    uint8_t level;      // grid::v1::UnitLevel | kHasExtra | kDerivedOrg
     uint16_t name_len;
   };
   static_assert(sizeof(Record) == 12);
-  static constexpr uint8_t kHasExtra = 0x80;
+  static constexpr uint8_t kHasExtra = 0x80, kDerivedOrg = 0x40, kLevelMask = 0x3f;
   struct Owned;
 
   const grid::v1::Unit* ExtraOf(uint32_t index) const;

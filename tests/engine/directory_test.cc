@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "engine/divisions.h"
 #include "tests/support/tiny_directory.h"
 
 namespace grid {
@@ -419,6 +420,48 @@ TEST(UnitTable, FindsByCodeAndKeepsChildrenInCodeOrder) {
   EXPECT_EQ(d->units().WithExtras().size(), 1u);
 }
 
+// Division units carry the party organisation their level and name imply:
+// the table makes it again instead of keeping the message (665,000 of them
+// in the national directory).
+TEST(UnitTable, KeepsNoImpliedPartyOrganisation) {
+  grid::v1::DirectoryContent c;
+  auto unit = [&](std::string code, grid::v1::UnitLevel level, std::string name, std::string parent) {
+    auto* u = c.add_units();
+    u->set_code(code);
+    u->set_level(level);
+    u->set_name(name);
+    u->set_parent_code(parent);
+    *u->mutable_party_organisation() = PartyOrganisationFor(level, name);
+    return u;
+  };
+  unit("469023", grid::v1::UNIT_LEVEL_COUNTY, "澄迈县", "");
+  unit("469023100", grid::v1::UNIT_LEVEL_TOWN, "金江镇", "469023");
+  auto* own = unit("469023100001", grid::v1::UNIT_LEVEL_COMMUNITY, "金马东社区", "469023100");
+  own->mutable_party_organisation()->set_secretary_member_id("M1");
+  auto* none = unit("469023100002", grid::v1::UNIT_LEVEL_COMMUNITY, "大塘村", "469023100");
+  none->clear_party_organisation();
+  auto d = BuildOk(c);
+  const UnitRef county = d->FindUnit("469023");
+  EXPECT_EQ(county->extra(), nullptr);
+  EXPECT_TRUE(county->has_party_organisation());
+  EXPECT_EQ(county->party_organisation().name(), "中共澄迈县委员会");
+  EXPECT_EQ(county->ToProto().SerializeAsString(), c.units(0).SerializeAsString());
+  EXPECT_EQ(d->FindUnit("469023100")->party_organisation().kind(), "镇党委");
+  ASSERT_NE(d->FindUnit("469023100001")->extra(), nullptr);  // its own secretary: kept whole
+  EXPECT_EQ(d->FindUnit("469023100001")->party_organisation().secretary_member_id(), "M1");
+  EXPECT_FALSE(d->FindUnit("469023100002")->has_party_organisation());
+  EXPECT_EQ(d->FindUnit("469023100002")->ToProto().SerializeAsString(), c.units(3).SerializeAsString());
+  // A next version keeps them so.
+  grid::v1::DirectoryContent delta;
+  *delta.add_units() = c.units(3);
+  delta.mutable_units(0)->set_name("大塘村委会");
+  auto next = Directory::Apply(*d, delta, false, 2);
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ((*next)->FindUnit("469023")->party_organisation().name(), "中共澄迈县委员会");
+  EXPECT_EQ((*next)->FindUnit("469023")->extra(), nullptr);
+  EXPECT_EQ((*next)->FindUnit("469023100001")->party_organisation().secretary_member_id(), "M1");
+}
+
 TEST(UnitTable, DuplicatesAreReportedAtTheirSecondOccurrence) {
   auto c = testing::TinyDirectory();
   *c.add_units() = c.units(3);  // a grid again, last
@@ -427,8 +470,8 @@ TEST(UnitTable, DuplicatesAreReportedAtTheirSecondOccurrence) {
   EXPECT_NE(d.status().message().find(c.units(3).code()), std::string::npos) << d.status().ToString();
 }
 
-// A unit field added to the proto must be kept by the table: CarriesMore
-// has to learn it (and this test its number).
+// A unit field added to the proto must be kept by the table:
+// UnitTable::InputOf has to learn it (and this test its number).
 TEST(UnitTable, KnowsEveryFieldOfUnit) {
   EXPECT_EQ(grid::v1::Unit::descriptor()->field_count(), 8);
 }
