@@ -60,9 +60,11 @@ struct SavedPaths {
 };
 
 // The stored units, read only when the saved unit table cannot be used:
-// appends every stored unit (without boundary, unless an older store carries
-// it inline) to `into`.
-using UnitSource = std::function<Status(grid::v1::DirectoryContent* into)>;
+// calls the visitor for every stored unit (without boundary, unless an older
+// store carries it inline), and stops at its first error. The unit is the
+// visitor's only during the call (a store reuses one message).
+using UnitVisitor = std::function<Status(const grid::v1::Unit& unit)>;
+using UnitSource = std::function<Status(const UnitVisitor& visit)>;
 
 // Memory. Units live in a compact UnitTable (unit_table.h): FindUnit and the
 // other unit accessors give UnitRef views, which read like the

@@ -46,7 +46,9 @@ class DirectoryManager {
   std::string last_index_save_error() const;
 
  private:
-  void SaveFiles(const Directory& d);  // REQUIRES: mu_ held
+  // Saves the unit table, and the grid index unless `index` is false (it
+  // was loaded from its file, which then holds the same label).
+  void SaveFiles(const Directory& d, bool index = true);  // REQUIRES: mu_ held
 
   storage::Store* const store_;
   DirectoryHandle* const handle_;

@@ -236,14 +236,16 @@ StatusOr<std::optional<StoredDirectory>> Store::LoadDirectory(bool with_units) c
   return std::optional<StoredDirectory>(std::move(out));
 }
 
-Status Store::LoadUnits(grid::v1::DirectoryContent* into) const {
+Status Store::ForEachUnit(const std::function<Status(const grid::v1::Unit&)>& fn) const {
   const std::string prefix(1, static_cast<char>(DirectoryKind::kUnit));
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), directory_));
+  grid::v1::Unit unit;
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     const rocksdb::Slice value = it->value();
-    if (!into->add_units()->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    if (!unit.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
       return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "directory entry " + it->key().ToString() + " cannot be parsed");
     }
+    GRID_RETURN_IF_ERROR(fn(unit));
   }
   return FromRocks(it->status(), "reading the directory's units");
 }

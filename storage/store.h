@@ -87,11 +87,13 @@ class Store {
   // come without their boundaries (read them with GetBoundary or
   // ForEachBoundary), except in a store written before boundaries were kept
   // apart, whose units still carry them. Without `with_units` the content
-  // has no units (read them with LoadUnits): a restart that has them saved
-  // in a file does not read millions of entries.
+  // has no units (read them with ForEachUnit): a restart that has them
+  // saved in a file does not read millions of entries.
   StatusOr<std::optional<StoredDirectory>> LoadDirectory(bool with_units = true) const;
-  // Appends every stored unit to `into`, in code order (as LoadDirectory).
-  Status LoadUnits(grid::v1::DirectoryContent* into) const;
+  // Calls fn for every stored unit, in code order (as LoadDirectory gives
+  // them), with one message reused from call to call; stops at fn's first
+  // error.
+  Status ForEachUnit(const std::function<Status(const grid::v1::Unit&)>& fn) const;
   // Saves a directory version. With replace, `content` is the whole
   // directory and everything else is removed; otherwise its entries are
   // added or replaced (a unit given without a boundary loses its stored

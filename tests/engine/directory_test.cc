@@ -334,9 +334,9 @@ struct StoredUnits {
   grid::v1::DirectoryContent rest, units;
   mutable int reads = 0;
   UnitSource Source() const {
-    return [this](grid::v1::DirectoryContent* into) {
+    return [this](const UnitVisitor& visit) {
       ++reads;
-      for (const auto& u : units.units()) *into->add_units() = u;
+      for (const auto& u : units.units()) GRID_RETURN_IF_ERROR(visit(u));
       return Status::Ok();
     };
   }

@@ -100,7 +100,10 @@ TEST(Store, DirectorySurvivesReopen) {
   EXPECT_EQ((*rest)->content.members_size(), 4);
   EXPECT_EQ((*rest)->content.category_rules_size(), 1);
   grid::v1::DirectoryContent units;
-  ASSERT_TRUE(store->LoadUnits(&units).ok());
+  ASSERT_TRUE(store->ForEachUnit([&](const grid::v1::Unit& u) {
+                     *units.add_units() = u;
+                     return Status::Ok();
+                   }).ok());
   ASSERT_EQ(units.units_size(), 5);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(units.units(i).SerializeAsString(), (*loaded)->content.units(i).SerializeAsString());
   // Replace removes what is not in the new content.
