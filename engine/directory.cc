@@ -2,9 +2,11 @@
 #include "engine/directory.h"
 
 #include <algorithm>
+#include <cstring>
 #include <unordered_set>
 
 #include "engine/address.h"
+#include "engine/saved_file.h"
 #include "engine/text.h"
 
 namespace grid {
@@ -12,8 +14,6 @@ namespace {
 
 using grid::v1::Unit;
 using grid::v1::UnitLevel;
-
-const std::vector<const Unit*> kNoUnits;
 
 // How far a grid's vertex may stray outside its community's boundary
 // (rounding in clipped or re-projected data) before the import is refused.
@@ -46,57 +46,71 @@ std::shared_ptr<const Directory> Directory::Empty() {
   return empty;
 }
 
-Status Directory::IndexEntries(Directory& dir) {
-  Directory* const d = &dir;
-  const auto& c = d->content_;
-  d->units_.reserve(c.units_size());
-  for (const Unit& u : c.units()) {
-    if (!IsValidCode(u.code())) return Bad("INVALID_CODE", "unit code '" + u.code() + "' is not 1-64 characters of [0-9A-Za-z._-]");
-    if (u.level() <= grid::v1::UNIT_LEVEL_UNSPECIFIED || u.level() > grid::v1::UNIT_LEVEL_GRID ||
-        !grid::v1::UnitLevel_IsValid(u.level())) {
-      return Bad("INVALID_LEVEL", "unit " + u.code() + ": level is missing or unknown");
+Status Directory::IndexUnits(Directory& d, const std::vector<UnitInput>& in) {
+  std::vector<uint32_t> index_of;
+  uint32_t first_duplicate = UnitTable::kNone;
+  auto table = UnitTable::Build(in, &index_of, &first_duplicate);
+  if (!table.ok()) return table.status();
+  d.units_ = std::move(table).value();
+  for (uint32_t i = 0; i < in.size(); ++i) {
+    const UnitInput& u = in[i];
+    const std::string code(u.code);
+    if (!IsValidCode(u.code)) return Bad("INVALID_CODE", "unit code '" + code + "' is not 1-64 characters of [0-9A-Za-z._-]");
+    if (u.level <= grid::v1::UNIT_LEVEL_UNSPECIFIED || u.level > grid::v1::UNIT_LEVEL_GRID ||
+        !grid::v1::UnitLevel_IsValid(u.level)) {
+      return Bad("INVALID_LEVEL", "unit " + code + ": level is missing or unknown");
     }
-    if (!IsValidName(u.name())) return Bad("INVALID_NAME", "unit " + u.code() + ": name is empty, too long or not UTF-8");
-    if (!d->units_.emplace(u.code(), &u).second) return Bad("DUPLICATE_CODE", "unit " + u.code() + " appears twice");
+    if (!IsValidName(u.name)) return Bad("INVALID_NAME", "unit " + code + ": name is empty, too long or not UTF-8");
+    if (i == first_duplicate) return Bad("DUPLICATE_CODE", "unit " + code + " appears twice");
   }
 
-  for (const Unit& u : c.units()) {
-    if (!u.parent_code().empty()) {
-      const Unit* parent = d->FindUnit(u.parent_code());
+  for (uint32_t i = 0; i < in.size(); ++i) {
+    const UnitInput& u = in[i];
+    const std::string code(u.code);
+    if (!u.parent_code.empty()) {
+      const UnitRef parent = d.units_.at(index_of[i]).parent();
       if (parent == nullptr) {
-        return Bad("UNKNOWN_PARENT", "unit " + u.code() + ": parent " + u.parent_code() + " does not exist");
+        return Bad("UNKNOWN_PARENT", "unit " + code + ": parent " + std::string(u.parent_code) + " does not exist");
       }
-      if (parent->level() >= u.level()) {
-        return Bad("PARENT_LEVEL", "unit " + u.code() + " (" + UnitLevel_Name(u.level()) + ") cannot sit below " +
-                                       parent->code() + " (" + UnitLevel_Name(parent->level()) + ")");
+      if (parent.level() >= u.level) {
+        return Bad("PARENT_LEVEL", "unit " + code + " (" + UnitLevel_Name(u.level) + ") cannot sit below " +
+                                       std::string(parent.code()) + " (" + UnitLevel_Name(parent.level()) + ")");
       }
-      if (u.level() == grid::v1::UNIT_LEVEL_GRID && parent->level() != grid::v1::UNIT_LEVEL_COMMUNITY) {
-        return Bad("PARENT_LEVEL", "grid " + u.code() + " must sit below a community, not " + parent->code());
+      if (u.level == grid::v1::UNIT_LEVEL_GRID && parent.level() != grid::v1::UNIT_LEVEL_COMMUNITY) {
+        return Bad("PARENT_LEVEL", "grid " + code + " must sit below a community, not " + std::string(parent.code()));
       }
-    } else if (u.level() == grid::v1::UNIT_LEVEL_GRID) {
-      return Bad("UNKNOWN_PARENT", "grid " + u.code() + " has no parent community");
+    } else if (u.level == grid::v1::UNIT_LEVEL_GRID) {
+      return Bad("UNKNOWN_PARENT", "grid " + code + " has no parent community");
     }
-    d->children_[u.parent_code()].push_back(&u);
-    if (u.level() == grid::v1::UNIT_LEVEL_GRID) {
-      for (const auto& entry : u.address_coverage()) {
+    if (u.level == grid::v1::UNIT_LEVEL_GRID && u.extra != nullptr) {
+      for (const auto& entry : u.extra->address_coverage()) {
         if (!text::IsValidUtf8(entry.street()) || entry.street().empty()) {
-          return Bad("INVALID_ADDRESS_COVERAGE", "grid " + u.code() + ": a coverage entry has an empty or invalid street");
+          return Bad("INVALID_ADDRESS_COVERAGE", "grid " + code + ": a coverage entry has an empty or invalid street");
         }
         if (entry.from_number() < 0 || entry.to_number() < entry.from_number()) {
-          return Bad("INVALID_ADDRESS_COVERAGE", "grid " + u.code() + ": street " + entry.street() +
+          return Bad("INVALID_ADDRESS_COVERAGE", "grid " + code + ": street " + entry.street() +
                                                      " has the number range " + std::to_string(entry.from_number()) +
                                                      "-" + std::to_string(entry.to_number()));
         }
-        auto& grids = d->street_grids_[address::NormaliseStreet(entry.street())];
-        if (grids.empty() || grids.back() != &u) grids.push_back(&u);
       }
     }
   }
-  for (auto& [parent, kids] : d->children_) {
-    std::sort(kids.begin(), kids.end(), [](const Unit* a, const Unit* b) { return a->code() < b->code(); });
+  return Status::Ok();
+}
+
+Status Directory::IndexEntries(Directory& dir) {
+  Directory* const d = &dir;
+  const auto& c = d->content_;
+  // Streets of the grids' address coverage (validated by IndexUnits).
+  for (const UnitRef u : d->units_.WithExtras()) {
+    if (u.level() != grid::v1::UNIT_LEVEL_GRID) continue;
+    for (const auto& entry : u.address_coverage()) {
+      auto& grids = d->street_grids_[address::NormaliseStreet(entry.street())];
+      if (grids.empty() || grids.back() != u.index()) grids.push_back(u.index());
+    }
   }
   for (auto& [street, grids] : d->street_grids_) {
-    std::sort(grids.begin(), grids.end(), [](const Unit* a, const Unit* b) { return a->code() < b->code(); });
+    std::sort(grids.begin(), grids.end());  // index order is code order
     d->streets_.push_back(street);
   }
   std::sort(d->streets_.begin(), d->streets_.end(), [](const std::string& a, const std::string& b) {
@@ -164,55 +178,60 @@ Status Directory::IndexEntries(Directory& dir) {
 // is new or changed (its geometry or its unit came with this version).
 struct Directory::Geometry {
   struct GridShape {
-    const Unit* unit;
+    uint32_t unit;  // index in the unit table
     geo::MultiPolygon shape;
     bool changed;
   };
   std::vector<GridShape> grids;
-  std::unordered_set<std::string_view> changed_areas;
+  std::unordered_set<uint32_t> changed_areas;
 
   // Rejects a grid that strays outside its community's boundary, for every
   // pair where the grid or the community changed (all of them on a Build).
   Status CheckWithinCommunities(const Directory& d) const {
     for (const GridShape& g : grids) {
-      const Unit* community = d.FindUnit(g.unit->parent_code());
-      const geo::MultiPolygon* area = d.AreaShape(community->code());
-      if (area == nullptr || !(g.changed || changed_areas.contains(community->code()))) continue;
+      const UnitRef grid = d.units_.at(g.unit);
+      const UnitRef community = grid.parent();
+      auto area = d.area_shapes_.find(community.index());
+      if (area == d.area_shapes_.end() || !(g.changed || changed_areas.contains(community.index()))) continue;
       for (const auto& polygon : g.shape.polygons) {
         for (const geo::Point& p : polygon.rings[0].points) {
-          if (geo::ContainingPolygon(*area, p) >= 0) continue;
-          const double off = geo::DistanceToShapeMeters(*area, p);
+          if (geo::ContainingPolygon(area->second, p) >= 0) continue;
+          const double off = geo::DistanceToShapeMeters(area->second, p);
           if (off <= kGridOutsideToleranceMeters) continue;
-          return Bad("GRID_OUTSIDE_COMMUNITY", "grid " + g.unit->code() + ": vertex (" + std::to_string(p.lat) + ", " +
-                                                   std::to_string(p.lng) + ") lies " +
+          return Bad("GRID_OUTSIDE_COMMUNITY", "grid " + std::string(grid.code()) + ": vertex (" + std::to_string(p.lat) +
+                                                   ", " + std::to_string(p.lng) + ") lies " +
                                                    std::to_string(static_cast<int>(off)) + " m outside community " +
-                                                   community->code());
+                                                   std::string(community.code()));
         }
       }
     }
     return Status::Ok();
   }
 
-  // Takes the shape of every unit that carries its boundary inline.
-  Status TakeInline(Directory& d) {
-    for (const Unit& u : d.content_.units()) {
+  // Takes the shape of every unit of `units` that carries its boundary inline.
+  Status TakeInline(Directory& d, const google::protobuf::RepeatedPtrField<Unit>& units) {
+    for (const Unit& u : units) {
       if (u.boundary().polygons_size() == 0) continue;
       auto shape = geo::FromProto(u.boundary());
       if (!shape.ok()) return Bad("INVALID_GEOMETRY", "unit " + u.code() + ": " + shape.status().ToString());
+      const uint32_t index = d.FindUnit(u.code()).index();
       if (u.level() == grid::v1::UNIT_LEVEL_GRID) {
-        grids.push_back(GridShape{&u, std::move(shape).value(), true});
+        grids.push_back(GridShape{index, std::move(shape).value(), true});
       } else {
-        d.area_shapes_[u.code()] = std::move(shape).value();
-        changed_areas.insert(u.code());
+        d.area_shapes_[index] = std::move(shape).value();
+        changed_areas.insert(index);
       }
     }
     return Status::Ok();
   }
 
+  void SortGrids() {
+    std::sort(grids.begin(), grids.end(), [](const GridShape& a, const GridShape& b) { return a.unit < b.unit; });
+  }
+
   // Indexes the grids in code order.
   void Finish(Directory& d) {
-    std::sort(grids.begin(), grids.end(),
-              [](const GridShape& a, const GridShape& b) { return a.unit->code() < b.unit->code(); });
+    SortGrids();
     geo::ShapeIndex::Builder builder;
     d.indexed_grids_.reserve(grids.size());
     for (GridShape& g : grids) {
@@ -225,23 +244,32 @@ struct Directory::Geometry {
   }
 };
 
-void Directory::StripBoundaries() {
-  for (Unit& u : *content_.mutable_units()) {
-    if (u.has_boundary()) u.clear_boundary();
-  }
+namespace {
+
+std::vector<UnitInput> InputsOf(const google::protobuf::RepeatedPtrField<Unit>& units) {
+  std::vector<UnitInput> in;
+  in.reserve(static_cast<size_t>(units.size()));
+  for (const Unit& u : units) in.push_back(UnitTable::InputOf(u));
+  return in;
 }
+
+// Frees the units of `c` (Clear would keep them allocated for reuse).
+void DropUnits(grid::v1::DirectoryContent& c) { google::protobuf::RepeatedPtrField<Unit>().Swap(c.mutable_units()); }
+
+}  // namespace
 
 StatusOr<std::shared_ptr<const Directory>> Directory::Build(grid::v1::DirectoryContent content,
                                                             uint64_t version) {
   std::shared_ptr<Directory> d(new Directory());
   d->version_ = version;
   d->content_ = std::move(content);
+  GRID_RETURN_IF_ERROR(IndexUnits(*d, InputsOf(d->content_.units())));
   GRID_RETURN_IF_ERROR(IndexEntries(*d));
   Geometry geometry;
-  GRID_RETURN_IF_ERROR(geometry.TakeInline(*d));
+  GRID_RETURN_IF_ERROR(geometry.TakeInline(*d, d->content_.units()));
+  DropUnits(d->content_);
   GRID_RETURN_IF_ERROR(geometry.CheckWithinCommunities(*d));
   geometry.Finish(*d);
-  d->StripBoundaries();
   return std::shared_ptr<const Directory>(std::move(d));
 }
 
@@ -251,163 +279,361 @@ StatusOr<std::shared_ptr<const Directory>> Directory::Apply(const Directory& bas
   if (replace) return Build(delta, version);
   std::shared_ptr<Directory> d(new Directory());
   d->version_ = version;
-  d->content_ = MergeContent(base.content_, delta, /*replace=*/false);
-  GRID_RETURN_IF_ERROR(IndexEntries(*d));
+  d->content_ = MergeContent(base.content_, delta, /*replace=*/false);  // base has no units: delta's
+  // Base's units not replaced by the delta keep their (code) order; the
+  // delta's follow.
   std::unordered_set<std::string_view> from_delta;
   for (const Unit& u : delta.units()) from_delta.insert(u.code());
+  std::vector<UnitInput> in;
+  in.reserve(base.units_.size() + static_cast<size_t>(delta.units_size()));
+  for (uint32_t i = 0; i < base.units_.size(); ++i) {
+    const UnitRef u = base.units_.at(i);
+    if (!from_delta.contains(u.code())) in.push_back(UnitTable::InputOf(u));
+  }
+  const size_t kept = in.size();
+  for (const Unit& u : d->content_.units()) in.push_back(UnitTable::InputOf(u));
+  GRID_RETURN_IF_ERROR(IndexUnits(*d, in));
+  GRID_RETURN_IF_ERROR(IndexEntries(*d));
   Geometry geometry;
-  GRID_RETURN_IF_ERROR(geometry.TakeInline(*d));  // the delta's boundaries
-  for (const Unit& u : d->content_.units()) {
-    if (from_delta.contains(u.code())) continue;  // the delta's unit decides
+  GRID_RETURN_IF_ERROR(geometry.TakeInline(*d, d->content_.units()));  // the delta's boundaries
+  for (size_t i = 0; i < kept; ++i) {  // the base's geometry of every unit the delta does not bring
+    const UnitRef u = d->FindUnit(in[i].code);
     if (u.level() == grid::v1::UNIT_LEVEL_GRID) {
       if (auto shape = base.GridShape(u.code())) {
-        geometry.grids.push_back(Geometry::GridShape{&u, std::move(*shape), false});
+        geometry.grids.push_back(Geometry::GridShape{u.index(), std::move(*shape), false});
       }
     } else if (const geo::MultiPolygon* area = base.AreaShape(u.code())) {
-      d->area_shapes_[u.code()] = *area;
+      d->area_shapes_[u.index()] = *area;
     }
   }
+  DropUnits(d->content_);
   // A unit of the delta that moved to another community counts as changed:
   // it is in the delta, so its grid shape is marked changed (inline) or it
   // has no boundary at all.
   GRID_RETURN_IF_ERROR(geometry.CheckWithinCommunities(*d));
   geometry.Finish(*d);
-  d->StripBoundaries();
   return std::shared_ptr<const Directory>(std::move(d));
+}
+
+grid::v1::DirectoryContent Directory::ContentWithUnits() const {
+  grid::v1::DirectoryContent out;
+  out.mutable_units()->Reserve(static_cast<int>(units_.size()));
+  for (uint32_t i = 0; i < units_.size(); ++i) *out.add_units() = units_.at(i).ToProto();
+  out.MergeFrom(content_);
+  return out;
 }
 
 namespace {
 
-constexpr std::string_view kIndexLabelMagic = "gridcase-directory-index 1\n";
+// The grid index's label: this magic, "version V", "grids N", "codes C" (a
+// checksum of the grids' codes in order) lines, then the grids' unit indices
+// (N little-endian uint32). The indices let a restart that rebuilds the unit
+// table (the same units give the same indices) take the grids from the
+// label; the checksum proves they are the same grids.
+constexpr std::string_view kIndexLabelMagic = "gridcase-directory-index 2\n";
+
+// The unit table file: a header, then the table's sections (saved_file.h).
+constexpr char kTableMagic[8] = {'G', 'R', 'I', 'D', 'U', 'N', 'T', '1'};
+constexpr uint32_t kTableFileVersion = 1;
+struct TableHeader {
+  char magic[8];
+  uint32_t file_version;
+  uint32_t reserved;
+  uint64_t version;          // the directory's
+  uint64_t index_label_sum;  // Checksum of the grid index's label saved with it
+  uint64_t units, slots, arena, extras, extras_bytes;
+  uint64_t checksum;  // of everything after the header
+};
+
+uint64_t ChecksumOf(std::string_view s) {
+  Checksum sum;
+  sum.Update(s.data(), s.size());
+  return sum.Finish();
+}
 
 }  // namespace
 
 std::string Directory::IndexLabel() const {
+  Checksum codes;
+  for (uint32_t i : indexed_grids_) {
+    const std::string_view code = units_.at(i).code();
+    codes.Update(code.data(), code.size());
+    codes.Update("\n", 1);
+  }
   std::string label(kIndexLabelMagic);
-  label += "version " + std::to_string(version_) + "\ngrids " + std::to_string(indexed_grids_.size()) + "\n";
-  for (const Unit* g : indexed_grids_) {
-    label += g->code();
-    label += '\n';
+  label += "version " + std::to_string(version_) + "\ngrids " + std::to_string(indexed_grids_.size()) + "\ncodes " +
+           std::to_string(codes.Finish()) + "\n";
+  const size_t at = label.size();
+  label.resize(at + 4 * indexed_grids_.size());
+  for (size_t k = 0; k < indexed_grids_.size(); ++k) {
+    const uint32_t v = indexed_grids_[k];
+    for (int b = 0; b < 4; ++b) label[at + 4 * k + b] = static_cast<char>(v >> (8 * b));
   }
   return label;
 }
 
+Status Directory::TakeIndexLabel(std::string_view rest, bool paired) {
+  if (!rest.starts_with(kIndexLabelMagic)) return InvalidArgument("STALE_INDEX", "not a directory index");
+  rest.remove_prefix(kIndexLabelMagic.size());
+  auto line = [&rest]() {
+    const size_t nl = rest.find('\n');
+    std::string_view l = rest.substr(0, nl);
+    rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    return l;
+  };
+  if (line() != "version " + std::to_string(version_)) {
+    return InvalidArgument("STALE_INDEX", "saved for another directory version");
+  }
+  const std::string_view count = line(), codes = line();
+  const size_t n = rest.size() / 4;
+  if (rest.size() % 4 != 0 || count != "grids " + std::to_string(n) || grid_index_.size() != n) {
+    return InvalidArgument("STALE_INDEX", "its grid count does not match");
+  }
+  std::vector<uint32_t> grids(n);
+  Checksum sum;
+  for (size_t k = 0; k < n; ++k) {
+    uint32_t v = 0;
+    for (int b = 0; b < 4; ++b) v |= static_cast<uint32_t>(static_cast<unsigned char>(rest[4 * k + b])) << (8 * b);
+    if (v >= units_.size() || (k > 0 && v <= grids[k - 1])) {
+      return InvalidArgument("STALE_INDEX", "its grids are not this directory's");
+    }
+    grids[k] = v;
+    if (paired) continue;  // checked when they were saved together
+    if (units_.at(v).level() != grid::v1::UNIT_LEVEL_GRID) {
+      return InvalidArgument("STALE_INDEX", "its grids are not this directory's");
+    }
+    const std::string_view code = units_.at(v).code();
+    sum.Update(code.data(), code.size());
+    sum.Update("\n", 1);
+  }
+  if (!paired && codes != "codes " + std::to_string(sum.Finish())) {
+    return InvalidArgument("STALE_INDEX", "its grids are not this directory's");
+  }
+  indexed_grids_ = std::move(grids);
+  return Status::Ok();
+}
+
 Status Directory::SaveIndex(const std::string& path) const { return grid_index_.Save(path, IndexLabel()); }
+
+Status Directory::SaveTable(const std::string& path) const {
+  const UnitTable::Counts c = units_.counts();
+  TableHeader h{};
+  std::memcpy(h.magic, kTableMagic, sizeof kTableMagic);
+  h.file_version = kTableFileVersion;
+  h.version = version_;
+  h.index_label_sum = ChecksumOf(IndexLabel());
+  h.units = c.units, h.slots = c.slots, h.arena = c.arena, h.extras = c.extras, h.extras_bytes = c.extras_bytes;
+  SectionWriter w(path);
+  GRID_RETURN_IF_ERROR(w.Open());
+  GRID_RETURN_IF_ERROR(w.Section(&h, sizeof h));
+  for (const UnitTable::Image& s : units_.Sections()) GRID_RETURN_IF_ERROR(w.Section(s.data, s.bytes));
+  h.checksum = w.checksum();
+  GRID_RETURN_IF_ERROR(w.Rewrite(&h, sizeof h));
+  return w.Commit();
+}
+
+Status Directory::LoadTable(const std::string& path, uint64_t* index_label_sum) {
+  auto file = MappedFile::Open(path);
+  if (!file.ok()) return file.status();
+  const MappedFile& f = **file;
+  auto corrupt = [&](const std::string& why) { return InvalidArgument("CORRUPT_TABLE", path + ": " + why); };
+  TableHeader h;
+  if (f.size() < sizeof h) return corrupt("truncated");
+  std::memcpy(&h, f.data(), sizeof h);
+  if (std::memcmp(h.magic, kTableMagic, sizeof kTableMagic) != 0) return corrupt("not a unit table file");
+  if (h.file_version != kTableFileVersion) return corrupt("file version " + std::to_string(h.file_version));
+  if (h.version != version_) return InvalidArgument("STALE_TABLE", "saved for another directory version");
+  const UnitTable::Counts c{h.units, h.slots, h.arena, h.extras, h.extras_bytes};
+  if (c.units > (uint64_t{1} << 32) || c.slots > (uint64_t{1} << 34) || c.arena > (uint64_t{1} << 32) ||
+      c.extras_bytes > (uint64_t{1} << 40)) {
+    return corrupt("inconsistent sizes");
+  }
+  const std::vector<size_t> bytes = UnitTable::SectionBytes(c);
+  size_t want = AlignUp(sizeof h);
+  for (size_t b : bytes) want += AlignUp(b);
+  if (want != f.size()) return corrupt("inconsistent sizes");
+  auto sum = f.ChecksumFrom(AlignUp(sizeof h));
+  if (!sum.ok()) return sum.status();
+  if (*sum != h.checksum) return corrupt("checksum mismatch");
+  std::vector<const char*> sections;
+  size_t at = AlignUp(sizeof h);
+  for (size_t b : bytes) {
+    sections.push_back(f.data() + at);
+    at += AlignUp(b);
+  }
+  auto table = UnitTable::FromSections(c, sections, std::move(file).value());
+  if (!table.ok()) return corrupt(table.status().message());
+  units_ = std::move(table).value();
+  *index_label_sum = h.index_label_sum;
+  return Status::Ok();
+}
 
 StatusOr<std::shared_ptr<const Directory>> Directory::Restore(grid::v1::DirectoryContent content, uint64_t version,
                                                               const BoundarySource& boundaries,
                                                               const std::string& index_path, RestoreReport* report) {
+  return Restore(std::move(content), version, nullptr, boundaries, SavedPaths{index_path, ""}, report);
+}
+
+StatusOr<std::shared_ptr<const Directory>> Directory::Restore(grid::v1::DirectoryContent content, uint64_t version,
+                                                              const UnitSource& units,
+                                                              const BoundarySource& boundaries,
+                                                              const SavedPaths& saved, RestoreReport* report) {
   RestoreReport local;
   if (report == nullptr) report = &local;
   std::shared_ptr<Directory> d(new Directory());
   d->version_ = version;
+  auto read_areas = [&]() -> Status {
+    return boundaries(false, [&](std::string_view code, const grid::v1::Boundary& b) -> Status {
+      const UnitRef u = d->FindUnit(code);
+      if (u == nullptr || u.level() == grid::v1::UNIT_LEVEL_GRID) {
+        return Status(StatusCode::kDataLoss, "STORED_DIRECTORY_INVALID", "a boundary of no unit: " + std::string(code));
+      }
+      auto shape = geo::FromProto(b);
+      if (!shape.ok()) return Bad("INVALID_GEOMETRY", "unit " + std::string(code) + ": " + shape.status().ToString());
+      d->area_shapes_[u.index()] = std::move(shape).value();
+      return Status::Ok();
+    });
+  };
+  // Loads the saved grid index and takes its grids, when it was saved for
+  // exactly this directory's version and units.
+  auto load_index = [&](const uint64_t* label_sum) -> Status {
+    if (saved.index.empty()) return NotFound("NO_INDEX", "no index path");
+    std::string label;
+    auto index = geo::ShapeIndex::Load(saved.index, &label);
+    if (!index.ok()) return index.status();
+    if (label_sum != nullptr && ChecksumOf(label) != *label_sum) {
+      return InvalidArgument("STALE_INDEX", "not saved with the unit table");
+    }
+    d->grid_index_ = std::move(index).value();
+    Status st = d->TakeIndexLabel(label, /*paired=*/label_sum != nullptr);
+    if (!st.ok()) d->grid_index_ = geo::ShapeIndex();
+    return st;
+  };
+
+  // 1. Both files saved for this version, together: no unit is read.
+  report->table_origin = IndexOrigin::kRebuilt;
+  std::string why_table;
+  uint64_t label_sum = 0;
+  Status table_st, index_st;
+  if (saved.table.empty()) {
+    why_table = "no table path";
+  } else if (!units) {
+    why_table = "the units came with the content";
+  } else if (table_st = d->LoadTable(saved.table, &label_sum); !table_st.ok()) {
+    why_table = table_st.ToString();
+  } else if (index_st = load_index(&label_sum); !index_st.ok()) {
+    // The units are read again with the index rebuilt (a store from before
+    // the split may carry grid boundaries inline in its units).
+    why_table = "the grid index was not usable: " + index_st.ToString();
+    d->units_ = UnitTable();
+  } else {
+    d->content_ = std::move(content);
+    DropUnits(d->content_);
+    GRID_RETURN_IF_ERROR(IndexEntries(*d));
+    GRID_RETURN_IF_ERROR(read_areas());
+    report->origin = report->table_origin = IndexOrigin::kLoaded;
+    report->why_rebuilt.clear();
+    report->why_table_rebuilt.clear();
+    return std::shared_ptr<const Directory>(std::move(d));
+  }
+  report->why_table_rebuilt = why_table;
+
+  // 2. The units from the store, staged compactly (millions of messages at
+  // once would cost ~360 bytes a unit): codes, names and parent codes in one
+  // buffer; only units kept whole or carrying a boundary inline as messages.
   d->content_ = std::move(content);
+  std::vector<UnitInput> in;
+  if (units) {
+    struct Plain {
+      uint32_t code_len, name_len, parent_len;
+      grid::v1::UnitLevel level;
+      bool derived_org;
+    };
+    std::string text;
+    std::vector<Plain> plain;
+    GRID_RETURN_IF_ERROR(units([&](const Unit& u) -> Status {
+      const UnitInput i = UnitTable::InputOf(u);
+      if (i.extra != nullptr || u.has_boundary()) {
+        *d->content_.add_units() = u;
+        return Status::Ok();
+      }
+      plain.push_back(Plain{static_cast<uint32_t>(u.code().size()), static_cast<uint32_t>(u.name().size()),
+                            static_cast<uint32_t>(u.parent_code().size()), u.level(), i.derived_org});
+      text.append(u.code()).append(u.name()).append(u.parent_code());
+      return Status::Ok();
+    }));
+    in.reserve(plain.size() + static_cast<size_t>(d->content_.units_size()));
+    size_t at = 0;
+    for (const Plain& p : plain) {
+      const std::string_view all(text);
+      in.push_back(UnitInput{all.substr(at, p.code_len), all.substr(at + p.code_len, p.name_len),
+                             all.substr(at + p.code_len + p.name_len, p.parent_len), p.level, nullptr, p.derived_org});
+      at += p.code_len + p.name_len + p.parent_len;
+    }
+    for (const Unit& u : d->content_.units()) in.push_back(UnitTable::InputOf(u));
+    GRID_RETURN_IF_ERROR(IndexUnits(*d, in));
+  } else {
+    GRID_RETURN_IF_ERROR(IndexUnits(*d, InputsOf(d->content_.units())));
+  }
+  in = std::vector<UnitInput>();
   GRID_RETURN_IF_ERROR(IndexEntries(*d));
   Geometry geometry;
-  GRID_RETURN_IF_ERROR(geometry.TakeInline(*d));  // a store from before the split
-  GRID_RETURN_IF_ERROR(boundaries(false, [&](std::string_view code, const grid::v1::Boundary& b) -> Status {
-    const Unit* u = d->FindUnit(code);
-    if (u == nullptr || u->level() == grid::v1::UNIT_LEVEL_GRID) {
-      return Status(StatusCode::kDataLoss, "STORED_DIRECTORY_INVALID", "a boundary of no unit: " + std::string(code));
-    }
-    auto shape = geo::FromProto(b);
-    if (!shape.ok()) return Bad("INVALID_GEOMETRY", "unit " + std::string(code) + ": " + shape.status().ToString());
-    d->area_shapes_[u->code()] = std::move(shape).value();
-    return Status::Ok();
-  }));
+  GRID_RETURN_IF_ERROR(geometry.TakeInline(*d, d->content_.units()));  // a store from before the split
+  DropUnits(d->content_);
+  GRID_RETURN_IF_ERROR(read_areas());
 
   // The saved index, when it was saved for exactly this version and grids.
-  std::string why;
-  if (index_path.empty()) {
-    why = "no index path";
-  } else if (auto loaded = [&]() -> Status {
-               std::string label;
-               auto index = geo::ShapeIndex::Load(index_path, &label);
-               if (!index.ok()) return index.status();
-               std::string_view rest(label);
-               if (!rest.starts_with(kIndexLabelMagic)) return InvalidArgument("STALE_INDEX", "not a directory index");
-               rest.remove_prefix(kIndexLabelMagic.size());
-               auto line = [&rest]() {
-                 const size_t nl = rest.find('\n');
-                 std::string_view l = rest.substr(0, nl);
-                 rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-                 return l;
-               };
-               if (line() != "version " + std::to_string(version)) {
-                 return InvalidArgument("STALE_INDEX", "saved for another directory version");
-               }
-               const std::string_view count = line();
-               std::vector<const Unit*> grids;
-               grids.reserve(index->size());
-               while (!rest.empty()) {
-                 const Unit* u = d->FindUnit(line());
-                 if (u == nullptr || u->level() != grid::v1::UNIT_LEVEL_GRID ||
-                     (!grids.empty() && !(grids.back()->code() < u->code()))) {
-                   return InvalidArgument("STALE_INDEX", "its grids are not this directory's");
-                 }
-                 grids.push_back(u);
-               }
-               if (count != "grids " + std::to_string(grids.size()) || grids.size() != index->size()) {
-                 return InvalidArgument("STALE_INDEX", "its grid count does not match");
-               }
-               d->indexed_grids_ = std::move(grids);
-               d->grid_index_ = std::move(index).value();
-               return Status::Ok();
-             }();
-             loaded.ok()) {
+  if (Status st = load_index(nullptr); st.ok()) {
     report->origin = IndexOrigin::kLoaded;
     report->why_rebuilt.clear();
-    geometry.grids.clear();
-    d->StripBoundaries();
     return std::shared_ptr<const Directory>(std::move(d));
   } else {
-    why = loaded.ToString();
+    report->why_rebuilt = st.ToString();
   }
 
   // Rebuild: the grids' boundaries from the source, merged in code order
   // with any carried inline.
   report->origin = IndexOrigin::kRebuilt;
-  report->why_rebuilt = why;
-  std::sort(geometry.grids.begin(), geometry.grids.end(),
-            [](const Geometry::GridShape& a, const Geometry::GridShape& b) { return a.unit->code() < b.unit->code(); });
+  geometry.SortGrids();
   size_t next_inline = 0;
   geo::ShapeIndex::Builder builder;
-  auto add_inline_before = [&](std::string_view code) {
-    while (next_inline < geometry.grids.size() && geometry.grids[next_inline].unit->code() < code) {
+  auto add_inline_before = [&](uint32_t index) {
+    while (next_inline < geometry.grids.size() && geometry.grids[next_inline].unit < index) {
       d->indexed_grids_.push_back(geometry.grids[next_inline].unit);
       builder.Add(geometry.grids[next_inline].shape);
       geometry.grids[next_inline++].shape = geo::MultiPolygon();
     }
   };
-  std::string last;
+  int64_t last = -1;
   GRID_RETURN_IF_ERROR(boundaries(true, [&](std::string_view code, const grid::v1::Boundary& b) -> Status {
-    const Unit* u = d->FindUnit(code);
-    if (u == nullptr || u->level() != grid::v1::UNIT_LEVEL_GRID || (!last.empty() && !(last < code))) {
+    const UnitRef u = d->FindUnit(code);
+    if (u == nullptr || u.level() != grid::v1::UNIT_LEVEL_GRID || static_cast<int64_t>(u.index()) <= last) {
       return Status(StatusCode::kDataLoss, "STORED_DIRECTORY_INVALID", "a grid boundary of no grid: " + std::string(code));
     }
-    last.assign(code);
+    last = u.index();
     auto shape = geo::FromProto(b);
     if (!shape.ok()) return Bad("INVALID_GEOMETRY", "unit " + std::string(code) + ": " + shape.status().ToString());
-    add_inline_before(code);
-    d->indexed_grids_.push_back(u);
+    add_inline_before(u.index());
+    d->indexed_grids_.push_back(u.index());
     builder.Add(*shape);
     return Status::Ok();
   }));
-  add_inline_before(std::string_view("\x7f"));  // codes are ASCII below 0x7f: the rest
+  add_inline_before(UnitTable::kNone);  // the rest
   geometry.grids.clear();
   d->grid_index_ = builder.Finish();
-  d->StripBoundaries();
   return std::shared_ptr<const Directory>(std::move(d));
 }
 
 bool Directory::HasBoundary(std::string_view code) const {
-  return GridId(code) >= 0 || area_shapes_.contains(code);
+  const UnitRef u = FindUnit(code);
+  return u != nullptr && (GridId(code) >= 0 || area_shapes_.contains(u.index()));
 }
 
 int64_t Directory::GridId(std::string_view code) const {
-  auto it = std::lower_bound(indexed_grids_.begin(), indexed_grids_.end(), code,
-                             [](const Unit* u, std::string_view c) { return u->code() < c; });
-  if (it == indexed_grids_.end() || (*it)->code() != code) return -1;
+  const UnitRef u = FindUnit(code);
+  if (u == nullptr) return -1;
+  auto it = std::lower_bound(indexed_grids_.begin(), indexed_grids_.end(), u.index());
+  if (it == indexed_grids_.end() || *it != u.index()) return -1;
   return it - indexed_grids_.begin();
 }
 
@@ -418,13 +644,10 @@ std::optional<geo::MultiPolygon> Directory::GridShape(std::string_view code) con
 }
 
 const geo::MultiPolygon* Directory::AreaShape(std::string_view code) const {
-  auto it = area_shapes_.find(code);
+  const UnitRef u = FindUnit(code);
+  if (u == nullptr) return nullptr;
+  auto it = area_shapes_.find(u.index());
   return it == area_shapes_.end() ? nullptr : &it->second;
-}
-
-const Unit* Directory::FindUnit(std::string_view code) const {
-  auto it = units_.find(code);
-  return it == units_.end() ? nullptr : it->second;
 }
 
 const grid::v1::Member* Directory::FindMember(std::string_view id) const {
@@ -446,21 +669,21 @@ CategoryHandling Directory::HandlingFor(const grid::v1::Category& category, std:
   CategoryHandling h{category.handling(), &category.department_codes(), &category.required_skills(), nullptr};
   if (rules_.empty()) return h;
   std::string key;
-  for (const Unit* u = FindUnit(unit_code); u != nullptr; u = FindUnit(u->parent_code())) {
-    key.assign(u->code()).push_back('\0');
+  for (UnitRef u = FindUnit(unit_code); u != nullptr; u = u.parent()) {
+    key.assign(u.code()).push_back('\0');
     key.append(category.code());
     if (auto it = rules_.find(key); it != rules_.end()) {
       const auto* r = it->second;
       return CategoryHandling{r->handling(), &r->department_codes(), &r->required_skills(), r};
     }
-    if (u->parent_code().empty()) break;
   }
   return h;
 }
 
-const std::vector<const Unit*>& Directory::Children(std::string_view code) const {
-  auto it = children_.find(code);
-  return it == children_.end() ? kNoUnits : it->second;
+UnitRange Directory::Children(std::string_view code) const {
+  if (code.empty()) return units_.Children(UnitTable::kNone);
+  const UnitRef u = FindUnit(code);
+  return u == nullptr ? UnitRange() : units_.Children(u.index());
 }
 
 const std::vector<const grid::v1::Member*>& Directory::MembersOf(std::string_view code) const {
@@ -468,42 +691,39 @@ const std::vector<const grid::v1::Member*>& Directory::MembersOf(std::string_vie
   return it == unit_members_.end() ? kNoMembers : it->second;
 }
 
-std::vector<const Unit*> Directory::Ancestors(std::string_view code) const {
-  std::vector<const Unit*> out;
-  const Unit* u = FindUnit(code);
+std::vector<UnitRef> Directory::Ancestors(std::string_view code) const {
+  std::vector<UnitRef> out;
+  const UnitRef u = FindUnit(code);
   // Parents were validated to exist and to sit at a higher level, so this ends.
-  while (u != nullptr && !u->parent_code().empty()) {
-    u = FindUnit(u->parent_code());
-    if (u != nullptr) out.push_back(u);
-  }
+  for (UnitRef a = u ? u.parent() : UnitRef(); a != nullptr; a = a.parent()) out.push_back(a);
   std::reverse(out.begin(), out.end());
   return out;
 }
 
 std::string Directory::PathName(std::string_view code) const {
   std::string path;
-  for (const Unit* a : Ancestors(code)) {
-    path += a->name();
+  for (const UnitRef a : Ancestors(code)) {
+    path += a.name();
     path += " / ";
   }
-  const Unit* u = FindUnit(code);
-  if (u != nullptr) path += u->name();
+  const UnitRef u = FindUnit(code);
+  if (u != nullptr) path += u.name();
   return path;
 }
 
 bool Directory::IsWithin(std::string_view code, std::string_view ancestor) const {
   if (code == ancestor) return true;
-  const Unit* u = FindUnit(code);
-  while (u != nullptr && !u->parent_code().empty()) {
-    if (u->parent_code() == ancestor) return true;
-    u = FindUnit(u->parent_code());
+  const UnitRef u = FindUnit(code);
+  for (UnitRef a = u ? u.parent() : UnitRef(); a != nullptr; a = a.parent()) {
+    if (a.code() == ancestor) return true;
   }
   return false;
 }
 
-const std::vector<const Unit*>& Directory::GridsOnStreet(std::string_view normalised) const {
+UnitRange Directory::GridsOnStreet(std::string_view normalised) const {
   auto it = street_grids_.find(std::string(normalised));
-  return it == street_grids_.end() ? kNoUnits : it->second;
+  if (it == street_grids_.end()) return UnitRange();
+  return UnitRange(&units_, it->second.data(), it->second.data() + it->second.size());
 }
 
 grid::v1::DirectoryContent MergeContent(const grid::v1::DirectoryContent& base,

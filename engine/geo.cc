@@ -32,6 +32,8 @@
 // outer boundary of a tiling belong to no polygon.
 #include "engine/geo.h"
 
+#include "engine/saved_file.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -493,15 +495,26 @@ class FlatArray {
   FlatArray(FlatArray&& o) noexcept
       : data_(std::exchange(o.data_, nullptr)),
         size_(std::exchange(o.size_, 0)),
-        bytes_(std::exchange(o.bytes_, 0)) {}
+        bytes_(std::exchange(o.bytes_, 0)),
+        borrowed_(std::exchange(o.borrowed_, false)) {}
   FlatArray& operator=(FlatArray&& o) noexcept {
     if (this != &o) {
       Release();
       data_ = std::exchange(o.data_, nullptr);
       size_ = std::exchange(o.size_, 0);
       bytes_ = std::exchange(o.bytes_, 0);
+      borrowed_ = std::exchange(o.borrowed_, false);
     }
     return *this;
+  }
+  // Views n elements owned by someone else (a mapped file that outlives
+  // this array, with kSlack readable bytes past them). Read-only from then
+  // on: nothing may grow or write it.
+  void Borrow(const T* data, size_t n) {
+    Release();
+    data_ = const_cast<T*>(data);
+    size_ = n;
+    borrowed_ = true;
   }
   FlatArray(const FlatArray&) = delete;
   FlatArray& operator=(const FlatArray&) = delete;
@@ -553,14 +566,16 @@ class FlatArray {
     bytes_ = want;
   }
   void Release() {
-    if (data_) munmap(data_, bytes_);
+    if (data_ && !borrowed_) munmap(data_, bytes_);
     data_ = nullptr;
     size_ = bytes_ = 0;
+    borrowed_ = false;
   }
 
   T* data_ = nullptr;
   size_t size_ = 0;
   size_t bytes_ = 0;
+  bool borrowed_ = false;
 };
 
 constexpr double kUnitsPerDegree = 1e7;
@@ -1083,6 +1098,7 @@ struct ShapeIndex::Impl {
   size_t polygons = 0, vertices = 0, integer_polygons = 0;
   CellGrid grid;
   std::unique_ptr<Tree> tree;
+  std::shared_ptr<const MappedFile> mapping;  // a loaded index's arrays live here
 
   const uint32_t* rec(uint32_t off) const { return words.data() + off; }
 
@@ -1526,15 +1542,18 @@ ShapeIndex::Stats ShapeIndex::stats() const {
 }
 
 // ---------------------------------------------------------------------------
-// Save and Load: a header, then the arrays' bytes in a fixed order.
+// Save and Load: a header, then the arrays' bytes in a fixed order, each
+// section aligned (saved_file.h), then the label and a block of zeros.
 
 namespace {
 
 constexpr char kMagic[8] = {'G', 'R', 'I', 'D', 'G', 'E', 'O', '1'};
 
 // Version 2 adds the caller's label and a checksum of everything after the
-// header (version 1 files are refused: they are rebuilt).
-constexpr uint32_t kFileVersion = 2;
+// header; version 3 starts every section at a multiple of kSectionAlign (the
+// file is mapped, not read) and checksums the padding too. Older files are
+// refused: they are rebuilt.
+constexpr uint32_t kFileVersion = 3;
 
 struct FileHeader {
   char magic[8];
@@ -1547,86 +1566,6 @@ struct FileHeader {
   uint64_t n_label;
   uint64_t checksum;  // Checksum of the sections, in file order
 };
-
-// A 64-bit checksum over byte sections in sequence, fast enough to check a
-// 2 GB file at load (four independent multiply-xor lanes over 8-byte words).
-// Detects corruption, not tampering.
-class Checksum {
- public:
-  void Update(const void* data, size_t n) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    while (n > 0 && fill_ != 0) {  // finish a pending word
-      pending_[fill_++] = *p++;
-      --n;
-      if (fill_ == 32) {
-        Block(pending_);
-        fill_ = 0;
-      }
-    }
-    for (; n >= 32; p += 32, n -= 32) Block(p);
-    std::memcpy(pending_, p, n);
-    fill_ = n;
-  }
-  uint64_t Finish() {
-    uint64_t h = lane_[0] ^ Rot(lane_[1], 17) ^ Rot(lane_[2], 31) ^ Rot(lane_[3], 47);
-    for (size_t i = 0; i < fill_; ++i) h = (h ^ pending_[i]) * kPrime;
-    h ^= fill_;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    return h ^ (h >> 33);
-  }
-
- private:
-  static constexpr uint64_t kPrime = 0x9e3779b97f4a7c15ull;
-  static uint64_t Rot(uint64_t v, int r) { return (v << r) | (v >> (64 - r)); }
-  void Block(const unsigned char* p) {
-    for (int k = 0; k < 4; ++k) {
-      uint64_t w;
-      std::memcpy(&w, p + 8 * k, 8);
-      lane_[k] = Rot((lane_[k] ^ w) * kPrime, 29);
-    }
-  }
-  uint64_t lane_[4] = {1, 2, 3, 4};
-  unsigned char pending_[32];
-  size_t fill_ = 0;
-};
-
-Status WriteAll(int fd, const void* data, size_t n, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, std::min<size_t>(n, size_t{1} << 30));
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return Internal("IO_ERROR", path + ": write: " + std::strerror(errno));
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return Status::Ok();
-}
-
-Status ReadAll(int fd, void* data, size_t n, const std::string& path) {
-  char* p = static_cast<char*>(data);
-  while (n > 0) {
-    const ssize_t r = ::read(fd, p, std::min<size_t>(n, size_t{1} << 30));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return Internal("IO_ERROR", path + ": read: " + std::strerror(errno));
-    }
-    if (r == 0) return InvalidArgument("CORRUPT_INDEX", path + ": truncated");
-    p += r;
-    n -= static_cast<size_t>(r);
-  }
-  return Status::Ok();
-}
-
-template <typename T>
-Status ReadArray(int fd, FlatArray<T>& a, uint64_t n, const std::string& path, Checksum& sum) {
-  a.ResizeUninitialized(n);
-  Status st = ReadAll(fd, a.data(), n * sizeof(T), path);
-  if (st.ok()) sum.Update(a.data(), n * sizeof(T));
-  return st;
-}
 
 }  // namespace
 
@@ -1645,47 +1584,30 @@ Status ShapeIndex::Save(const std::string& path, std::string_view label) const {
   h.n_words = impl.words.size(), h.n_dbl = impl.dbl.size(), h.n_shape_recs = impl.shape_recs.size();
   h.n_cells = impl.grid.cells.size(), h.n_entries = impl.grid.entries.size(), h.n_big = impl.grid.big.size();
   h.n_label = label.size();
-  {
-    Checksum sum;
-    sum.Update(impl.words.data(), impl.words.bytes());
-    sum.Update(impl.dbl.data(), impl.dbl.bytes());
-    sum.Update(impl.shape_recs.data(), impl.shape_recs.bytes());
-    sum.Update(impl.grid.cells.data(), impl.grid.cells.bytes());
-    sum.Update(impl.grid.entries.data(), impl.grid.entries.bytes());
-    sum.Update(impl.grid.big.data(), impl.grid.big.bytes());
-    sum.Update(label.data(), label.size());
-    h.checksum = sum.Finish();
-  }
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Internal("IO_ERROR", tmp + ": open: " + std::strerror(errno));
-  Status st = WriteAll(fd, &h, sizeof h, tmp);
-  if (st.ok()) st = WriteAll(fd, impl.words.data(), impl.words.bytes(), tmp);
-  if (st.ok()) st = WriteAll(fd, impl.dbl.data(), impl.dbl.bytes(), tmp);
-  if (st.ok()) st = WriteAll(fd, impl.shape_recs.data(), impl.shape_recs.bytes(), tmp);
-  if (st.ok()) st = WriteAll(fd, impl.grid.cells.data(), impl.grid.cells.bytes(), tmp);
-  if (st.ok()) st = WriteAll(fd, impl.grid.entries.data(), impl.grid.entries.bytes(), tmp);
-  if (st.ok()) st = WriteAll(fd, impl.grid.big.data(), impl.grid.big.bytes(), tmp);
-  if (st.ok()) st = WriteAll(fd, label.data(), label.size(), tmp);
-  if (st.ok() && ::fsync(fd) != 0) st = Internal("IO_ERROR", tmp + ": fsync: " + std::strerror(errno));
-  ::close(fd);
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    st = Internal("IO_ERROR", path + ": rename: " + std::strerror(errno));
-  }
-  if (!st.ok()) ::unlink(tmp.c_str());
-  return st;
+  SectionWriter w(path);
+  GRID_RETURN_IF_ERROR(w.Open());
+  GRID_RETURN_IF_ERROR(w.Section(&h, sizeof h));
+  GRID_RETURN_IF_ERROR(w.Section(impl.words.data(), impl.words.bytes()));
+  GRID_RETURN_IF_ERROR(w.Section(impl.dbl.data(), impl.dbl.bytes()));
+  GRID_RETURN_IF_ERROR(w.Section(impl.shape_recs.data(), impl.shape_recs.bytes()));
+  GRID_RETURN_IF_ERROR(w.Section(impl.grid.cells.data(), impl.grid.cells.bytes()));
+  GRID_RETURN_IF_ERROR(w.Section(impl.grid.entries.data(), impl.grid.entries.bytes()));
+  GRID_RETURN_IF_ERROR(w.Section(impl.grid.big.data(), impl.grid.big.bytes()));
+  GRID_RETURN_IF_ERROR(w.Section(label.data(), label.size()));
+  static const char kTail[kSectionAlign] = {};  // readable slack after the last array
+  GRID_RETURN_IF_ERROR(w.Section(kTail, sizeof kTail));
+  h.checksum = w.checksum();
+  GRID_RETURN_IF_ERROR(w.Rewrite(&h, sizeof h));
+  return w.Commit();
 }
 
-StatusOr<ShapeIndex> ShapeIndex::Load(const std::string& path, std::string* label) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return NotFound("IO_ERROR", path + ": open: " + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
+StatusOr<ShapeIndex> ShapeIndex::Load(const std::string& path, std::string* label, LoadMode mode) {
+  auto file = MappedFile::Open(path);
+  if (!file.ok()) return file.status();
+  const MappedFile& f = **file;
   FileHeader h;
-  Status st = ReadAll(fd, &h, sizeof h, path);
-  if (!st.ok()) return st;
+  if (f.size() < sizeof h) return InvalidArgument("CORRUPT_INDEX", path + ": truncated");
+  std::memcpy(&h, f.data(), sizeof h);
   if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0) {
     return InvalidArgument("CORRUPT_INDEX", path + ": not a ShapeIndex file");
   }
@@ -1693,15 +1615,21 @@ StatusOr<ShapeIndex> ShapeIndex::Load(const std::string& path, std::string* labe
     return InvalidArgument("CORRUPT_INDEX", path + ": file version " + std::to_string(h.version) + ", not " +
                                                 std::to_string(kFileVersion));
   }
-  const off_t file_size = ::lseek(fd, 0, SEEK_END);
-  const uint64_t want = sizeof h + h.n_words * 4 + h.n_dbl * sizeof(Point) + h.n_shape_recs * 4 +
-                        h.n_cells * 8 + h.n_entries * sizeof(LeafEntry) + h.n_big * 4 + h.n_label;
-  if (file_size < 0 || static_cast<uint64_t>(file_size) != want || h.n_shape_recs == 0 ||
-      h.n_words > std::numeric_limits<uint32_t>::max() ||
+  // Sizes first (in 128-bit arithmetic: the counts are not trusted yet).
+  const unsigned __int128 want = AlignUp(sizeof h) + AlignUp(h.n_words * 4) + AlignUp(h.n_dbl * sizeof(Point)) +
+                                 AlignUp(h.n_shape_recs * 4) + AlignUp(h.n_cells * 8) +
+                                 AlignUp(h.n_entries * sizeof(LeafEntry)) + AlignUp(h.n_big * 4) + AlignUp(h.n_label) + kSectionAlign;
+  const bool sane_counts = h.n_words < (uint64_t{1} << 40) && h.n_dbl < (uint64_t{1} << 40) &&
+                           h.n_shape_recs < (uint64_t{1} << 40) && h.n_cells < (uint64_t{1} << 40) &&
+                           h.n_entries < (uint64_t{1} << 40) && h.n_big < (uint64_t{1} << 40) &&
+                           h.n_label < (uint64_t{1} << 40);
+  if (!sane_counts || want != f.size() || h.n_shape_recs == 0 || h.n_words > std::numeric_limits<uint32_t>::max() ||
       static_cast<uint64_t>(h.cols) * h.rows > h.n_cells || h.shift < kRelBits || h.shift > 62) {
     return InvalidArgument("CORRUPT_INDEX", path + ": inconsistent sizes");
   }
-  if (::lseek(fd, sizeof h, SEEK_SET) < 0) return Internal("IO_ERROR", path + ": seek");
+  auto sum = f.ChecksumFrom(AlignUp(sizeof h));
+  if (!sum.ok()) return sum.status();
+  if (*sum != h.checksum) return InvalidArgument("CORRUPT_INDEX", path + ": checksum mismatch");
   ShapeIndex index;
   Impl& impl = *index.impl_;
   impl.stage = FirstStage::kCellGrid;
@@ -1709,21 +1637,33 @@ StatusOr<ShapeIndex> ShapeIndex::Load(const std::string& path, std::string* labe
   impl.grid.shift = h.shift;
   impl.grid.x0 = h.x0, impl.grid.y0 = h.y0, impl.grid.x1 = h.x1, impl.grid.y1 = h.y1;
   impl.grid.cols = h.cols, impl.grid.rows = h.rows;
-  Checksum sum;
-  if (st = ReadArray(fd, impl.words, h.n_words, path, sum); !st.ok()) return st;
-  if (st = ReadArray(fd, impl.dbl, h.n_dbl, path, sum); !st.ok()) return st;
-  if (st = ReadArray(fd, impl.shape_recs, h.n_shape_recs, path, sum); !st.ok()) return st;
-  if (st = ReadArray(fd, impl.grid.cells, h.n_cells, path, sum); !st.ok()) return st;
-  if (st = ReadArray(fd, impl.grid.entries, h.n_entries, path, sum); !st.ok()) return st;
-  if (st = ReadArray(fd, impl.grid.big, h.n_big, path, sum); !st.ok()) return st;
-  std::string stored_label(h.n_label, '\0');
-  if (st = ReadAll(fd, stored_label.data(), stored_label.size(), path); !st.ok()) return st;
-  sum.Update(stored_label.data(), stored_label.size());
-  if (sum.Finish() != h.checksum) return InvalidArgument("CORRUPT_INDEX", path + ": checksum mismatch");
+  // The arrays are views of the mapping: nothing is copied, and a page
+  // becomes resident only when a lookup touches it. Every array is
+  // followed by at least kSlack readable bytes (the file ends with a block
+  // of zeros).
+  size_t at = AlignUp(sizeof h);
+  auto view = [&](auto& array, uint64_t n) {
+    using T = std::remove_cvref_t<decltype(*array.data())>;
+    const T* data = reinterpret_cast<const T*>(f.data() + at);
+    if (mode == LoadMode::kMap) {
+      array.Borrow(data, n);
+    } else {
+      array.ResizeUninitialized(n);
+      if (n > 0) std::memcpy(static_cast<void*>(array.data()), data, n * sizeof(T));
+    }
+    at += AlignUp(n * sizeof(T));
+  };
+  view(impl.words, h.n_words);
+  view(impl.dbl, h.n_dbl);
+  view(impl.shape_recs, h.n_shape_recs);
+  view(impl.grid.cells, h.n_cells);
+  view(impl.grid.entries, h.n_entries);
+  view(impl.grid.big, h.n_big);
   if (impl.shape_recs[h.n_shape_recs - 1] != h.n_words) {
     return InvalidArgument("CORRUPT_INDEX", path + ": inconsistent shape table");
   }
-  if (label) *label = std::move(stored_label);
+  if (label) label->assign(f.data() + at, h.n_label);
+  if (mode == LoadMode::kMap) impl.mapping = std::move(file).value();
   return index;
 }
 

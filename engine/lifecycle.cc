@@ -77,7 +77,7 @@ std::vector<Pause> PausesOf(const grid::v1::Deadlines& d) {
 // The common parent of two units: the lowest unit both lie within.
 std::string CommonParent(const Directory& dir, const std::string& a, const std::string& b) {
   std::vector<std::string> chain_a;
-  for (const auto* u : dir.Ancestors(a)) chain_a.push_back(u->code());
+  for (const UnitRef u : dir.Ancestors(a)) chain_a.emplace_back(u.code());
   chain_a.push_back(a);
   std::string best;
   for (const std::string& code : chain_a) {
@@ -87,8 +87,8 @@ std::string CommonParent(const Directory& dir, const std::string& a, const std::
 }
 
 std::string ParentOf(const Directory& dir, const std::string& code) {
-  const auto* u = dir.FindUnit(code);
-  return u == nullptr ? std::string() : u->parent_code();
+  const UnitRef u = dir.FindUnit(code);
+  return u == nullptr ? std::string() : std::string(u.parent_code());
 }
 
 }  // namespace
@@ -457,11 +457,11 @@ class Lifecycle::Step {
     const std::string base = next.escalation_unit_code().empty() ? next.unit_code() : next.escalation_unit_code();
     // The chain ends at the county (grid -> community -> town -> county):
     // cities and provinces above it in a national directory are not part of it.
-    const grid::v1::Unit* here = dir_.FindUnit(base);
+    const UnitRef here = dir_.FindUnit(base);
     const bool at_county = here != nullptr && here->level() != grid::v1::UNIT_LEVEL_UNSPECIFIED &&
                            here->level() <= grid::v1::UNIT_LEVEL_COUNTY;
     const std::string parent = at_county ? std::string() : ParentOf(dir_, base);
-    const grid::v1::Unit* up = parent.empty() ? nullptr : dir_.FindUnit(parent);
+    const UnitRef up = parent.empty() ? UnitRef() : dir_.FindUnit(parent);
     if (up == nullptr) {
       if (!automatic) {
         return FailedPrecondition("AT_TOP", "unit " + base + " has no higher level to escalate to");
@@ -470,7 +470,7 @@ class Lifecycle::Step {
                           note + " (overdue at the top of the chain: no higher level)");
       e->set_from_unit(base);
       e->set_to_unit(base);
-      if (const auto* u = dir_.FindUnit(base)) e->set_to_level(u->level());
+      if (const UnitRef u = dir_.FindUnit(base)) e->set_to_level(u->level());
       e->set_automatic(true);
       e->set_deadline_kind(kind);
       auto* d = next.mutable_deadlines();
@@ -698,7 +698,7 @@ StatusOr<Transition> Lifecycle::Apply(const Directory& dir, const Case& current,
         CaseEvent* a = step.Emit(grid::v1::EVENT_TYPE_ARBITRATION, grid::v1::CASE_STATUS_ROUTED, why);
         a->set_from_unit(from);
         a->set_to_unit(arbitrate_at);
-        if (const auto* u = dir.FindUnit(arbitrate_at)) a->set_to_level(u->level());
+        if (const UnitRef u = dir.FindUnit(arbitrate_at)) a->set_to_level(u->level());
         a->set_automatic(true);
       }
       break;
@@ -918,7 +918,7 @@ StatusOr<Transition> Lifecycle::Apply(const Directory& dir, const Case& current,
       }
       // From the grid itself, or members attached to the community above it
       // (in-service members 双报到 report to the community).
-      const auto* mu = dir.FindUnit(m->unit_code());
+      const UnitRef mu = dir.FindUnit(m->unit_code());
       const bool near = mu != nullptr && dir.IsWithin(c.unit_code(), m->unit_code()) &&
                         mu->level() >= grid::v1::UNIT_LEVEL_COMMUNITY;
       if (!near) {
@@ -1027,7 +1027,7 @@ StatusOr<Transition> Lifecycle::Apply(const Directory& dir, const Case& current,
         e->set_automatic(true);
         if (const auto* dep = dir.FindDepartment(t->department_code())) {
           e->set_to_unit(dep->unit_code());
-          if (const auto* u = dir.FindUnit(dep->unit_code())) e->set_to_level(u->level());
+          if (const UnitRef u = dir.FindUnit(dep->unit_code())) e->set_to_level(u->level());
         }
       }
       break;

@@ -11,7 +11,6 @@ namespace {
 
 using grid::v1::RoutingDecision;
 using grid::v1::RoutingMethod;
-using grid::v1::Unit;
 
 void AddStep(RoutingDecision* d, RoutingMethod method, bool matched, std::string detail) {
   auto* s = d->add_steps();
@@ -26,9 +25,9 @@ std::string FormatPoint(geo::Point p) {
   return buf;
 }
 
-std::string Describe(const Unit& u) { return u.name() + " (" + u.code() + ")"; }
+std::string Describe(UnitRef u) { return u.name() + " (" + u.code() + ")"; }
 
-void SetUnit(const Directory& dir, const Unit& u, RoutingMethod method, RoutingDecision* d) {
+void SetUnit(const Directory& dir, UnitRef u, RoutingMethod method, RoutingDecision* d) {
   d->set_unit_code(u.code());
   d->set_unit_level(u.level());
   d->set_unit_name(u.name());
@@ -58,7 +57,7 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
 
   // 1. Explicit unit.
   if (!in.unit_code.empty()) {
-    const Unit* u = dir.FindUnit(in.unit_code);
+    UnitRef u = dir.FindUnit(in.unit_code);
     if (u == nullptr) {
       return InvalidArgument("UNKNOWN_UNIT", "unit '" + std::string(in.unit_code) + "' is not in the directory");
     }
@@ -77,7 +76,7 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
       std::sort(hits.begin(), hits.end(), [&](const auto& a, const auto& b) {
         return dir.GridAt(a.id)->code() < dir.GridAt(b.id)->code();
       });
-      const Unit* g = dir.GridAt(hits[0].id);
+      UnitRef g = dir.GridAt(hits[0].id);
       SetUnit(dir, *g, grid::v1::ROUTING_METHOD_LOCATION, &d);
       d.set_matched_polygon(g->code() + "#" + std::to_string(hits[0].polygon));
       std::string detail = "point " + FormatPoint(p) + " lies in " + Describe(*g) + ", polygon " +
@@ -92,7 +91,7 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
       d.set_explanation(detail);
       found = true;
     } else if (auto near = dir.grid_index().Nearest(p, options_.nearest_grid_max_meters)) {
-      const Unit* g = dir.GridAt(near->id);
+      UnitRef g = dir.GridAt(near->id);
       SetUnit(dir, *g, grid::v1::ROUTING_METHOD_NEAREST_GRID, &d);
       char meters[32];
       std::snprintf(meters, sizeof meters, "%.0f", near->meters);
@@ -114,8 +113,8 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
     const address::ParsedAddress parsed = address::Parse(in.address);
     for (const std::string& street : dir.streets()) {
       if (parsed.street_part.find(street) == std::string::npos) continue;
-      std::vector<std::pair<const Unit*, const grid::v1::AddressRange*>> matches;
-      for (const Unit* g : dir.GridsOnStreet(street)) {
+      std::vector<std::pair<UnitRef, const grid::v1::AddressRange*>> matches;
+      for (UnitRef g : dir.GridsOnStreet(street)) {
         for (const auto& r : g->address_coverage()) {
           if (address::NormaliseStreet(r.street()) == street && NumberMatches(r, parsed.number)) {
             matches.emplace_back(g, &r);
@@ -152,7 +151,7 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
       dir.HandlingFor(*category, found ? std::string_view(d.unit_code()) : in.fallback_unit);
   std::string rule_source = "category " + category->name();
   if (handling.rule != nullptr) {
-    const Unit* owner = dir.FindUnit(handling.rule->unit_code());
+    UnitRef owner = dir.FindUnit(handling.rule->unit_code());
     rule_source += " (rule of " + Describe(*owner) + ")";
   }
   switch (handling.handling) {
@@ -162,7 +161,7 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
       std::string detail = rule_source + " goes to " + dep->name() + " (" + dep->code() + ")";
       AddStep(&d, grid::v1::ROUTING_METHOD_CATEGORY_RULE, true, detail);
       if (!found) {
-        const Unit* u = dir.FindUnit(dep->unit_code());
+        UnitRef u = dir.FindUnit(dep->unit_code());
         SetUnit(dir, *u, grid::v1::ROUTING_METHOD_CATEGORY_RULE, &d);
         d.set_explanation(detail);
         found = true;
@@ -199,7 +198,7 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
       unit = dir.Children("")[0]->code();
       source = "the directory's root";
     }
-    const Unit* u = unit.empty() ? nullptr : dir.FindUnit(unit);
+    UnitRef u = unit.empty() ? UnitRef() : dir.FindUnit(unit);
     if (u == nullptr) {
       return FailedPrecondition("UNROUTABLE",
                                 "no unit could be determined: give a location, an address or a unit_code");
@@ -229,7 +228,7 @@ void Router::ChooseAssignee(const Directory& dir, const google::protobuf::Repeat
   };
   // The grid's own members first, then the community's (in-service members
   // and talents report to the community).
-  const Unit* grid_unit = dir.FindUnit(d->unit_code());
+  UnitRef grid_unit = dir.FindUnit(d->unit_code());
   const grid::v1::Member* best = nullptr;
   uint32_t best_load = 0;
   std::string where;

@@ -155,7 +155,7 @@ StatusOr<storage::CaseListQuery> QueryOf(const grid::v1::ListCasesRequest& r) {
   return q;
 }
 
-void FillFigures(const storage::Counters& c, const grid::v1::Unit& unit, grid::v1::CaseFigures* out) {
+void FillFigures(const storage::Counters& c, UnitRef unit, grid::v1::CaseFigures* out) {
   using namespace storage::stat;
   const storage::Figures f = storage::FiguresOf(c);
   auto u = [](int64_t v) { return static_cast<uint64_t>(std::max<int64_t>(v, 0)); };
@@ -282,7 +282,7 @@ grpc::ServerUnaryReactor* CaseQueryService::GetStats(grpc::CallbackServerContext
                   InvalidArgument("WINDOW_TOO_LONG", "the window is at most " + std::to_string(kMaxStatsDays) + " days"));
   }
   auto dir = deps_->directory->Get();
-  const grid::v1::Unit* scope = dir->FindUnit(request->scope_unit_code());
+  const UnitRef scope = dir->FindUnit(request->scope_unit_code());
   if (scope == nullptr) {
     return Answer(context, NotFound("UNIT_NOT_FOUND", "no unit '" + request->scope_unit_code() + "'"));
   }
@@ -291,11 +291,11 @@ grpc::ServerUnaryReactor* CaseQueryService::GetStats(grpc::CallbackServerContext
   auto* reactor = context->DefaultReactor();
   const ServiceDeps* deps = deps_;
   bool queued = deps_->executor->TrySubmit([deps, reactor, context, response, dir, scope, from, to] {
-    std::vector<const grid::v1::Unit*> units = {scope};
-    for (const auto* child : dir->Children(scope->code())) units.push_back(child);
+    std::vector<UnitRef> units = {scope};
+    for (const auto child : dir->Children(scope->code())) units.push_back(child);
     std::vector<std::string> codes;
     codes.reserve(units.size());
-    for (const auto* u : units) codes.push_back(u->code());
+    for (const auto u : units) codes.push_back(u->code());
     auto counters = deps->store->ReadStats(codes, from, to);
     if (!counters.ok()) return reactor->Finish(Fail(context, counters.status()));
     FillFigures((*counters)[0], *scope, response->mutable_total());

@@ -1,13 +1,17 @@
 // DirectoryManager: see directory_manager.h.
 #include "services/directory_manager.h"
 
+#include <malloc.h>
+
 #include <chrono>
 
 namespace grid::services {
 
-void DirectoryManager::SaveIndex(const Directory& d) {
-  if (index_path_.empty()) return;
-  Status st = d.SaveIndex(index_path_);
+void DirectoryManager::SaveFiles(const Directory& d, bool index) {
+  // The table names the index it was saved with: a crash between the two
+  // leaves a pair that Restore refuses (and rebuilds), never a wrong one.
+  Status st = saved_.index.empty() || !index ? Status::Ok() : d.SaveIndex(saved_.index);
+  if (st.ok() && !saved_.table.empty()) st = d.SaveTable(saved_.table);
   save_error_ = st.ok() ? std::string() : st.ToString();
 }
 
@@ -15,7 +19,7 @@ StatusOr<uint64_t> DirectoryManager::LoadAtStart(const std::optional<grid::v1::D
   std::lock_guard<std::mutex> lock(mu_);
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
-  auto stored = store_->LoadDirectory();
+  auto stored = store_->LoadDirectory(/*with_units=*/false);
   if (!stored.ok()) return stored.status();
   const auto t1 = Clock::now();
   if (!stored->has_value()) {
@@ -24,7 +28,7 @@ StatusOr<uint64_t> DirectoryManager::LoadAtStart(const std::optional<grid::v1::D
     if (!built.ok()) return built.status();
     GRID_RETURN_IF_ERROR(store_->SaveDirectory(*initial, 1, /*replace=*/true));
     report_ = RestoreReport{IndexOrigin::kBuilt, {}};
-    SaveIndex(**built);
+    SaveFiles(**built);
     handle_->Set(std::move(built).value());
     return uint64_t{1};
   }
@@ -32,14 +36,22 @@ StatusOr<uint64_t> DirectoryManager::LoadAtStart(const std::optional<grid::v1::D
   BoundarySource boundaries = [store](bool grids, const BoundaryVisitor& visit) {
     return store->ForEachBoundary(grids, visit);
   };
-  auto built = Directory::Restore(std::move((*stored)->content), (*stored)->version, boundaries, index_path_, &report_);
+  UnitSource units = [store](const UnitVisitor& visit) { return store->ForEachUnit(visit); };
+  auto built = Directory::Restore(std::move((*stored)->content), (*stored)->version, units, boundaries, saved_, &report_);
   report_.load_seconds = std::chrono::duration<double>(t1 - t0).count();
   report_.restore_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
   if (!built.ok()) {
     return Status(StatusCode::kDataLoss, "STORED_DIRECTORY_INVALID",
                   "the stored directory does not validate: " + built.status().ToString());
   }
-  if (report_.origin == IndexOrigin::kRebuilt) SaveIndex(**built);
+  if (report_.origin == IndexOrigin::kRebuilt || report_.table_origin == IndexOrigin::kRebuilt) {
+    // An index loaded from its file is not written again (1.6 GB at
+    // national scale): its label is the one the table records.
+    SaveFiles(**built, /*index=*/report_.origin != IndexOrigin::kLoaded);
+    // A rebuild frees hundreds of MB at national scale (the units staged
+    // from the store, decoded boundaries) that malloc keeps: give it back.
+    malloc_trim(0);
+  }
   handle_->Set(std::move(built).value());
   return (*stored)->version;
 }
@@ -53,7 +65,7 @@ StatusOr<uint64_t> DirectoryManager::Apply(const grid::v1::DirectoryContent& del
   GRID_RETURN_IF_ERROR(store_->SaveDirectory(delta, version, replace));
   handle_->Set(built.value());
   // After the swap: the new version serves while its index is written.
-  SaveIndex(**built);
+  SaveFiles(**built);
   return version;
 }
 

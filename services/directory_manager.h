@@ -2,10 +2,11 @@
 // and upserts as new versions (validated, saved in one synced batch, then
 // swapped in atomically), one change at a time.
 //
-// The grid index of the version serving is also saved to `index_path` (next
-// to the store), labelled with its version, so that a restart loads it
-// instead of rebuilding it from every stored boundary; a missing, stale or
-// corrupt file is rebuilt (and saved again).
+// The grid index and the unit table of the version serving are also saved
+// to files next to the store, labelled with its version, so that a restart
+// maps them instead of reading every stored unit and rebuilding the index
+// from every stored boundary; a missing, stale or corrupt file is rebuilt
+// (and saved again).
 //
 // Thread-safety: Apply and LoadAtStart are serialised by mu_; readers use the
 // DirectoryHandle and never wait for a change.
@@ -23,10 +24,10 @@ namespace grid::services {
 
 class DirectoryManager {
  public:
-  // REQUIRES: store and handle outlive the manager. An empty index_path
-  // saves no index (every start rebuilds it).
-  DirectoryManager(storage::Store* store, DirectoryHandle* handle, std::string index_path = {})
-      : store_(store), handle_(handle), index_path_(std::move(index_path)) {}
+  // REQUIRES: store and handle outlive the manager. An empty path saves no
+  // such file (every start rebuilds what it holds).
+  DirectoryManager(storage::Store* store, DirectoryHandle* handle, SavedPaths saved = {})
+      : store_(store), handle_(handle), saved_(std::move(saved)) {}
 
   // Loads the stored directory into the handle. When none is stored and
   // `initial` is given, validates and saves it as version 1 first. Returns
@@ -38,17 +39,20 @@ class DirectoryManager {
   // changes on error. Returns the new version.
   StatusOr<uint64_t> Apply(const grid::v1::DirectoryContent& delta, bool replace);
 
-  // How LoadAtStart got the grid index, and the last failure to save it
-  // (empty when none): a failed save costs the next restart a rebuild only.
+  // How LoadAtStart got the grid index and unit table, and the last failure
+  // to save them (empty when none): a failed save costs the next restart a
+  // rebuild only.
   RestoreReport restore_report() const;
   std::string last_index_save_error() const;
 
  private:
-  void SaveIndex(const Directory& d);  // REQUIRES: mu_ held
+  // Saves the unit table, and the grid index unless `index` is false (it
+  // was loaded from its file, which then holds the same label).
+  void SaveFiles(const Directory& d, bool index = true);  // REQUIRES: mu_ held
 
   storage::Store* const store_;
   DirectoryHandle* const handle_;
-  const std::string index_path_;
+  const SavedPaths saved_;
   mutable std::mutex mu_;  // serialises changes
   RestoreReport report_;
   std::string save_error_;

@@ -29,7 +29,7 @@ StatusOr<Principal> Admit(const ServiceDeps& deps, const grpc::CallbackServerCon
   return principal;
 }
 
-grid::v1::UnitSummary Summarise(const Directory& dir, const grid::v1::Unit& u) {
+grid::v1::UnitSummary Summarise(const Directory& dir, UnitRef u) {
   grid::v1::UnitSummary s;
   s.set_code(u.code());
   s.set_level(u.level());
@@ -46,7 +46,7 @@ std::string PageChildren(const Directory& dir, const std::string& code, const st
   const auto& kids = dir.Children(code);
   auto it = after.empty() ? kids.begin()
                           : std::upper_bound(kids.begin(), kids.end(), after,
-                                             [](const std::string& a, const grid::v1::Unit* u) { return a < u->code(); });
+                                             [](const std::string& a, UnitRef u) { return a < u->code(); });
   for (; it != kids.end() && static_cast<size_t>(out->size()) < limit; ++it) *out->Add() = Summarise(dir, **it);
   return it == kids.end() || out->empty() ? "" : out->rbegin()->code();
 }
@@ -197,10 +197,10 @@ grpc::ServerUnaryReactor* DirectoryService::GetUnit(grpc::CallbackServerContext*
   auto principal = Admit(*deps_, *context, Action::kReadDirectory);
   if (!principal.ok()) return Respond(context, principal.status());
   auto dir = deps_->directory->Get();
-  const grid::v1::Unit* u = dir->FindUnit(request->code());
+  const UnitRef u = dir->FindUnit(request->code());
   if (u == nullptr) return Respond(context, NotFound("UNIT_NOT_FOUND", "no unit '" + request->code() + "'"));
-  *response->mutable_unit() = *u;
-  for (const auto* a : dir->Ancestors(u->code())) *response->add_ancestors() = Summarise(*dir, *a);
+  *response->mutable_unit() = u->ToProto();
+  for (const auto a : dir->Ancestors(u->code())) *response->add_ancestors() = Summarise(*dir, *a);
   response->set_next_page_token(PageChildren(*dir, u->code(), "", 100, response->mutable_children()));
   for (const auto* m : dir->MembersOf(u->code())) *response->add_members() = *m;
   response->set_directory_version(dir->version());

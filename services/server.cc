@@ -24,10 +24,12 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   auto store = storage::Store::Open(storage::StoreOptions{config.data_dir, config.sync});
   if (!store.ok()) return store.status();
   s->store_ = std::move(store).value();
-  // The grid index file lives in the data directory, beside RocksDB's own
-  // files (which RocksDB leaves alone: it only touches names it made).
-  s->directory_manager_ =
-      std::make_unique<DirectoryManager>(s->store_.get(), &s->directory_, config.data_dir + "/" + kGridIndexFile);
+  // The grid index and unit table files live in the data directory, beside
+  // RocksDB's own files (which RocksDB leaves alone: it only touches names it
+  // made).
+  s->directory_manager_ = std::make_unique<DirectoryManager>(
+      s->store_.get(), &s->directory_,
+      SavedPaths{config.data_dir + "/" + kGridIndexFile, config.data_dir + "/" + kUnitTableFile});
   auto version = s->directory_manager_->LoadAtStart(initial);
   if (!version.ok()) return version.status();
   // Cases stored before the query indexes existed get them, once.

@@ -24,8 +24,10 @@
 
 namespace grid::services {
 
-// The saved grid index, in the data directory (see DirectoryManager).
+// The saved grid index and unit table, in the data directory (see
+// DirectoryManager).
 inline constexpr const char* kGridIndexFile = "grid-index.bin";
+inline constexpr const char* kUnitTableFile = "unit-table.bin";
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";  // host:port; port 0 picks a free one

@@ -19,7 +19,7 @@ void SetUnitPath(const Directory& directory, grid::v1::Case* c) {
   const std::string unit = IndexedUnit(*c);
   c->clear_unit_path();
   if (unit.empty()) return;
-  for (const auto* u : directory.Ancestors(unit)) c->add_unit_path(u->code());
+  for (const auto u : directory.Ancestors(unit)) c->add_unit_path(u->code());
   c->add_unit_path(unit);
 }
 

@@ -179,7 +179,7 @@ Store::~Store() {
   }
 }
 
-StatusOr<std::optional<StoredDirectory>> Store::LoadDirectory() const {
+StatusOr<std::optional<StoredDirectory>> Store::LoadDirectory(bool with_units) const {
   std::string version_bytes;
   auto s = db_->Get(rocksdb::ReadOptions(), meta_, std::string(kDirectoryVersionKey), &version_bytes);
   if (s.IsNotFound()) return std::optional<StoredDirectory>();
@@ -195,7 +195,8 @@ StatusOr<std::optional<StoredDirectory>> Store::LoadDirectory() const {
     // past it (its values are never read).
     while (it->Valid() && !it->key().empty() &&
            (it->key()[0] == static_cast<char>(DirectoryKind::kGridBoundary) ||
-            it->key()[0] == static_cast<char>(DirectoryKind::kAreaBoundary))) {
+            it->key()[0] == static_cast<char>(DirectoryKind::kAreaBoundary) ||
+            (!with_units && it->key()[0] == static_cast<char>(DirectoryKind::kUnit)))) {
       it->Seek(std::string(1, static_cast<char>(it->key()[0] + 1)));
     }
     if (!it->Valid()) break;
@@ -233,6 +234,20 @@ StatusOr<std::optional<StoredDirectory>> Store::LoadDirectory() const {
   }
   GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the directory"));
   return std::optional<StoredDirectory>(std::move(out));
+}
+
+Status Store::ForEachUnit(const std::function<Status(const grid::v1::Unit&)>& fn) const {
+  const std::string prefix(1, static_cast<char>(DirectoryKind::kUnit));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), directory_));
+  grid::v1::Unit unit;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const rocksdb::Slice value = it->value();
+    if (!unit.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "directory entry " + it->key().ToString() + " cannot be parsed");
+    }
+    GRID_RETURN_IF_ERROR(fn(unit));
+  }
+  return FromRocks(it->status(), "reading the directory's units");
 }
 
 Status Store::SaveDirectory(const grid::v1::DirectoryContent& content, uint64_t version, bool replace) {

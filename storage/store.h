@@ -86,8 +86,14 @@ class Store {
   // The stored directory, or nullopt when none has been saved yet. Units
   // come without their boundaries (read them with GetBoundary or
   // ForEachBoundary), except in a store written before boundaries were kept
-  // apart, whose units still carry them.
-  StatusOr<std::optional<StoredDirectory>> LoadDirectory() const;
+  // apart, whose units still carry them. Without `with_units` the content
+  // has no units (read them with ForEachUnit): a restart that has them
+  // saved in a file does not read millions of entries.
+  StatusOr<std::optional<StoredDirectory>> LoadDirectory(bool with_units = true) const;
+  // Calls fn for every stored unit, in code order (as LoadDirectory gives
+  // them), with one message reused from call to call; stops at fn's first
+  // error.
+  Status ForEachUnit(const std::function<Status(const grid::v1::Unit&)>& fn) const;
   // Saves a directory version. With replace, `content` is the whole
   // directory and everything else is removed; otherwise its entries are
   // added or replaced (a unit given without a boundary loses its stored

@@ -197,10 +197,14 @@ int main(int argc, char** argv) {
               << " s; grid index "
               << (report.origin == grid::IndexOrigin::kLoaded ? "loaded from its file"
                                                               : "rebuilt from the store (" + report.why_rebuilt + ")")
+              << "; unit table "
+              << (report.table_origin == grid::IndexOrigin::kLoaded
+                      ? "loaded from its file"
+                      : "rebuilt from the store (" + report.why_table_rebuilt + ")")
               << std::endl;
   }
   if (const auto err = s->index_save_error(); !err.empty()) {
-    std::cerr << "gridd: the grid index could not be saved (the next start rebuilds it): " << err << std::endl;
+    std::cerr << "gridd: the grid index or unit table could not be saved (the next start rebuilds it): " << err << std::endl;
   }
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));
   std::cout << "gridd: serving on " << host << ":" << s->port() << ", data " << config.data_dir

@@ -955,6 +955,23 @@ TEST(GeoIndex, SaveKeepsTheLabelAndLoadDetectsAFlippedByte) {
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   EXPECT_EQ(label, "built from version 7");
   EXPECT_EQ(loaded->size(), built.size());
+  // Mapped (the default) or copied into memory: the same answers.
+  StatusOr<ShapeIndex> copied = ShapeIndex::Load(path, nullptr, ShapeIndex::LoadMode::kRead);
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  for (uint32_t id = 0; id < built.size(); ++id) {
+    EXPECT_EQ(loaded->shape(id).polygons.size(), built.shape(id).polygons.size()) << id;
+    EXPECT_EQ(copied->shape(id).polygons.size(), built.shape(id).polygons.size()) << id;
+  }
+  for (double x = 116.29; x < 116.35; x += 0.0013) {  // over the grids and around them
+    for (double y = 39.89; y < 39.95; y += 0.0011) {
+      const auto want = built.Locate(Point{x, y});
+      for (const ShapeIndex* index : {&*loaded, &*copied}) {
+        const auto got = index->Locate(Point{x, y});
+        ASSERT_EQ(got.size(), want.size()) << x << " " << y;
+        for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].id, want[i].id);
+      }
+    }
+  }
   // One byte flipped in the middle of the geometry, and one in the label:
   // both refused, with the file's size unchanged.
   const auto size = std::filesystem::file_size(path);

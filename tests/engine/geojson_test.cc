@@ -419,7 +419,7 @@ TEST(GeoJson, HandDrawnCouncilsFixture) {
   ASSERT_TRUE(base.ok()) << base.status().ToString();
   auto imported = ImportGeoJson(**base, ss.str(), m, "councils.geojson");
   ASSERT_TRUE(imported.ok()) << imported.status().ToString();
-  auto merged = std::optional<grid::v1::DirectoryContent>((*imported)->content());
+  auto merged = std::optional<grid::v1::DirectoryContent>((*imported)->ContentWithUnits());
   // Each council becomes one grid with the council's own boundary.
   for (const auto& u : units->units()) {
     auto* g = merged->add_units();

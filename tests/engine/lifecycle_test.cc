@@ -819,7 +819,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCommand{"summon_too_many",
                    [](CaseCommand* c) {
                      c->mutable_summon()->set_case_id(kId);
-                     for (int i = 0; i < 21; ++i) c->mutable_summon()->add_department_codes("d" + std::to_string(i));
+                     for (int i = 0; i < 21; ++i) c->mutable_summon()->add_department_codes(std::string("d").append(std::to_string(i)));
                    },
                    "TOO_MANY_DEPARTMENTS"},
         BadCommand{"summon_arrive_too_late",

@@ -495,6 +495,43 @@ TEST_F(RestartTest, LoadsTheSavedIndexOfItsVersion) {
   EXPECT_EQ(RoutedGrid(*clients_, 110.005, 20.005), "100001001001");
 }
 
+TEST_F(RestartTest, MapsTheSavedUnitTableAndRebuildsAMissingOrCorruptOne) {
+  const std::string table = tmp_.Sub("data") + "/" + kUnitTableFile;
+  ASSERT_TRUE(std::filesystem::exists(table));
+  MoveGrid2();
+  Restart();
+  EXPECT_EQ(server_->index_report().table_origin, IndexOrigin::kLoaded) << server_->index_report().why_table_rebuilt;
+  EXPECT_EQ(server_->index_report().origin, IndexOrigin::kLoaded);
+  EXPECT_EQ(RoutedGrid(*clients_, 110.025, 20.005), "100001001002");
+  // Missing: the units are read from the store; the index still loads.
+  StopServer();
+  ASSERT_TRUE(std::filesystem::remove(table));
+  StartServer();
+  EXPECT_EQ(server_->index_report().table_origin, IndexOrigin::kRebuilt);
+  EXPECT_NE(server_->index_report().why_table_rebuilt.find("IO_ERROR"), std::string::npos);
+  EXPECT_EQ(server_->index_report().origin, IndexOrigin::kLoaded) << server_->index_report().why_rebuilt;
+  EXPECT_EQ(RoutedGrid(*clients_, 110.025, 20.005), "100001001002");
+  ASSERT_TRUE(std::filesystem::exists(table));
+  // Corrupt: the same.
+  StopServer();
+  {
+    std::fstream f(table, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(200);
+    char c = 0;
+    f.get(c);
+    f.seekp(200);
+    f.put(static_cast<char>(c ^ 0x01));
+  }
+  StartServer();
+  EXPECT_EQ(server_->index_report().table_origin, IndexOrigin::kRebuilt);
+  EXPECT_NE(server_->index_report().why_table_rebuilt.find("CORRUPT_TABLE"), std::string::npos)
+      << server_->index_report().why_table_rebuilt;
+  EXPECT_EQ(RoutedGrid(*clients_, 110.005, 20.005), "100001001001");
+  Restart();
+  EXPECT_EQ(server_->index_report().table_origin, IndexOrigin::kLoaded);
+  EXPECT_EQ(server_->directory_version(), 2u);
+}
+
 TEST_F(RestartTest, RebuildsAMissingIndexAndSavesItAgain) {
   ASSERT_TRUE(std::filesystem::remove(IndexFile()));
   Restart();

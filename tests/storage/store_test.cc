@@ -90,6 +90,22 @@ TEST(Store, DirectorySurvivesReopen) {
   bool renamed = false;
   for (const auto& u : (*loaded)->content.units()) renamed |= u.code() == "100001001" && u.name() == "改名";
   EXPECT_TRUE(renamed);
+  // Without the units (a restart with the unit table saved), then the units
+  // alone: together the same content.
+  auto rest = store->LoadDirectory(/*with_units=*/false);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_TRUE(rest->has_value());
+  EXPECT_EQ((*rest)->version, 2u);
+  EXPECT_EQ((*rest)->content.units_size(), 0);
+  EXPECT_EQ((*rest)->content.members_size(), 4);
+  EXPECT_EQ((*rest)->content.category_rules_size(), 1);
+  grid::v1::DirectoryContent units;
+  ASSERT_TRUE(store->ForEachUnit([&](const grid::v1::Unit& u) {
+                     *units.add_units() = u;
+                     return Status::Ok();
+                   }).ok());
+  ASSERT_EQ(units.units_size(), 5);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(units.units(i).SerializeAsString(), (*loaded)->content.units(i).SerializeAsString());
   // Replace removes what is not in the new content.
   grid::v1::DirectoryContent only_root;
   *only_root.add_units() = testing::TinyDirectory().units(0);

@@ -88,9 +88,10 @@ int Populate(const std::string& dir, size_t cases, size_t burst) {
   if (Status s = (*store)->SaveDirectory(*demo, 1, true); !s.ok()) {
     return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
   }
-  std::vector<const grid::v1::Unit*> grids;
-  for (const auto& u : (*directory)->content().units()) {
-    if (u.level() == grid::v1::UNIT_LEVEL_GRID) grids.push_back((*directory)->FindUnit(u.code()));
+  std::vector<UnitRef> grids;
+  const UnitTable& units = (*directory)->units();
+  for (uint32_t i = 0; i < units.size(); ++i) {
+    if (units.at(i).level() == grid::v1::UNIT_LEVEL_GRID) grids.push_back(units.at(i));
   }
   auto policy = ParseDeadlinePolicy("bench", "rule general * calendar 30d 60d\n");
   Router router;
@@ -102,7 +103,7 @@ int Populate(const std::string& dir, size_t cases, size_t burst) {
   std::vector<NewCase> batch;
   std::vector<storage::CaseChange> changes;
   for (size_t i = 0; i < cases; ++i) {
-    const grid::v1::Unit* g = grids[Mix(i) % grids.size()];
+    const UnitRef g = grids[Mix(i) % grids.size()];
     grid::v1::SubmitCaseRequest r;
     r.set_category("sanitation.garbage");
     r.set_description("小区门口垃圾桶满溢，已两天未清运");

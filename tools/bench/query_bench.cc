@@ -92,7 +92,7 @@ int Generate(const std::string& data, uint64_t n, int days, size_t batch_size, u
   for (const auto& u : content->units()) {
     if (u.level() != v1::UNIT_LEVEL_GRID) continue;
     Grid g{&u, {}, ""};
-    for (const auto* a : (*dir)->Ancestors(u.code())) g.path.push_back(a->code());
+    for (const auto a : (*dir)->Ancestors(u.code())) g.path.push_back(a->code());
     g.path.push_back(u.code());
     const auto& members = (*dir)->MembersOf(u.code());
     if (!members.empty()) g.assignee = members.front()->id();

@@ -172,6 +172,9 @@ int main(int argc, char** argv) {
   app.add_option("--stage", stage, "first stage: grid or rtree")->check(CLI::IsMember({"grid", "rtree"}));
   app.add_option("--save", save, "save the built index to this file");
   app.add_option("--load", load, "load the index from this file instead of building it");
+  std::string load_mode = "map";
+  app.add_option("--load-mode", load_mode, "map: map the file (gridd's way); read: copy it into memory")
+      ->check(CLI::IsMember({"map", "read"}));
   app.add_option("--points", npoints, "uniform random points over China");
   app.add_option("--min-lookups", min_lookups, "timed lookups per point set and method (at least)");
   app.add_option("--rounds", rounds, "interleaved rounds per point set (the median is reported)");
@@ -287,7 +290,8 @@ int main(int argc, char** argv) {
     build_s = Seconds(t0, Clock::now());
   } else if (!load.empty()) {
     const auto t0 = Clock::now();
-    auto loaded = ShapeIndex::Load(load);
+    auto loaded = ShapeIndex::Load(load, nullptr,
+                                   load_mode == "read" ? ShapeIndex::LoadMode::kRead : ShapeIndex::LoadMode::kMap);
     if (!loaded.ok()) {
       std::fprintf(stderr, "load: %s\n", loaded.status().ToString().c_str());
       return 1;
@@ -338,7 +342,7 @@ int main(int argc, char** argv) {
               static_cast<double>(st.geometry_bytes) / 1048576.0, static_cast<double>(st.index_bytes) / 1048576.0,
               st.cells, st.entries, st.big_polygons);
   if (build) std::printf("  build: first stage %.2f s (generation + records %.1f s)\n", build_s, Seconds(t_gen, t_built_polys));
-  if (!load.empty()) std::printf("  load: %.2f s from %s\n", load_s, load.c_str());
+  if (!load.empty()) std::printf("  load (%s): %.2f s from %s\n", load_mode.c_str(), load_s, load.c_str());
   if (!save.empty()) {
     const auto t0 = Clock::now();
     grid::Status s = index.Save(save);

@@ -120,6 +120,7 @@ Populated Populate(const std::string& divisions, const std::string& data, size_t
 struct StartFigures {
   double serving_s = 0;
   long rss_kb = 0, hwm_kb = 0, steady_rss_kb = 0, steady_hwm_kb = 0;
+  long anon_kb = 0, file_kb = 0, steady_anon_kb = 0, steady_file_kb = 0;  // RssAnon, RssFile (mapped files)
   size_t lookups = 0, by_location = 0;
   double lookups_s = 0;
   std::string index_note;
@@ -169,12 +170,16 @@ StartFigures StartOnce(const std::string& gridd, const std::string& data, size_t
   f.serving_s = Seconds(t0, Clock::now());
   f.rss_kb = StatusKb(pid, "VmRSS:");
   f.hwm_kb = StatusKb(pid, "VmHWM:");
+  f.anon_kb = StatusKb(pid, "RssAnon:");
+  f.file_kb = StatusKb(pid, "RssFile:");
   const auto t1 = Clock::now();
   for (size_t i = 0; i < lookups; ++i) f.by_location += route(ux(rng), uy(rng));
   f.lookups = lookups;
   f.lookups_s = Seconds(t1, Clock::now());
   f.steady_rss_kb = StatusKb(pid, "VmRSS:");
   f.steady_hwm_kb = StatusKb(pid, "VmHWM:");
+  f.steady_anon_kb = StatusKb(pid, "RssAnon:");
+  f.steady_file_kb = StatusKb(pid, "RssFile:");
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -208,15 +213,15 @@ int main(int argc, char** argv) {
     std::printf("populated %s: %zu division units + %zu grids in %.1f s\n", data.c_str(), p.units, p.grids,
                 Seconds(t0, Clock::now()));
   }
-  std::printf("%-5s %-10s %10s %10s %10s %10s %10s %12s  %s\n", "start", "serving_s", "rss_MiB", "peak_MiB",
-              "steady_MiB", "steadypk", "located", "route/s", "grid index");
+  std::printf("%-5s %-10s %10s %10s %10s %10s %10s %12s %15s %15s  %s\n", "start", "serving_s", "rss_MiB", "peak_MiB",
+              "steady_MiB", "steadypk", "located", "route/s", "anon/file_MiB", "steady_a/f_MiB", "grid index");
   for (int n = 1; n <= starts; ++n) {
     const StartFigures f = StartOnce(gridd, data, lookups, n);
-    std::printf("%-5d %10.2f %10.0f %10.0f %10.0f %10.0f %9.1f%% %12.0f  %s\n", n, f.serving_s, f.rss_kb / 1024.0,
-                f.hwm_kb / 1024.0, f.steady_rss_kb / 1024.0, f.steady_hwm_kb / 1024.0,
+    std::printf("%-5d %10.2f %10.0f %10.0f %10.0f %10.0f %9.1f%% %12.0f %7.0f/%-7.0f %7.0f/%-7.0f  %s\n", n, f.serving_s,
+                f.rss_kb / 1024.0, f.hwm_kb / 1024.0, f.steady_rss_kb / 1024.0, f.steady_hwm_kb / 1024.0,
                 100.0 * static_cast<double>(f.by_location) / static_cast<double>(std::max<size_t>(1, f.lookups)),
-                static_cast<double>(f.lookups) / f.lookups_s,
-                f.index_note.c_str());
+                static_cast<double>(f.lookups) / f.lookups_s, f.anon_kb / 1024.0, f.file_kb / 1024.0,
+                f.steady_anon_kb / 1024.0, f.steady_file_kb / 1024.0, f.index_note.c_str());
     std::fflush(stdout);
   }
   return 0;

@@ -387,7 +387,7 @@ void AddCoverage(const Directory& located_in, const std::vector<const FileRows*>
       auto hits = located_in.grid_index().Locate(q.point);
       if (hits.empty()) continue;
       std::string best = located_in.GridAt(hits[0].id)->code();
-      for (const auto& h : hits) best = std::min(best, located_in.GridAt(h.id)->code());
+      for (const auto& h : hits) best = std::min<std::string>(best, located_in.GridAt(h.id)->code());
       const std::string norm = address::NormaliseStreet(a->street);
       if (norm.empty()) continue;
       display.emplace(norm, a->street);
@@ -611,8 +611,8 @@ int Run(const std::string& data, int grids_per_council, int pad, bool parity) {
   Router router(RouterOptions{.nearest_grid_max_meters = 300, .triage_unit = "la"});
   auto council_of = [&](const grid::v1::RoutingDecision& d) -> std::string {
     if (d.unit_level() != grid::v1::UNIT_LEVEL_GRID) return "";
-    const auto* g = dir.FindUnit(d.unit_code());
-    return g ? g->parent_code() : "";
+    const UnitRef g = dir.FindUnit(d.unit_code());
+    return g ? std::string(g->parent_code()) : "";
   };
 
   size_t total_rows = 0, total_coord = 0, total_match = 0;
