@@ -2,12 +2,13 @@
 //
 // One 12-byte record per unit (arena offset, parent index, lengths, level),
 // codes and names in one byte arena, children as index ranges, and an
-// open-addressed table from code to index: about 70-100 bytes a unit instead
-// of a protobuf message (~360 bytes) plus hash maps. Units are numbered in
-// ascending code order, so children ranges are in code order too. Only the
-// few units that carry more than code, level, name and parent (a party
-// organisation, on-duty contacts, address coverage) also keep their whole
-// grid::v1::Unit, without boundary ("extras").
+// open-addressed table from code to index: about 70 bytes a unit (69 for
+// the national directory) instead of a protobuf message (~360 bytes) plus
+// hash maps. Units are numbered in ascending code order, so children ranges
+// are in code order too. Only the few units that carry more than code,
+// level, name, parent and the party organisation these imply (on-duty
+// contacts, address coverage, an organisation of their own) also keep their
+// whole grid::v1::Unit, without boundary ("extras").
 //
 // A table is built in memory, or mapped from a file (see directory.cc): its
 // arrays are then the file's pages, resident only once touched.
