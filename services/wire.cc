@@ -2,7 +2,6 @@
 #include "services/wire.h"
 
 #include <google/protobuf/descriptor.h>
-#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/unknown_field_set.h>
 
 #include <vector>
@@ -64,7 +63,12 @@ void SerializeResponse(const google::protobuf::Message& message, grpc::ByteBuffe
 namespace grid::services {
 namespace {
 
-using google::protobuf::io::CodedInputStream;
+constexpr uint32_t kCaseRouting = 14;     // Case.routing
+constexpr uint32_t kCaseUnitCode = 18;    // Case.unit_code
+constexpr uint32_t kRoutingUnitCode = 1;  // RoutingDecision.unit_code
+constexpr uint32_t kLen = 2;              // wire type LEN
+
+}  // namespace
 
 void AppendVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -74,46 +78,8 @@ void AppendVarint(std::string* out, uint64_t v) {
   out->push_back(static_cast<char>(v));
 }
 
-// Calls fn(field, bytes) for each length-delimited top-level field and skips
-// the others. False when the bytes are not well-formed at the top level.
-template <typename Fn>
-bool ForEachLengthDelimited(std::string_view bytes, Fn fn) {
-  CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()), static_cast<int>(bytes.size()));
-  while (uint32_t tag = in.ReadTag()) {
-    uint64_t v = 0;
-    uint32_t len = 0;
-    switch (tag & 7) {
-      case 0:
-        if (!in.ReadVarint64(&v)) return false;
-        break;
-      case 1:
-        if (!in.Skip(8)) return false;
-        break;
-      case 2: {
-        if (!in.ReadVarint32(&len)) return false;
-        const int at = in.CurrentPosition();
-        if (len > bytes.size() - static_cast<size_t>(at) || !in.Skip(static_cast<int>(len))) return false;
-        fn(tag >> 3, bytes.substr(static_cast<size_t>(at), len));
-        break;
-      }
-      case 5:
-        if (!in.Skip(4)) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return in.ConsumedEntireMessage() && in.CurrentPosition() == static_cast<int>(bytes.size());
-}
-
-constexpr uint32_t kCaseRouting = 14;    // Case.routing
-constexpr uint32_t kCaseUnitCode = 18;   // Case.unit_code
-constexpr uint32_t kRoutingUnitCode = 1;  // RoutingDecision.unit_code
-
-}  // namespace
-
 void AppendLengthDelimited(std::string* out, uint32_t field, std::string_view bytes) {
-  AppendVarint(out, (static_cast<uint64_t>(field) << 3) | 2);
+  AppendVarint(out, (static_cast<uint64_t>(field) << 3) | kLen);
   AppendVarint(out, bytes.size());
   out->append(bytes);
 }
@@ -121,17 +87,16 @@ void AppendLengthDelimited(std::string* out, uint32_t field, std::string_view by
 bool PeekCaseUnit(std::string_view bytes, std::string* unit) {
   std::string_view unit_code, routing_unit;
   bool ok = true;
-  if (!ForEachLengthDelimited(bytes, [&](uint32_t field, std::string_view value) {
-        if (field == kCaseUnitCode) unit_code = value;
-        if (field == kCaseRouting) {
-          ok = ForEachLengthDelimited(value, [&](uint32_t inner, std::string_view v) {
-                 if (inner == kRoutingUnitCode) routing_unit = v;
-               }) && ok;
-        }
-      })) {
-    return false;
-  }
-  if (!ok) return false;
+  const bool well_formed = ForEachField(bytes, [&](uint32_t field, uint32_t type, uint64_t, std::string_view value) {
+    if (type != kLen) return;
+    if (field == kCaseUnitCode) unit_code = value;
+    if (field == kCaseRouting) {
+      ok = ForEachField(value, [&](uint32_t inner, uint32_t inner_type, uint64_t, std::string_view v) {
+             if (inner == kRoutingUnitCode && inner_type == kLen) routing_unit = v;
+           }) && ok;
+    }
+  });
+  if (!well_formed || !ok) return false;
   unit->assign(unit_code.empty() ? routing_unit : unit_code);
   return true;
 }

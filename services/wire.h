@@ -6,6 +6,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/message.h>
 #include <grpcpp/support/byte_buffer.h>
 
@@ -23,9 +24,49 @@ Status ParseRequest(const grpc::ByteBuffer& buffer, google::protobuf::Message* m
 // Serialises `message` into `buffer`.
 void SerializeResponse(const google::protobuf::Message& message, grpc::ByteBuffer* buffer);
 
+// Appends a base-128 varint.
+void AppendVarint(std::string* out, uint64_t v);
+
 // Appends field `field` with wire type LEN holding `bytes` (a serialised
 // message spliced into a response being built by hand).
 void AppendLengthDelimited(std::string* out, uint32_t field, std::string_view bytes);
+
+// Calls fn(field, wire_type, value, bytes) for each top-level field of a
+// serialised message without parsing it: `value` is a VARINT field's value,
+// `bytes` a LEN field's contents; fixed-width fields come with neither. False
+// when the bytes are not well-formed at the top level (groups included).
+template <typename Fn>
+bool ForEachField(std::string_view message, Fn fn) {
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(message.data()),
+                                            static_cast<int>(message.size()));
+  while (uint32_t tag = in.ReadTag()) {
+    const uint32_t field = tag >> 3, type = tag & 7;
+    uint64_t value = 0;
+    uint32_t len = 0;
+    switch (type) {
+      case 0:
+        if (!in.ReadVarint64(&value)) return false;
+        fn(field, type, value, std::string_view());
+        break;
+      case 1:
+        if (!in.Skip(8)) return false;
+        break;
+      case 2: {
+        if (!in.ReadVarint32(&len)) return false;
+        const auto at = static_cast<size_t>(in.CurrentPosition());
+        if (len > message.size() - at || !in.Skip(static_cast<int>(len))) return false;
+        fn(field, type, value, message.substr(at, len));
+        break;
+      }
+      case 5:
+        if (!in.Skip(4)) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return in.ConsumedEntireMessage() && in.CurrentPosition() == static_cast<int>(message.size());
+}
 
 // Reads the unit a serialised grid::v1::Case is filed under, as
 // storage::IndexedUnit does (unit_code, else routing.unit_code), skipping
