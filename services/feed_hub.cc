@@ -63,12 +63,21 @@ void FeedHub::Publish(const std::vector<grid::v1::FeedEntry>& entries) {
     offered_.fetch_add(offered, std::memory_order_relaxed);
   }
   if (kick.empty()) return;
-  // One task per commit; a full queue (a dispatcher that cannot keep up)
-  // kicks here rather than leave a subscriber idle with entries.
-  auto run = [kick = std::move(kick)]() {
-    for (const auto& s : kick) s->Kick();
-  };
-  if (!dispatch_.TrySubmit(run)) run();
+  // One task per commit, or one per dispatch thread when the commit kicks
+  // many subscribers; a full queue (a dispatcher that cannot keep up) kicks
+  // here rather than leave a subscriber idle with entries.
+  const size_t threads = std::max<size_t>(1, options_.dispatch_threads);
+  const size_t chunks = std::clamp<size_t>(kick.size() / std::max<size_t>(1, options_.dispatch_chunk), 1, threads);
+  const size_t per_chunk = (kick.size() + chunks - 1) / chunks;
+  for (size_t begin = 0; begin < kick.size(); begin += per_chunk) {
+    const size_t end = std::min(kick.size(), begin + per_chunk);
+    std::vector<std::shared_ptr<FeedSink>> part(std::make_move_iterator(kick.begin() + static_cast<ptrdiff_t>(begin)),
+                                                std::make_move_iterator(kick.begin() + static_cast<ptrdiff_t>(end)));
+    auto run = [part = std::move(part)]() {
+      for (const auto& s : part) s->Kick();
+    };
+    if (!dispatch_.TrySubmit(run)) run();
+  }
 }
 
 std::optional<uint64_t> FeedHub::Register(std::shared_ptr<FeedSink> sink, const std::string& scope,

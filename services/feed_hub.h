@@ -49,7 +49,13 @@ struct FeedOptions {
   size_t max_bytes_per_message = 1 << 20;
   size_t replay_scan_per_task = 16384;    // entries one replay task reads before yielding
   size_t replay_threads = 2;
-  size_t dispatch_threads = 1;            // start subscribers' writes, off the publishing thread
+  // Threads that start subscribers' writes, off the publishing thread. A
+  // write costs its thread a sendmsg and a wake-up of gRPC's completion
+  // thread (~30 µs on a 2-vCPU VM at low rates): one thread saturates near
+  // 30,000 messages/s (BENCHMARKS.md "Streams"), so there are two, and a
+  // commit that kicks many subscribers is split between them.
+  size_t dispatch_threads = 2;
+  size_t dispatch_chunk = 64;             // subscribers kicked per dispatch task at least
   size_t replay_queue = 65536;            // replay tasks queued (one per subscriber at most)
   size_t max_subscribers = 50000;
   std::chrono::milliseconds heartbeat_interval{5000};  // 0: no heartbeats

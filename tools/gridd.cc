@@ -142,6 +142,10 @@ int main(int argc, char** argv) {
                  "live feed entries held per subscriber before a slow one falls back to replaying from storage")
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--feed-dispatch-threads", config.feed.dispatch_threads,
+                 "threads that start feed subscribers' writes (one saturates near 30,000 messages/s)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   app.add_option("--feed-heartbeat-ms", heartbeat_ms, "heartbeat interval of feed streams (0: none)")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600 * 1000));

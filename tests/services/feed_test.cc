@@ -438,6 +438,38 @@ TEST_F(FeedTest, SubscribersJoiningDuringIntakeGetEveryEntryOnce) {
   }
 }
 
+// A commit that kicks many subscribers is split between the dispatch
+// threads (FeedOptions::dispatch_chunk): every part must reach its
+// subscribers, each exactly once and in order.
+TEST_F(FeedTest, ACommitKickingManySubscribersIsSplitAndReachesEveryOne) {
+  config_.sync = false;
+  config_.feed.dispatch_threads = 3;
+  config_.feed.dispatch_chunk = 4;
+  config_.feed.heartbeat_interval = std::chrono::milliseconds(0);
+  StartServer();
+  const uint64_t from = LastCursor();
+  std::vector<std::unique_ptr<Stream>> streams;
+  for (int i = 0; i < 40; ++i) {
+    streams.push_back(std::make_unique<Stream>(channel_, "admin-token-0000001", Request("", from, true), 30));
+  }
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (server_->feed()->stats().subscribers < streams.size() && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(server_->feed()->stats().subscribers, streams.size());
+  for (int i = 0; i < 30; ++i) Escalate(Submit(i % 2 + 1));
+  WaitPublished();
+  const uint64_t last = LastCursor();
+  const auto want = Cursors(Expected("", true, from));
+  ASSERT_GT(want.size(), 60u);
+  for (size_t i = 0; i < streams.size(); ++i) {
+    std::vector<v1::FeedEntry> got;
+    ASSERT_TRUE(streams[i]->ReadUntil(last, &got)) << "stream " << i;
+    EXPECT_EQ(Cursors(got), want) << "stream " << i;
+    streams[i]->Cancel();
+  }
+}
+
 // A client that stops reading: the server's memory for it stays bounded,
 // intake goes on, and once it reads again it gets everything exactly once
 // (from storage).
