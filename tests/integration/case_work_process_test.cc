@@ -507,6 +507,18 @@ TEST(CaseWorkProcess, DeadlinesThatFellDueWhileGriddWasDownFireOnceEach) {
 
 // ---- gridd's deadline flags ----------------------------------------------------
 
+// Runs `gridd` with each (flags, says) pair: every one must exit 2 with a
+// message containing `says`, and must not create the data directory `data`.
+void ExpectEachRefused(const std::string& gridd, const std::vector<std::pair<std::string, std::string>>& bad,
+                       const std::string& data) {
+  for (const auto& [flags, says] : bad) {
+    std::string out;
+    EXPECT_EQ(RunCommand(gridd + flags, &out), 2) << flags << "\n" << out;
+    EXPECT_THAT(out, HasSubstr(says)) << flags;
+    EXPECT_FALSE(std::filesystem::exists(data)) << flags;
+  }
+}
+
 TEST(GriddDeadlineFlags, BadValuesExitTwoAndCreateNothing) {
   testing::TempDir tmp;
   { std::ofstream(tmp.Sub("bad-policy.txt")) << "rule general normal calendar 2h\n"; }
@@ -528,12 +540,26 @@ TEST(GriddDeadlineFlags, BadValuesExitTwoAndCreateNothing) {
       {"--clock-offset-hours -90000", "--clock-offset-hours"},
       {"--clock-offset-hours 3h", "--clock-offset-hours"},
   };
-  for (const auto& [flags, says] : bad) {
-    std::string out;
-    EXPECT_EQ(RunCommand(gridd + flags, &out), 2) << flags << "\n" << out;
-    EXPECT_THAT(out, HasSubstr(says)) << flags;
-    EXPECT_FALSE(std::filesystem::exists(tmp.Sub("d"))) << flags;
-  }
+  ExpectEachRefused(gridd, bad, tmp.Sub("d"));
+}
+
+// ---- gridd's feed flags ----------------------------------------------------------
+
+TEST(GriddFeedFlags, BadValuesExitTwoAndCreateNothing) {
+  testing::TempDir tmp;
+  const std::string gridd = BinDir() + "/gridd --listen 127.0.0.1:0 --data " + tmp.Sub("d") + " ";
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"--feed-retention-days -1", "--feed-retention-days"},
+      {"--feed-retention-days forever", "--feed-retention-days"},
+      {"--feed-buffer 0", "--feed-buffer"},
+      {"--feed-buffer 2000000", "--feed-buffer"},
+      {"--feed-heartbeat-ms -5", "--feed-heartbeat-ms"},
+      {"--feed-heartbeat-ms 5s", "--feed-heartbeat-ms"},
+      {"--feed-dispatch-threads 0", "--feed-dispatch-threads"},
+      {"--feed-dispatch-threads 65", "--feed-dispatch-threads"},
+      {"--feed-dispatch-threads many", "--feed-dispatch-threads"},
+  };
+  ExpectEachRefused(gridd, bad, tmp.Sub("d"));
 }
 
 // The local instant `hour`:00 of a 2026 date in Beijing time (UTC+8), as
