@@ -505,7 +505,7 @@ TEST(CaseWorkProcess, DeadlinesThatFellDueWhileGriddWasDownFireOnceEach) {
   }
 }
 
-// ---- gridd's deadline flags ----------------------------------------------------
+// ---- gridd's flags: bad values --------------------------------------------------
 
 // Runs `gridd` with each (flags, says) pair: every one must exit 2 with a
 // message containing `says`, and must not create the data directory `data`.
@@ -518,6 +518,8 @@ void ExpectEachRefused(const std::string& gridd, const std::vector<std::pair<std
     EXPECT_FALSE(std::filesystem::exists(data)) << flags;
   }
 }
+
+// ---- gridd's deadline flags ----------------------------------------------------
 
 TEST(GriddDeadlineFlags, BadValuesExitTwoAndCreateNothing) {
   testing::TempDir tmp;
