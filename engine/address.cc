@@ -13,11 +13,11 @@ using std::u32string;
 using std::u32string_view;
 
 constexpr std::pair<std::string_view, std::string_view> kLatinWords[] = {
-    {"st", "street"},    {"str", "street"},    {"ave", "avenue"},  {"av", "avenue"},    {"blvd", "boulevard"},
-    {"rd", "road"},      {"dr", "drive"},      {"ln", "lane"},     {"pl", "place"},     {"ct", "court"},
-    {"hwy", "highway"},  {"pkwy", "parkway"},  {"ter", "terrace"}, {"sq", "square"},    {"cir", "circle"},
-    {"n", "north"},      {"s", "south"},       {"e", "east"},      {"w", "west"},       {"ne", "northeast"},
-    {"nw", "northwest"}, {"se", "southeast"},  {"sw", "southwest"},
+    {"st", "street"},    {"str", "street"},   {"ave", "avenue"},   {"av", "avenue"}, {"blvd", "boulevard"},
+    {"rd", "road"},      {"dr", "drive"},     {"ln", "lane"},      {"pl", "place"},  {"ct", "court"},
+    {"hwy", "highway"},  {"pkwy", "parkway"}, {"ter", "terrace"},  {"sq", "square"}, {"cir", "circle"},
+    {"n", "north"},      {"s", "south"},      {"e", "east"},       {"w", "west"},    {"ne", "northeast"},
+    {"nw", "northwest"}, {"se", "southeast"}, {"sw", "southwest"},
 };
 
 bool IsAsciiLetter(char32_t c) { return c >= 'a' && c <= 'z'; }
@@ -25,9 +25,11 @@ bool IsDigit(char32_t c) { return c >= '0' && c <= '9'; }
 
 int NumeralValue(char32_t c) {
   switch (c) {
-    case U'零': case U'〇': return 0;
+    case U'零':
+    case U'〇': return 0;
     case U'一': return 1;
-    case U'二': case U'两': return 2;
+    case U'二':
+    case U'两': return 2;
     case U'三': return 3;
     case U'四': return 4;
     case U'五': return 5;

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "engine/reasons.h"
 #include "engine/text.h"
 
 namespace grid {
@@ -45,13 +46,9 @@ void WorkingCalendar::Recompute() {
   working_days_per_week_ = 7 - std::popcount(weekend_mask_ & 0x7Fu);
 }
 
-bool WorkingCalendar::IsWeekend(weekday wd) const {
-  return (weekend_mask_ >> wd.c_encoding()) & 1u;
-}
+bool WorkingCalendar::IsWeekend(weekday wd) const { return (weekend_mask_ >> wd.c_encoding()) & 1u; }
 
-bool WorkingCalendar::IsWorkingDay(year_month_day date) const {
-  return IsWorkingDay(sys_days(date));
-}
+bool WorkingCalendar::IsWorkingDay(year_month_day date) const { return IsWorkingDay(sys_days(date)); }
 
 bool WorkingCalendar::IsWorkingDay(sys_days day) const {
   auto it = overrides_.find(day);
@@ -64,8 +61,8 @@ year_month_day WorkingCalendar::LocalDate(Micros t) const {
 }
 
 Micros WorkingCalendar::At(year_month_day date, int hour, int minute) const {
-  return static_cast<Micros>(sys_days(date).time_since_epoch().count()) * kMicrosPerDay +
-         hour * kMicrosPerHour + minute * kMicrosPerMinute - utc_offset_;
+  return static_cast<Micros>(sys_days(date).time_since_epoch().count()) * kMicrosPerDay + hour * kMicrosPerHour +
+         minute * kMicrosPerMinute - utc_offset_;
 }
 
 bool WorkingCalendar::IsWorkingInstant(Micros t) const {
@@ -120,8 +117,7 @@ Micros WorkingCalendar::AddWorkingTime(Micros start, Micros duration) const {
     if (tod == 0 && remaining > per_week) {
       int64_t weeks = (remaining - 1) / per_week;
       auto next = overrides_.lower_bound(day);
-      if (next != overrides_.end())
-        weeks = std::min<int64_t>(weeks, (next->first - day).count() / 7);
+      if (next != overrides_.end()) weeks = std::min<int64_t>(weeks, (next->first - day).count() / 7);
       d += weeks * 7;
       remaining -= weeks * per_week;
       day = sys_days(days(d));
@@ -149,8 +145,8 @@ Micros WorkingCalendar::WorkingTimeBetween(Micros a, Micros b) const {
   const sys_days day_a{days(da)};
   const sys_days day_b{days(db)};
   if (da == db) return WorkingTimeInDay(day_a, ta, tb);
-  return WorkingTimeInDay(day_a, ta, kMicrosPerDay) +
-         WorkingDaysIn(day_a + days(1), day_b) * per_day_ + WorkingTimeInDay(day_b, 0, tb);
+  return WorkingTimeInDay(day_a, ta, kMicrosPerDay) + WorkingDaysIn(day_a + days(1), day_b) * per_day_ +
+         WorkingTimeInDay(day_b, 0, tb);
 }
 
 // ---------------------------------------------------------------------------
@@ -173,8 +169,7 @@ bool ParseDate(std::string_view s, sys_days* out) {
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
   const std::string_view y = s.substr(0, 4), m = s.substr(5, 2), d = s.substr(8, 2);
   if (!AllDigits(y) || !AllDigits(m) || !AllDigits(d)) return false;
-  const year_month_day ymd{std::chrono::year(ToInt(y)), std::chrono::month(ToInt(m)),
-                           std::chrono::day(ToInt(d))};
+  const year_month_day ymd{std::chrono::year(ToInt(y)), std::chrono::month(ToInt(m)), std::chrono::day(ToInt(d))};
   if (!ymd.ok()) return false;
   *out = sys_days(ymd);
   return true;
@@ -194,8 +189,8 @@ bool ParseTimeOfDay(std::string_view s, Micros* out) {
 std::string FormatDate(sys_days d) {
   const year_month_day ymd(d);
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()));
   return buf;
 }
 
@@ -211,8 +206,7 @@ StatusOr<WorkingCalendar> ParseWorkingCalendar(std::string_view name, std::strin
   WorkingCalendar cal;
   int line_no = 0;
   auto error = [&](const std::string& what) {
-    return InvalidArgument("MALFORMED_CALENDAR",
-                           std::string(name) + " line " + std::to_string(line_no) + ": " + what);
+    return Error(reason::MALFORMED_CALENDAR, std::string(name) + " line " + std::to_string(line_no) + ": " + what);
   };
   int tz_line = 0, hours_line = 0, weekend_line = 0;
   std::map<sys_days, int> listed_on;                    // day -> line
@@ -230,14 +224,12 @@ StatusOr<WorkingCalendar> ParseWorkingCalendar(std::string_view name, std::strin
       if (tok.size() != 2) return error("tz takes one offset like +08:00");
       const std::string_view v = tok[1];
       Micros off = 0;
-      if (v.size() != 6 || (v[0] != '+' && v[0] != '-') || !ParseTimeOfDay(v.substr(1), &off) ||
-          off > kMaxOffset) {
+      if (v.size() != 6 || (v[0] != '+' && v[0] != '-') || !ParseTimeOfDay(v.substr(1), &off) || off > kMaxOffset) {
         return error("bad UTC offset '" + std::string(v) + "' (want ±HH:MM, at most 14:00)");
       }
       cal.utc_offset_ = v[0] == '-' ? -off : off;
     } else if (directive == "hours") {
-      if (hours_line != 0)
-        return error("hours already given on line " + std::to_string(hours_line));
+      if (hours_line != 0) return error("hours already given on line " + std::to_string(hours_line));
       hours_line = line_no;
       if (tok.size() < 2) return error("hours needs at least one interval like 08:30-12:00");
       std::vector<WorkingCalendar::Interval> hours;
@@ -248,8 +240,7 @@ StatusOr<WorkingCalendar> ParseWorkingCalendar(std::string_view name, std::strin
             !ParseTimeOfDay(v.substr(6), &iv.end)) {
           return error("bad interval '" + std::string(v) + "' (want HH:MM-HH:MM)");
         }
-        if (iv.start >= iv.end)
-          return error("interval '" + std::string(v) + "' is empty or reversed");
+        if (iv.start >= iv.end) return error("interval '" + std::string(v) + "' is empty or reversed");
         if (!hours.empty() && iv.start < hours.back().end) {
           return error("interval '" + std::string(v) + "' overlaps or precedes the one before it");
         }
@@ -261,14 +252,12 @@ StatusOr<WorkingCalendar> ParseWorkingCalendar(std::string_view name, std::strin
         return error("weekend already given on line " + std::to_string(weekend_line));
       }
       weekend_line = line_no;
-      static constexpr std::array<std::string_view, 7> kNames = {"sun", "mon", "tue", "wed",
-                                                                 "thu", "fri", "sat"};
+      static constexpr std::array<std::string_view, 7> kNames = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
       unsigned mask = 0;
       for (size_t i = 1; i < tok.size(); ++i) {
         const std::string lower = Lower(tok[i]);
         auto it = std::find(kNames.begin(), kNames.end(), lower);
-        if (it == kNames.end())
-          return error("unknown weekday '" + std::string(tok[i]) + "' (want mon..sun)");
+        if (it == kNames.end()) return error("unknown weekday '" + std::string(tok[i]) + "' (want mon..sun)");
         const unsigned bit = 1u << (it - kNames.begin());
         if (mask & bit) return error("weekday '" + std::string(tok[i]) + "' listed twice");
         mask |= bit;
@@ -282,8 +271,7 @@ StatusOr<WorkingCalendar> ParseWorkingCalendar(std::string_view name, std::strin
       sys_days first, last;
       const size_t dots = spec.find("..");
       if (dots == std::string_view::npos) {
-        if (!ParseDate(spec, &first))
-          return error("bad date '" + std::string(spec) + "' (want YYYY-MM-DD)");
+        if (!ParseDate(spec, &first)) return error("bad date '" + std::string(spec) + "' (want YYYY-MM-DD)");
         last = first;
       } else {
         if (!ParseDate(spec.substr(0, dots), &first) || !ParseDate(spec.substr(dots + 2), &last)) {
@@ -302,8 +290,7 @@ StatusOr<WorkingCalendar> ParseWorkingCalendar(std::string_view name, std::strin
       for (sys_days d = first; d <= last; d += days(1)) {
         auto [it, inserted] = listed_on.emplace(d, line_no);
         if (!inserted) {
-          return error("date " + FormatDate(d) + " already listed on line " +
-                       std::to_string(it->second));
+          return error("date " + FormatDate(d) + " already listed on line " + std::to_string(it->second));
         }
         cal.overrides_[d] = WorkingCalendar::DayOverride{working, day_name};
         if (working) workday_lines.emplace_back(d, line_no);

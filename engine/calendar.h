@@ -36,9 +36,7 @@ inline constexpr Micros kMicrosPerDay = 24 * kMicrosPerHour;
 
 // Calendar time: every microsecond counts. Trivial, for symmetry with the
 // working-time functions.
-inline Micros AddCalendarTime(Micros start, Micros duration) {
-  return duration > 0 ? start + duration : start;
-}
+inline Micros AddCalendarTime(Micros start, Micros duration) { return duration > 0 ? start + duration : start; }
 // b - a, or 0 when b <= a.
 inline Micros CalendarTimeBetween(Micros a, Micros b) { return b > a ? b - a : 0; }
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "engine/reasons.h"
 #include "engine/text.h"
 
 namespace grid {
@@ -88,33 +89,31 @@ void DeadlinePolicy::SetRule(std::string deadline_class, int priority, DeadlineR
   rules_[{std::move(deadline_class), priority}] = rule;
 }
 
-StatusOr<DeadlineRule> DeadlinePolicy::Find(std::string_view deadline_class,
-                                            grid::v1::Priority priority) const {
+StatusOr<DeadlineRule> DeadlinePolicy::Find(std::string_view deadline_class, grid::v1::Priority priority) const {
   int p = static_cast<int>(priority);
   if (priority == grid::v1::PRIORITY_UNSPECIFIED) p = grid::v1::PRIORITY_NORMAL;
   const std::string cls(deadline_class);
   auto it = rules_.find({cls, p});
   if (it == rules_.end()) it = rules_.find({cls, kAnyPriority});
   if (it == rules_.end()) {
-    return NotFound("UNKNOWN_DEADLINE_CLASS",
-                    "no deadline rule for class '" + cls + "' and priority " + std::to_string(p));
+    return Error(reason::UNKNOWN_DEADLINE_CLASS,
+                 "no deadline rule for class '" + cls + "' and priority " + std::to_string(p));
   }
   return it->second;
 }
 
-Micros AddCountedTime(const WorkingCalendar& calendar, CountingMode mode, Micros start,
-                      Micros duration, std::span<const Pause> pauses, Micros* paused) {
+Micros AddCountedTime(const WorkingCalendar& calendar, CountingMode mode, Micros start, Micros duration,
+                      std::span<const Pause> pauses, Micros* paused) {
   return AddNormalized(calendar, mode, start, duration, Normalize(start, pauses), paused);
 }
 
 StatusOr<Deadlines> ComputeDeadlines(const DeadlinePolicy& policy, const WorkingCalendar& calendar,
-                                     std::string_view deadline_class, grid::v1::Priority priority,
-                                     Micros start, std::span<const Pause> pauses) {
+                                     std::string_view deadline_class, grid::v1::Priority priority, Micros start,
+                                     std::span<const Pause> pauses) {
   for (size_t i = 0; i < pauses.size(); ++i) {
     if (pauses[i].from >= pauses[i].to) {
-      return InvalidArgument("INVALID_PAUSE",
-                             "pause " + std::to_string(i) + " [" + std::to_string(pauses[i].from) +
-                                 ", " + std::to_string(pauses[i].to) + ") is empty or reversed");
+      return Error(reason::INVALID_PAUSE, "pause " + std::to_string(i) + " [" + std::to_string(pauses[i].from) + ", " +
+                                              std::to_string(pauses[i].to) + ") is empty or reversed");
     }
   }
   StatusOr<DeadlineRule> rule = policy.Find(deadline_class, priority);
@@ -123,9 +122,7 @@ StatusOr<Deadlines> ComputeDeadlines(const DeadlinePolicy& policy, const Working
   const CountingMode mode = rule->mode;
   const Micros accept = rule->accept.Resolve(calendar);
   const Micros resolve = rule->resolve.Resolve(calendar);
-  auto warn = [&](Micros d) {
-    return static_cast<Micros>(std::llround(policy.warn_share() * static_cast<double>(d)));
-  };
+  auto warn = [&](Micros d) { return static_cast<Micros>(std::llround(policy.warn_share() * static_cast<double>(d))); };
 
   Deadlines out;
   out.mode = mode;
@@ -173,8 +170,7 @@ std::string ParseDuration(std::string_view s, CountingMode mode, PolicyDuration*
       }
       d.working_days += n;
     } else {
-      return "duration '" + std::string(s) + "' has unknown unit '" + std::string(unit) +
-             "' (want m, h, d or wd)";
+      return "duration '" + std::string(s) + "' has unknown unit '" + std::string(unit) + "' (want m, h, d or wd)";
     }
     if (d.fixed > kMaxFixed || d.working_days > kMaxWorkingDays) {
       return "duration '" + std::string(s) + "' is longer than a year";
@@ -188,9 +184,8 @@ std::string ParseDuration(std::string_view s, CountingMode mode, PolicyDuration*
 
 bool ValidClass(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || IsDigit(c) || c == '_' || c == '.' || c == '-';
-  });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || IsDigit(c) || c == '_' || c == '.' || c == '-'; });
 }
 
 }  // namespace
@@ -199,8 +194,7 @@ StatusOr<DeadlinePolicy> ParseDeadlinePolicy(std::string_view name, std::string_
   DeadlinePolicy policy;
   int line_no = 0;
   auto error = [&](const std::string& what) {
-    return InvalidArgument("MALFORMED_POLICY",
-                           std::string(name) + " line " + std::to_string(line_no) + ": " + what);
+    return Error(reason::MALFORMED_POLICY, std::string(name) + " line " + std::to_string(line_no) + ": " + what);
   };
   int warn_line = 0;
   std::map<std::pair<std::string, int>, int> rule_line;
@@ -217,15 +211,13 @@ StatusOr<DeadlinePolicy> ParseDeadlinePolicy(std::string_view name, std::string_
       std::string v(tok[1]);
       const bool percent = !v.empty() && v.back() == '%';
       if (percent) v.pop_back();
-      const bool chars_ok =
-          !v.empty() &&
-          std::all_of(v.begin(), v.end(), [](char c) { return IsDigit(c) || c == '.'; }) &&
-          std::count(v.begin(), v.end(), '.') <= 1 && v.front() != '.' && v.back() != '.';
+      const bool chars_ok = !v.empty() &&
+                            std::all_of(v.begin(), v.end(), [](char c) { return IsDigit(c) || c == '.'; }) &&
+                            std::count(v.begin(), v.end(), '.') <= 1 && v.front() != '.' && v.back() != '.';
       double share = chars_ok ? std::strtod(v.c_str(), nullptr) : -1;
       if (percent && chars_ok) share /= 100.0;
       if (!chars_ok || !(share > 0.0 && share <= 1.0)) {
-        return error("bad warning share '" + std::string(tok[1]) +
-                     "' (want a number in (0, 1] or a percentage)");
+        return error("bad warning share '" + std::string(tok[1]) + "' (want a number in (0, 1] or a percentage)");
       }
       policy.set_warn_share(share);
     } else if (tok[0] == "rule") {
@@ -233,8 +225,7 @@ StatusOr<DeadlinePolicy> ParseDeadlinePolicy(std::string_view name, std::string_
         return error("rule takes 5 fields: <class> <priority> <mode> <accept> <resolve>, got " +
                      std::to_string(tok.size() - 1));
       }
-      if (!ValidClass(tok[1]))
-        return error("bad deadline class '" + std::string(tok[1]) + "' (want [a-z0-9_.-]+)");
+      if (!ValidClass(tok[1])) return error("bad deadline class '" + std::string(tok[1]) + "' (want [a-z0-9_.-]+)");
       int priority;
       if (tok[2] == "*") {
         priority = kAnyPriority;
@@ -245,8 +236,7 @@ StatusOr<DeadlinePolicy> ParseDeadlinePolicy(std::string_view name, std::string_
       } else if (tok[2] == "emergency") {
         priority = grid::v1::PRIORITY_EMERGENCY;
       } else {
-        return error("unknown priority '" + std::string(tok[2]) +
-                     "' (want normal, urgent, emergency or *)");
+        return error("unknown priority '" + std::string(tok[2]) + "' (want normal, urgent, emergency or *)");
       }
       DeadlineRule rule;
       if (tok[3] == "calendar") {
@@ -254,22 +244,19 @@ StatusOr<DeadlinePolicy> ParseDeadlinePolicy(std::string_view name, std::string_
       } else if (tok[3] == "working") {
         rule.mode = CountingMode::kWorking;
       } else {
-        return error("unknown counting mode '" + std::string(tok[3]) +
-                     "' (want calendar or working)");
+        return error("unknown counting mode '" + std::string(tok[3]) + "' (want calendar or working)");
       }
-      if (std::string e = ParseDuration(tok[4], rule.mode, &rule.accept); !e.empty())
-        return error("accept " + e);
-      if (std::string e = ParseDuration(tok[5], rule.mode, &rule.resolve); !e.empty())
-        return error("resolve " + e);
-      const bool accept_later = (rule.accept.fixed >= rule.resolve.fixed &&
-                                 rule.accept.working_days >= rule.resolve.working_days) &&
-                                !(rule.accept == rule.resolve);
+      if (std::string e = ParseDuration(tok[4], rule.mode, &rule.accept); !e.empty()) return error("accept " + e);
+      if (std::string e = ParseDuration(tok[5], rule.mode, &rule.resolve); !e.empty()) return error("resolve " + e);
+      const bool accept_later =
+          (rule.accept.fixed >= rule.resolve.fixed && rule.accept.working_days >= rule.resolve.working_days) &&
+          !(rule.accept == rule.resolve);
       if (accept_later) return error("accept time is longer than resolve time");
       auto key = std::make_pair(std::string(tok[1]), priority);
       auto [it, inserted] = rule_line.emplace(key, line_no);
       if (!inserted) {
-        return error("rule for " + std::string(tok[1]) + " " + std::string(tok[2]) +
-                     " already given on line " + std::to_string(it->second));
+        return error("rule for " + std::string(tok[1]) + " " + std::string(tok[2]) + " already given on line " +
+                     std::to_string(it->second));
       }
       policy.SetRule(std::move(key.first), priority, rule);
     } else {

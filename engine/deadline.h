@@ -43,9 +43,7 @@ struct PolicyDuration {
   Micros fixed = 0;          // calendar or working time, per the rule's mode
   int64_t working_days = 0;  // only in working mode
 
-  Micros Resolve(const WorkingCalendar& calendar) const {
-    return fixed + working_days * calendar.WorkingTimePerDay();
-  }
+  Micros Resolve(const WorkingCalendar& calendar) const { return fixed + working_days * calendar.WorkingTimePerDay(); }
   bool operator==(const PolicyDuration&) const = default;
 };
 
@@ -116,16 +114,16 @@ struct Deadlines {
 // has elapsed since start; *paused (optional) receives the counted time of the
 // pauses skipped on the way. Pauses need not be sorted or disjoint; parts
 // before start are ignored. REQUIRES: every pause has from < to.
-Micros AddCountedTime(const WorkingCalendar& calendar, CountingMode mode, Micros start,
-                      Micros duration, std::span<const Pause> pauses, Micros* paused = nullptr);
+Micros AddCountedTime(const WorkingCalendar& calendar, CountingMode mode, Micros start, Micros duration,
+                      std::span<const Pause> pauses, Micros* paused = nullptr);
 
 // The four instants for a case of `deadline_class` and `priority` whose clock
 // starts at `start` (e.g. when it was routed). Errors: NotFound
 // UNKNOWN_DEADLINE_CLASS; InvalidArgument INVALID_PAUSE (a pause with
 // from >= to).
 StatusOr<Deadlines> ComputeDeadlines(const DeadlinePolicy& policy, const WorkingCalendar& calendar,
-                                     std::string_view deadline_class, grid::v1::Priority priority,
-                                     Micros start, std::span<const Pause> pauses);
+                                     std::string_view deadline_class, grid::v1::Priority priority, Micros start,
+                                     std::span<const Pause> pauses);
 
 // Parses a policy. One directive per line; '#' starts a comment; blank lines
 // are ignored; tokens are separated by spaces or tabs.

@@ -5,6 +5,9 @@
 // which DirectoryHandle swaps in atomically. Readers hold a shared_ptr to the
 // snapshot they started with, so a swap never disturbs a request in flight.
 //
+// The files it is saved to at restart are reached through the FileAccess the
+// caller gives (file_access.h).
+//
 // Thread-safety: Directory is immutable and safe to share. DirectoryHandle's
 // methods are safe to call concurrently.
 #pragma once
@@ -19,6 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/file_access.h"
 #include "engine/geo.h"
 #include "engine/status.h"
 #include "engine/unit_table.h"
@@ -53,10 +57,12 @@ struct RestoreReport {
   double restore_seconds = 0;  // Directory::Restore (indexes, grid index)
 };
 
-// The files a directory is saved to beside the store (empty: none).
+// The files a directory is saved to beside the store (empty: none), and the
+// FileAccess that reaches them (null: none is read).
 struct SavedPaths {
-  std::string index;  // the grid index (ShapeIndex) with the indexed grids
-  std::string table;  // the unit table
+  std::string index;            // the grid index (ShapeIndex) with the indexed grids
+  std::string table;            // the unit table
+  FileAccess* files = nullptr;  // REQUIRES: outlives the call it is given to
 };
 
 // The stored units, read only when the saved unit table cannot be used:
@@ -83,8 +89,7 @@ class Directory {
   // GRID_OUTSIDE_COMMUNITY (a grid vertex more than 1 m outside its
   // community's boundary, where the community has one).
   // `content` carries every boundary (an initial load, a REPLACE import).
-  static StatusOr<std::shared_ptr<const Directory>> Build(grid::v1::DirectoryContent content,
-                                                          uint64_t version);
+  static StatusOr<std::shared_ptr<const Directory>> Build(grid::v1::DirectoryContent content, uint64_t version);
   // The next version from `base`: `base`'s units and MergeContent(
   // base.content(), delta, replace), validated as Build does. Units of
   // `delta` replace base's units of the same code and bring their own
@@ -107,19 +112,19 @@ class Directory {
   // saved: rings are validated again on a rebuild, GRID_OUTSIDE_COMMUNITY is
   // not; entries that refer to units are validated again (they are cheap).
   static StatusOr<std::shared_ptr<const Directory>> Restore(grid::v1::DirectoryContent content, uint64_t version,
-                                                            const UnitSource& units,
-                                                            const BoundarySource& boundaries, const SavedPaths& saved,
-                                                            RestoreReport* report);
+                                                            const UnitSource& units, const BoundarySource& boundaries,
+                                                            const SavedPaths& saved, RestoreReport* report);
   // As above with the units in `content` and no unit table.
   static StatusOr<std::shared_ptr<const Directory>> Restore(grid::v1::DirectoryContent content, uint64_t version,
-                                                            const BoundarySource& boundaries,
+                                                            const BoundarySource& boundaries, FileAccess& files,
                                                             const std::string& index_path, RestoreReport* report);
-  // Writes grid_index() to `path` (atomically) labelled with this version
-  // and its grids, for Restore.
-  Status SaveIndex(const std::string& path) const;
-  // Writes the unit table to `path` (atomically), labelled with this
-  // version and the label of the grid index SaveIndex writes, for Restore.
-  Status SaveTable(const std::string& path) const;
+  // Writes grid_index() to `path` through `files` (atomically: synced,
+  // then renamed) labelled with this version and its grids, for Restore.
+  [[nodiscard]] Status SaveIndex(FileAccess& files, const std::string& path) const;
+  // Writes the unit table to `path` through `files` (atomically), labelled
+  // with this version and the label of the grid index SaveIndex writes, for
+  // Restore.
+  [[nodiscard]] Status SaveTable(FileAccess& files, const std::string& path) const;
   // An empty directory at version 0.
   static std::shared_ptr<const Directory> Empty();
 
@@ -188,7 +193,7 @@ class Directory {
   Status TakeIndexLabel(std::string_view label, bool paired);
   // Maps the saved unit table if it was saved for this version; gives the
   // checksum of the index label it was saved with.
-  Status LoadTable(const std::string& path, uint64_t* index_label_sum);
+  Status LoadTable(FileAccess& files, const std::string& path, uint64_t* index_label_sum);
 
   uint64_t version_ = 0;
   grid::v1::DirectoryContent content_;  // without units
@@ -205,12 +210,16 @@ class Directory {
   std::unordered_map<uint32_t, geo::MultiPolygon> area_shapes_;  // by unit index
 };
 
+// The rule every unit, member, department and category code follows:
+// 1..64 characters of [0-9A-Za-z._-]. Importers check it before Build does.
+bool IsValidCode(std::string_view code);
+
 // Applies `delta` to `base` and returns the content of the next version.
 // MERGE adds or replaces units (by code), members (by id), departments and
 // categories (by code); REPLACE returns `delta` itself. The result still has
 // to pass Directory::Build.
-grid::v1::DirectoryContent MergeContent(const grid::v1::DirectoryContent& base,
-                                        const grid::v1::DirectoryContent& delta, bool replace);
+grid::v1::DirectoryContent MergeContent(const grid::v1::DirectoryContent& base, const grid::v1::DirectoryContent& delta,
+                                        bool replace);
 
 // The current directory, swapped atomically.
 class DirectoryHandle {

@@ -23,10 +23,20 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/file_access.h"
 #include "engine/status.h"
 #include "grid/v1/directory.pb.h"
 
 namespace grid::geo {
+
+// Benchmark and test options (geo_internal.h), declared here only so that
+// ShapeIndex can name them in its private members.
+namespace internal {
+enum class FirstStage;
+enum class SingleLookup;
+enum class LoadMode;
+struct ShapeIndexAccess;
+}  // namespace internal
 
 struct Point {
   double lng = 0;
@@ -35,9 +45,7 @@ struct Point {
 
 struct Box {
   double min_lng = 0, min_lat = 0, max_lng = 0, max_lat = 0;
-  bool Contains(Point p) const {
-    return p.lng >= min_lng && p.lng <= max_lng && p.lat >= min_lat && p.lat <= max_lat;
-  }
+  bool Contains(Point p) const { return p.lng >= min_lng && p.lng <= max_lng && p.lat >= min_lat && p.lat <= max_lat; }
 };
 
 // A closed ring without the repeated closing point.
@@ -86,7 +94,7 @@ double DistanceToShapeMeters(const MultiPolygon& shape, Point p);
 // 0..n-1 (the position in the vector given to Build, or the order of
 // Builder::Add).
 //
-// Storage is compact (see geo.cc): every polygon is one flat record; a ring
+// Storage is compact (see shape_index_impl.h): every polygon is one flat record; a ring
 // whose coordinates are all on the 1e-7 degree lattice (every coordinate
 // written with at most 7 decimals, as GeoJSON usually is) is stored as 16,
 // 24 or 32-bit integers relative to its bounding box, any other ring as
@@ -94,8 +102,8 @@ double DistanceToShapeMeters(const MultiPolygon& shape, Point p);
 // Locate and Nearest decide exactly as Contains / ContainingPolygon /
 // DistanceToShapeMeters on the shapes given would, half-open rule included.
 // The first stage is a hierarchical cell grid over the polygons' bounding
-// boxes (FirstStage::kRTree, a packed Boost.Geometry R-tree, is kept for
-// comparison in tools/geobench).
+// boxes (a packed Boost.Geometry R-tree is kept for comparison in
+// tools/geobench: geo_internal.h).
 class ShapeIndex {
  public:
   struct Hit {
@@ -106,7 +114,6 @@ class ShapeIndex {
     uint32_t id;
     double meters;
   };
-  enum class FirstStage { kCellGrid, kRTree };
   struct Stats {
     size_t shapes = 0, polygons = 0, vertices = 0;
     size_t integer_polygons = 0;  // stored on the 1e-7 degree lattice
@@ -118,7 +125,7 @@ class ShapeIndex {
   // Adds shapes one at a time without keeping them (for millions of shapes).
   class Builder {
    public:
-    explicit Builder(FirstStage stage = FirstStage::kCellGrid);
+    Builder();
     ~Builder();
     Builder(Builder&&) noexcept;
     Builder& operator=(Builder&&) noexcept;
@@ -131,6 +138,8 @@ class ShapeIndex {
 
    private:
     friend class ShapeIndex;
+    friend struct internal::ShapeIndexAccess;
+    explicit Builder(internal::FirstStage stage);
     struct State;
     std::unique_ptr<State> state_;
   };
@@ -140,19 +149,11 @@ class ShapeIndex {
   ShapeIndex(ShapeIndex&&) noexcept;
   ShapeIndex& operator=(ShapeIndex&&) noexcept;
 
-  static ShapeIndex Build(const std::vector<MultiPolygon>& shapes,
-                          FirstStage stage = FirstStage::kCellGrid);
+  static ShapeIndex Build(const std::vector<MultiPolygon>& shapes);
 
   // Every shape containing p, in ascending id order, once each (polygon is
   // its first containing polygon, as ContainingPolygon). Usually zero or one.
   std::vector<Hit> Locate(Point p) const;
-  // Locate with a chosen single-point strategy (same answers), for side by
-  // side measurements (tools/geobench): kSerial tests each candidate record
-  // as the first stage finds it; kPrefetched (Locate's) first collects the
-  // candidates, prefetching each record, then tests them, so that their
-  // memory misses overlap.
-  enum class SingleLookup { kSerial, kPrefetched };
-  std::vector<Hit> Locate(Point p, SingleLookup how) const;
   // Locate for many points at once, with the same answers: the hits of
   // points[i] are hits[offsets[i], offsets[i + 1]) (both are overwritten;
   // offsets gets points.size() + 1 values). Runs up to 16 lookups side by
@@ -160,8 +161,7 @@ class ShapeIndex {
   // (replays, imports, re-routing after a boundary change) it is several
   // times faster than one Locate after another over an index far larger
   // than the CPU caches.
-  void LocateBatch(std::span<const Point> points, std::vector<Hit>& hits,
-                   std::vector<uint32_t>& offsets) const;
+  void LocateBatch(std::span<const Point> points, std::vector<Hit>& hits, std::vector<uint32_t>& offsets) const;
   // The shape with the nearest edge to p within max_meters (inclusive), if
   // any, with DistanceToShapeMeters (0 when a shape contains p); ties go to
   // the lower id. nullopt for a negative or NaN max_meters.
@@ -173,26 +173,28 @@ class ShapeIndex {
   MultiPolygon shape(uint32_t id) const;
   Stats stats() const;
 
-  // Writes the built index (kCellGrid only) to a file that Load maps back
+  // Writes the built index (cell grid only) to a file that Load maps back
   // with no rebuilding: a restart serves in the time it takes to check it.
-  // The file is written to path + ".tmp", fsynced and renamed over path, so
-  // path is always a whole file. `label` is the caller's own (e.g. what the
+  // The file is written through `files` to path + ".tmp", synced and
+  // renamed over path, so path is always a whole file. `label` is the caller's own (e.g. what the
   // index was built from); Load returns it for the caller to check.
   // Load refuses (INVALID_ARGUMENT, CORRUPT_INDEX) a file with a wrong magic
   // or file version, inconsistent section sizes, or a checksum mismatch (any
   // flipped byte); NOT_FOUND when it cannot be opened. Beyond that it trusts
   // the contents (they come from Save): it is not for untrusted input.
-  // kMap (the default) maps the file read-only: nothing is copied, and its
-  // pages (4 KiB, the page cache's) become resident as lookups touch them.
-  // kRead copies it into the process's own memory (transparent huge pages
-  // where the kernel gives them: fewer TLB misses on random lookups, at the
-  // cost of a copy of the whole file and of its size in anonymous RSS).
-  enum class LoadMode { kMap, kRead };
-  Status Save(const std::string& path, std::string_view label = {}) const;
-  static StatusOr<ShapeIndex> Load(const std::string& path, std::string* label = nullptr,
-                                   LoadMode mode = LoadMode::kMap);
+  // Load keeps the file `files` opens (a read-only mapping, with
+  // storage/posix_files.h): nothing is copied, and its pages become
+  // resident as lookups touch them.
+  [[nodiscard]] Status Save(FileAccess& files, const std::string& path, std::string_view label = {}) const;
+  static StatusOr<ShapeIndex> Load(FileAccess& files, const std::string& path, std::string* label = nullptr);
 
  private:
+  friend struct internal::ShapeIndexAccess;
+  static ShapeIndex Build(const std::vector<MultiPolygon>& shapes, internal::FirstStage stage);
+  std::vector<Hit> Locate(Point p, internal::SingleLookup how) const;
+  static StatusOr<ShapeIndex> Load(FileAccess& files, const std::string& path, std::string* label,
+                                   internal::LoadMode mode);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

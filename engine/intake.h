@@ -24,8 +24,8 @@ struct NewCase {
 };
 
 // REQUIRES: ValidateSubmit(request) passed; `routing` came from the Router.
-NewCase BuildNewCase(const grid::v1::SubmitCaseRequest& request, const Actor& actor,
-                     grid::v1::RoutingDecision routing, uint64_t id, Micros now);
+NewCase BuildNewCase(const grid::v1::SubmitCaseRequest& request, const Actor& actor, grid::v1::RoutingDecision routing,
+                     uint64_t id, Micros now);
 
 // A fingerprint of the request's content, to tell a retry from a different
 // request that reuses an idempotency key. Stable across processes: it hashes

@@ -127,9 +127,8 @@ class Lifecycle {
   // Applies `command` to `current`. `master` is the master case of a merge
   // (nullptr otherwise). A FireDeadline for a timer the case no longer has
   // answers NOT_FOUND STALE_TIMER.
-  StatusOr<Transition> Apply(const Directory& directory, const grid::v1::Case& current,
-                             const grid::v1::Case* master, const grid::v1::CaseCommand& command,
-                             const WorkActor& actor, Micros now) const;
+  StatusOr<Transition> Apply(const Directory& directory, const grid::v1::Case& current, const grid::v1::Case* master,
+                             const grid::v1::CaseCommand& command, const WorkActor& actor, Micros now) const;
 
  private:
   class Step;

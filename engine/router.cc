@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "engine/address.h"
+#include "engine/reasons.h"
 
 namespace grid {
 namespace {
@@ -49,7 +50,7 @@ bool NumberMatches(const grid::v1::AddressRange& r, std::optional<int> number) {
 StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& in) const {
   const grid::v1::Category* category = dir.FindCategory(in.category);
   if (category == nullptr) {
-    return InvalidArgument("UNKNOWN_CATEGORY", "category '" + std::string(in.category) + "' is not in the directory");
+    return Error(reason::UNKNOWN_CATEGORY, "category '" + std::string(in.category) + "' is not in the directory");
   }
   RoutingDecision d;
   d.set_directory_version(dir.version());
@@ -59,7 +60,7 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
   if (!in.unit_code.empty()) {
     UnitRef u = dir.FindUnit(in.unit_code);
     if (u == nullptr) {
-      return InvalidArgument("UNKNOWN_UNIT", "unit '" + std::string(in.unit_code) + "' is not in the directory");
+      return Error(reason::UNKNOWN_UNIT, "unit '" + std::string(in.unit_code) + "' is not in the directory");
     }
     SetUnit(dir, *u, grid::v1::ROUTING_METHOD_EXPLICIT_UNIT, &d);
     AddStep(&d, grid::v1::ROUTING_METHOD_EXPLICIT_UNIT, true, "the operator named " + Describe(*u));
@@ -73,19 +74,18 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
     auto hits = dir.grid_index().Locate(p);
     if (!hits.empty()) {
       // Hits come in index order, which is directory order; the lowest code wins.
-      std::sort(hits.begin(), hits.end(), [&](const auto& a, const auto& b) {
-        return dir.GridAt(a.id)->code() < dir.GridAt(b.id)->code();
-      });
+      std::sort(hits.begin(), hits.end(),
+                [&](const auto& a, const auto& b) { return dir.GridAt(a.id)->code() < dir.GridAt(b.id)->code(); });
       UnitRef g = dir.GridAt(hits[0].id);
       SetUnit(dir, *g, grid::v1::ROUTING_METHOD_LOCATION, &d);
       d.set_matched_polygon(g->code() + "#" + std::to_string(hits[0].polygon));
-      std::string detail = "point " + FormatPoint(p) + " lies in " + Describe(*g) + ", polygon " +
-                           std::to_string(hits[0].polygon);
+      std::string detail =
+          "point " + FormatPoint(p) + " lies in " + Describe(*g) + ", polygon " + std::to_string(hits[0].polygon);
       if (hits.size() > 1) {
         d.set_ambiguous(true);
         for (const auto& h : hits) d.add_candidates(dir.GridAt(h.id)->code());
-        detail += "; it also lies in " + std::to_string(hits.size() - 1) +
-                  " overlapping grid(s), the lowest code was chosen";
+        detail +=
+            "; it also lies in " + std::to_string(hits.size() - 1) + " overlapping grid(s), the lowest code was chosen";
       }
       AddStep(&d, grid::v1::ROUTING_METHOD_LOCATION, true, detail);
       d.set_explanation(detail);
@@ -96,7 +96,8 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
       char meters[32];
       std::snprintf(meters, sizeof meters, "%.0f", near->meters);
       std::string detail = "point " + FormatPoint(p) + " lies in no grid; the nearest is " + Describe(*g) + ", " +
-                           meters + " m away (limit " + std::to_string(static_cast<int>(options_.nearest_grid_max_meters)) + " m)";
+                           meters + " m away (limit " +
+                           std::to_string(static_cast<int>(options_.nearest_grid_max_meters)) + " m)";
       AddStep(&d, grid::v1::ROUTING_METHOD_LOCATION, false, "point " + FormatPoint(p) + " lies in no grid");
       AddStep(&d, grid::v1::ROUTING_METHOD_NEAREST_GRID, true, detail);
       d.set_explanation(detail);
@@ -176,7 +177,8 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
         d.add_summoned_department_codes(code);
         names += (names.empty() ? "" : ", ") + dir.FindDepartment(code)->name();
       }
-      AddStep(&d, grid::v1::ROUTING_METHOD_CATEGORY_RULE, true, rule_source + " summons " + names + " alongside the grid");
+      AddStep(&d, grid::v1::ROUTING_METHOD_CATEGORY_RULE, true,
+              rule_source + " summons " + names + " alongside the grid");
       break;
     }
     default:
@@ -200,8 +202,7 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
     }
     UnitRef u = unit.empty() ? UnitRef() : dir.FindUnit(unit);
     if (u == nullptr) {
-      return FailedPrecondition("UNROUTABLE",
-                                "no unit could be determined: give a location, an address or a unit_code");
+      return Error(reason::UNROUTABLE, "no unit could be determined: give a location, an address or a unit_code");
     }
     SetUnit(dir, *u, grid::v1::ROUTING_METHOD_FALLBACK, &d);
     d.set_needs_manual_dispatch(true);
@@ -218,7 +219,8 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
   return d;
 }
 
-void Router::ChooseAssignee(const Directory& dir, const google::protobuf::RepeatedPtrField<std::string>& required_skills,
+void Router::ChooseAssignee(const Directory& dir,
+                            const google::protobuf::RepeatedPtrField<std::string>& required_skills,
                             RoutingDecision* d) const {
   auto has_skills = [&](const grid::v1::Member& m) {
     for (const auto& skill : required_skills) {
@@ -247,8 +249,9 @@ void Router::ChooseAssignee(const Directory& dir, const google::protobuf::Repeat
     }
   }
   if (best == nullptr) {
-    d->set_assignee_explanation("no on-duty member of the grid or its community has the skills required; the grid "
-                                "party group assigns it by hand");
+    d->set_assignee_explanation(
+        "no on-duty member of the grid or its community has the skills required; the grid "
+        "party group assigns it by hand");
     return;
   }
   d->set_assignee_member_id(best->id());

@@ -62,7 +62,8 @@ class Router {
   StatusOr<grid::v1::RoutingDecision> Route(const Directory& directory, const RouteInput& input) const;
 
  private:
-  void ChooseAssignee(const Directory& directory, const google::protobuf::RepeatedPtrField<std::string>& required_skills,
+  void ChooseAssignee(const Directory& directory,
+                      const google::protobuf::RepeatedPtrField<std::string>& required_skills,
                       grid::v1::RoutingDecision* decision) const;
 
   RouterOptions options_;

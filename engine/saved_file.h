@@ -1,9 +1,13 @@
-// Helpers for the engine's own saved files (the grid index, the unit table):
-// a fast 64-bit checksum, writing a file atomically, and mapping a saved file
-// read-only so that a restart does not copy it into memory.
+// The layout every file the engine saves shares (the grid index, the unit
+// table): a fixed header that starts with an 8-byte magic and a 32-bit file
+// version and ends with a 64-bit checksum of everything after it, then
+// sections each aligned to kSectionAlign. Here: the checksum, the section
+// writer, and the one check of a saved file's header (magic, file version,
+// checksum) that every reader uses. The bytes come and go through the
+// FileAccess the caller gives (file_access.h); nothing here does I/O itself.
 //
-// Thread-safety: Checksum is a plain value; MappedFile is immutable once
-// opened and safe to share.
+// Thread-safety: Checksum and SectionWriter are plain values for one thread;
+// the free functions are safe to call concurrently.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +17,8 @@
 #include <string>
 #include <string_view>
 
+#include "engine/file_access.h"
+#include "engine/reasons.h"
 #include "engine/status.h"
 
 namespace grid {
@@ -65,57 +71,62 @@ class Checksum {
 inline constexpr size_t kSectionAlign = 64;
 inline constexpr size_t AlignUp(size_t n) { return (n + kSectionAlign - 1) / kSectionAlign * kSectionAlign; }
 
-// Writes a file as a sequence of sections to path + ".tmp", each padded with
-// zeros to kSectionAlign, fsyncs it and renames it over `path` (so `path` is
-// always a whole file). The first section is the header; checksum() covers
-// every byte after it (padding included), as MappedFile::ChecksumFrom reads
-// them. Errors are INTERNAL, IO_ERROR.
+// Writes a file through `files` as a sequence of sections, each padded with
+// zeros to kSectionAlign, to a temporary name that Commit syncs and renames
+// over `path` (so `path` is always a whole file). The first section is the
+// header; checksum() covers every byte after it (padding included), as
+// ChecksumFrom reads them. Errors are INTERNAL, IO_ERROR.
 class SectionWriter {
  public:
-  explicit SectionWriter(std::string path);
-  ~SectionWriter();  // removes the temporary file unless Commit succeeded
-  SectionWriter(const SectionWriter&) = delete;
-  SectionWriter& operator=(const SectionWriter&) = delete;
+  // REQUIRES: `files` outlives the writer.
+  SectionWriter(FileAccess& files, std::string path) : files_(files), path_(std::move(path)) {}
 
-  Status Open();
+  [[nodiscard]] Status Open();
   // Appends `n` bytes and pads them to kSectionAlign.
-  Status Section(const void* data, size_t n);
+  [[nodiscard]] Status Section(const void* data, size_t n);
   // Rewrites the first `n` bytes (the header, once its checksum is known).
-  Status Rewrite(const void* data, size_t n);
-  Status Commit();
+  [[nodiscard]] Status Rewrite(const void* data, size_t n);
+  // Syncs, then renames the file over `path`.
+  [[nodiscard]] Status Commit();
   uint64_t checksum() const { return sum_.Finish(); }
 
  private:
-  Status Write(const void* data, size_t n);
-  std::string path_, tmp_;
-  int fd_ = -1;
-  bool opened_ = false, committed_ = false, header_done_ = false;
+  FileAccess& files_;
+  std::string path_;
+  std::unique_ptr<NewFile> file_;
+  bool header_done_ = false;
   Checksum sum_;
 };
 
-// A saved file mapped read-only (private, never written). Its pages are the
-// page cache's: they count in the process's RSS only once touched.
-class MappedFile {
- public:
-  // NOT_FOUND (IO_ERROR) when the file cannot be opened; INTERNAL otherwise.
-  static StatusOr<std::shared_ptr<const MappedFile>> Open(const std::string& path);
-  ~MappedFile();
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
+// The checksum of [from, f.size()), read with ReadAt rather than through
+// data() so that checking a mapped file leaves it untouched (and the RSS as
+// it was). INTERNAL, IO_ERROR on a read error or a file that changed.
+StatusOr<uint64_t> ChecksumFrom(const ReadOnlyFile& f, size_t from);
 
-  const char* data() const { return data_; }
-  size_t size() const { return size_; }
-  // The checksum of [from, size()), read through the file rather than the
-  // mapping so that checking it leaves the mapping untouched (and the RSS
-  // as it was). INTERNAL, IO_ERROR on a read error.
-  StatusOr<uint64_t> ChecksumFrom(size_t from) const;
-
- private:
-  MappedFile() = default;
-  std::string path_;
-  int fd_ = -1;
-  const char* data_ = nullptr;
-  size_t size_ = 0;
+// What identifies one kind of saved file, and the reason its readers refuse
+// a damaged one with.
+struct SavedFormat {
+  const char* magic;      // 8 bytes, at offset 0
+  uint32_t file_version;  // at offset 8
+  const char* name;       // "a ShapeIndex file", in messages
+  const Reason* corrupt;  // the reason of every refusal: &reason::CORRUPT_INDEX
+  // INVALID_ARGUMENT with reason `corrupt` and message "<path>: <why>".
+  Status Corrupt(const std::string& path, const std::string& why) const;
 };
+
+// Opens the saved file at `path` and copies its header (header_size bytes)
+// into `header` once it has checked that the file holds one, with the
+// format's magic and file version. The caller then checks its own counts
+// and calls CheckSavedBody. NOT_FOUND when the file cannot be opened;
+// format.Corrupt ("truncated", "not <name>", "file version N, not M").
+StatusOr<std::shared_ptr<const ReadOnlyFile>> OpenSavedFile(FileAccess& files, const std::string& path,
+                                                            const SavedFormat& format, void* header,
+                                                            size_t header_size);
+// Checks the file's size against `expected_size` (the caller's layout) and
+// the checksum of everything after the header against `checksum` (the
+// header's). format.Corrupt ("inconsistent sizes", "checksum mismatch"), or
+// ChecksumFrom's error.
+Status CheckSavedBody(const ReadOnlyFile& f, const SavedFormat& format, const std::string& path, size_t header_size,
+                      uint64_t expected_size, uint64_t checksum);
 
 }  // namespace grid

@@ -1,9 +1,9 @@
 // Status and StatusOr: the engine's one error channel.
 //
 // A Status is a code (mirroring the gRPC codes, so the services edge maps them
-// one to one), a stable machine-readable reason (UPPER_SNAKE, e.g.
-// "LATITUDE_OUT_OF_RANGE") and a human-readable description. Both types are
-// [[nodiscard]]: an ignored result does not compile (-Werror=unused-result).
+// one to one), a stable machine-readable reason (UPPER_SNAKE, each defined once
+// in engine/reasons.h: Error(reason::LATITUDE_OUT_OF_RANGE, ...)) and a human-
+// readable description. Both are [[nodiscard]] (-Werror=unused-result).
 //
 // Thread-safety: plain values; safe to copy between threads.
 #pragma once
@@ -76,7 +76,7 @@ inline Status Internal(std::string reason, std::string message) {
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  StatusOr(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   StatusOr(Status status) : v_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(v_).ok());
   }
@@ -101,8 +101,8 @@ class [[nodiscard]] StatusOr {
 }  // namespace grid
 
 // Returns early with the status if it is not OK.
-#define GRID_RETURN_IF_ERROR(expr)          \
-  do {                                      \
-    ::grid::Status _grid_st = (expr);       \
-    if (!_grid_st.ok()) return _grid_st;    \
+#define GRID_RETURN_IF_ERROR(expr)       \
+  do {                                   \
+    ::grid::Status _grid_st = (expr);    \
+    if (!_grid_st.ok()) return _grid_st; \
   } while (0)

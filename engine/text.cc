@@ -62,12 +62,21 @@ uint32_t Fold(uint32_t cp) {
 bool IsDropped(uint32_t cp) {
   if (cp < 0x80) return !((cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z'));
   switch (cp) {
-    case 0xFF0C: case 0x3002: case 0x3001: case 0x00B7: case 0xFF0D: case 0x2014:
-    case 0xFF08: case 0xFF09: case 0x300A: case 0x300B: case 0x300C: case 0x300D:
-    case 0x201C: case 0x201D:
-      return true;
-    default:
-      return false;
+    case 0xFF0C:
+    case 0x3002:
+    case 0x3001:
+    case 0x00B7:
+    case 0xFF0D:
+    case 0x2014:
+    case 0xFF08:
+    case 0xFF09:
+    case 0x300A:
+    case 0x300B:
+    case 0x300C:
+    case 0x300D:
+    case 0x201C:
+    case 0x201D: return true;
+    default: return false;
   }
 }
 

@@ -1,7 +1,10 @@
 // UnitTable: see unit_table.h.
+//
+// Thread-safety: immutable once built (unit_table.h).
 #include "engine/unit_table.h"
 
-#include "engine/divisions.h"
+#include "engine/party_organisation.h"
+#include "engine/reasons.h"
 
 #include <algorithm>
 #include <cstring>
@@ -46,7 +49,8 @@ UnitInput UnitTable::InputOf(const grid::v1::Unit& u) {
   bool more = u.on_duty_size() > 0 || u.address_coverage_size() > 0 || !u.GetReflection()->GetUnknownFields(u).empty();
   if (!more && u.has_party_organisation()) {
     const grid::v1::PartyOrganisation implied = PartyOrganisationFor(u.level(), u.name());
-    in.derived_org = !implied.kind().empty() && implied.SerializeAsString() == u.party_organisation().SerializeAsString();
+    in.derived_org =
+        !implied.kind().empty() && implied.SerializeAsString() == u.party_organisation().SerializeAsString();
     more = !in.derived_org;
   }
   if (more) in.extra = &u;
@@ -74,7 +78,7 @@ void UnitTable::Point(const Owned& o) {
 StatusOr<UnitTable> UnitTable::Build(const std::vector<UnitInput>& units, std::vector<uint32_t>* index_of,
                                      uint32_t* first_duplicate) {
   const size_t n = units.size();
-  if (n >= kNone) return Status(StatusCode::kResourceExhausted, "TOO_MANY_UNITS", "more than 2^32 - 1 units");
+  if (n >= kNone) return Error(reason::TOO_MANY_UNITS, "more than 2^32 - 1 units");
   // Units are numbered in code order.
   std::vector<uint32_t> order(n);
   std::iota(order.begin(), order.end(), 0u);
@@ -82,7 +86,8 @@ StatusOr<UnitTable> UnitTable::Build(const std::vector<UnitInput>& units, std::v
   if (first_duplicate != nullptr) {
     *first_duplicate = kNone;
     for (size_t i = 1; i < n; ++i) {  // equal codes keep their input order
-      if (units[order[i]].code == units[order[i - 1]].code && (i < 2 || units[order[i - 2]].code != units[order[i]].code)) {
+      if (units[order[i]].code == units[order[i - 1]].code &&
+          (i < 2 || units[order[i - 2]].code != units[order[i]].code)) {
         *first_duplicate = std::min(*first_duplicate, order[i]);
       }
     }
@@ -91,7 +96,7 @@ StatusOr<UnitTable> UnitTable::Build(const std::vector<UnitInput>& units, std::v
   o->recs.resize(n);
   size_t text = 0;
   for (const UnitInput& u : units) text += u.code.size() + u.name.size();
-  if (text > 0xffffffffu) return Status(StatusCode::kResourceExhausted, "TOO_MUCH_TEXT", "unit codes and names exceed 4 GiB");
+  if (text > 0xffffffffu) return Error(reason::TOO_MUCH_TEXT, "unit codes and names exceed 4 GiB");
   o->arena.reserve(text);
   std::vector<uint32_t> index(n);
   UnitTable t;
@@ -172,9 +177,7 @@ const grid::v1::Unit* UnitTable::ExtraOf(uint32_t index) const {
   return &extras_[static_cast<size_t>(it - extra_units_)];
 }
 
-UnitTable::Counts UnitTable::counts() const {
-  return Counts{n_, n_slots_, n_arena_, n_extras_, extras_bytes_.size()};
-}
+UnitTable::Counts UnitTable::counts() const { return Counts{n_, n_slots_, n_arena_, n_extras_, extras_bytes_.size()}; }
 
 std::vector<size_t> UnitTable::SectionBytes(const Counts& c) {
   return {c.units * sizeof(Record), (c.units + 2) * 4, c.units * 4, c.slots * 4, c.arena, c.extras * 4, c.extras_bytes};
@@ -190,7 +193,7 @@ std::vector<UnitTable::Image> UnitTable::Sections() const {
 
 StatusOr<UnitTable> UnitTable::FromSections(const Counts& c, const std::vector<const char*>& sections,
                                             std::shared_ptr<const void> owner) {
-  auto bad = [](const std::string& why) { return InvalidArgument("CORRUPT_TABLE", why); };
+  auto bad = [](const std::string& why) { return Error(reason::CORRUPT_TABLE, why); };
   if (sections.size() != 7) return bad("wrong number of sections");
   if (c.units >= kNone || c.slots < 16 || (c.slots & (c.slots - 1)) != 0 || c.slots * 3 < c.units * 4 ||
       c.arena > 0xffffffffu || c.extras > c.units) {

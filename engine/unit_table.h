@@ -10,7 +10,7 @@
 // contacts, address coverage, an organisation of their own) also keep their
 // whole grid::v1::Unit, without boundary ("extras").
 //
-// A table is built in memory, or mapped from a file (see directory.cc): its
+// A table is built in memory, or mapped from a file (see directory_saved.cc): its
 // arrays are then the file's pages, resident only once touched.
 //
 // Thread-safety: immutable once built; safe to share. UnitRef and UnitRange
@@ -39,7 +39,7 @@ class UnitTable;
 class UnitText : public std::string_view {
  public:
   constexpr UnitText() = default;
-  constexpr UnitText(std::string_view s) : std::string_view(s) {}  // NOLINT: implicit by design
+  constexpr UnitText(std::string_view s) : std::string_view(s) {}       // NOLINT: implicit by design
   operator std::string() const { return std::string(data(), size()); }  // NOLINT
   friend std::string operator+(const std::string& a, UnitText b) { return std::string(a).append(b); }
   friend std::string operator+(std::string&& a, UnitText b) { return std::move(a.append(b)); }
@@ -77,7 +77,7 @@ class UnitRef {
   const grid::v1::Unit* extra() const;
   bool has_party_organisation() const;
   // By value: an organisation that follows from the unit's level and name
-  // (divisions::PartyOrganisationFor, the case of every division unit) is
+  // (PartyOrganisationFor in party_organisation.h, the case of every division unit) is
   // not stored but made again here.
   grid::v1::PartyOrganisation party_organisation() const;
   const google::protobuf::RepeatedPtrField<grid::v1::Contact>& on_duty() const;
@@ -189,7 +189,7 @@ class UnitTable {
   UnitRange WithExtras() const { return UnitRange(this, extra_units_, extra_units_ + n_extras_); }
 
   // Saving and mapping: the table is a fixed list of arrays (see
-  // directory.cc for the file around them).
+  // directory_saved.cc for the file around them).
   struct Image {
     const void* data;
     size_t bytes;
@@ -210,10 +210,10 @@ class UnitTable {
  private:
   friend class UnitRef;
   struct Record {
-    uint32_t text;      // arena offset: code, then name
-    uint32_t parent;    // index, or kNone for a root
+    uint32_t text;    // arena offset: code, then name
+    uint32_t parent;  // index, or kNone for a root
     uint8_t code_len;
-    uint8_t level;      // grid::v1::UnitLevel | kHasExtra | kDerivedOrg
+    uint8_t level;  // grid::v1::UnitLevel | kHasExtra | kDerivedOrg
     uint16_t name_len;
   };
   static_assert(sizeof(Record) == 12);

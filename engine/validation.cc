@@ -4,17 +4,18 @@
 #include <cmath>
 #include <string>
 
+#include "engine/reasons.h"
 #include "engine/text.h"
 
 namespace grid {
 namespace {
 
-Status CheckText(std::string_view field, std::string_view value, size_t max_chars, const char* too_long_reason) {
-  if (!text::IsValidUtf8(value)) return InvalidArgument("INVALID_UTF8", std::string(field) + " is not valid UTF-8");
+Status CheckText(std::string_view field, std::string_view value, size_t max_chars, const Reason& too_long) {
+  if (!text::IsValidUtf8(value)) return Error(reason::INVALID_UTF8, std::string(field) + " is not valid UTF-8");
   size_t n = text::CodePointCount(value);
   if (n > max_chars) {
-    return InvalidArgument(too_long_reason, std::string(field) + " has " + std::to_string(n) +
-                                                " characters; at most " + std::to_string(max_chars) + " are allowed");
+    return Error(too_long, std::string(field) + " has " + std::to_string(n) + " characters; at most " +
+                               std::to_string(max_chars) + " are allowed");
   }
   return Status::Ok();
 }
@@ -52,60 +53,63 @@ bool IsHttpUrl(std::string_view s) {
 
 Status ValidateLocation(const grid::v1::LatLng& location) {
   if (!std::isfinite(location.lat()) || !std::isfinite(location.lng())) {
-    return InvalidArgument("NON_FINITE_COORDINATE", "location has a NaN or infinite coordinate");
+    return Error(reason::NON_FINITE_COORDINATE, "location has a NaN or infinite coordinate");
   }
   if (location.lat() < -90 || location.lat() > 90) {
-    return InvalidArgument("LATITUDE_OUT_OF_RANGE", "latitude " + std::to_string(location.lat()) + " is outside [-90, 90]");
+    return Error(reason::LATITUDE_OUT_OF_RANGE, "latitude " + std::to_string(location.lat()) + " is outside [-90, 90]");
   }
   if (location.lng() < -180 || location.lng() > 180) {
-    return InvalidArgument("LONGITUDE_OUT_OF_RANGE",
-                           "longitude " + std::to_string(location.lng()) + " is outside [-180, 180]");
+    return Error(reason::LONGITUDE_OUT_OF_RANGE,
+                 "longitude " + std::to_string(location.lng()) + " is outside [-180, 180]");
   }
   return Status::Ok();
 }
 
 Status ValidateSubmit(const grid::v1::SubmitCaseRequest& r, const Directory& directory, const IntakeLimits& limits) {
   if (size_t n = r.ByteSizeLong(); n > limits.max_message_bytes) {
-    return InvalidArgument("MESSAGE_TOO_LARGE", "the request has " + std::to_string(n) + " bytes; at most " +
-                                                    std::to_string(limits.max_message_bytes) + " are allowed");
+    return Error(reason::MESSAGE_TOO_LARGE, "the request has " + std::to_string(n) + " bytes; at most " +
+                                                std::to_string(limits.max_message_bytes) + " are allowed");
   }
   if (r.idempotency_key().size() > limits.max_idempotency_key_bytes || !IsPrintableAscii(r.idempotency_key())) {
-    return InvalidArgument("INVALID_IDEMPOTENCY_KEY", "idempotency_key must be at most " +
-                                                          std::to_string(limits.max_idempotency_key_bytes) +
-                                                          " printable ASCII characters without spaces");
+    return Error(reason::INVALID_IDEMPOTENCY_KEY, "idempotency_key must be at most " +
+                                                      std::to_string(limits.max_idempotency_key_bytes) +
+                                                      " printable ASCII characters without spaces");
   }
-  if (r.category().empty()) return InvalidArgument("MISSING_CATEGORY", "category is required");
-  if (!text::IsValidUtf8(r.category())) return InvalidArgument("INVALID_UTF8", "category is not valid UTF-8");
+  if (r.category().empty()) return Error(reason::MISSING_CATEGORY, "category is required");
+  if (!text::IsValidUtf8(r.category())) return Error(reason::INVALID_UTF8, "category is not valid UTF-8");
   if (directory.FindCategory(r.category()) == nullptr) {
-    return InvalidArgument("UNKNOWN_CATEGORY", "category '" + r.category() + "' is not in the directory");
+    return Error(reason::UNKNOWN_CATEGORY, "category '" + r.category() + "' is not in the directory");
   }
-  if (!grid::v1::Channel_IsValid(r.channel())) return InvalidArgument("INVALID_CHANNEL", "channel is not a known value");
-  if (!grid::v1::Priority_IsValid(r.priority())) return InvalidArgument("INVALID_PRIORITY", "priority is not a known value");
-  GRID_RETURN_IF_ERROR(CheckText("description", r.description(), limits.max_description_chars, "DESCRIPTION_TOO_LONG"));
+  if (!grid::v1::Channel_IsValid(r.channel())) return Error(reason::INVALID_CHANNEL, "channel is not a known value");
+  if (!grid::v1::Priority_IsValid(r.priority())) {
+    return Error(reason::INVALID_PRIORITY, "priority is not a known value");
+  }
+  GRID_RETURN_IF_ERROR(
+      CheckText("description", r.description(), limits.max_description_chars, reason::DESCRIPTION_TOO_LONG));
   bool blank = r.description().find_first_not_of(" \t\r\n") == std::string::npos;
-  if (blank) return InvalidArgument("MISSING_DESCRIPTION", "description is required");
+  if (blank) return Error(reason::MISSING_DESCRIPTION, "description is required");
   if (r.has_location()) GRID_RETURN_IF_ERROR(ValidateLocation(r.location()));
-  GRID_RETURN_IF_ERROR(CheckText("address", r.address(), limits.max_address_chars, "ADDRESS_TOO_LONG"));
-  GRID_RETURN_IF_ERROR(CheckText("citizen.name", r.citizen().name(), limits.max_name_chars, "NAME_TOO_LONG"));
+  GRID_RETURN_IF_ERROR(CheckText("address", r.address(), limits.max_address_chars, reason::ADDRESS_TOO_LONG));
+  GRID_RETURN_IF_ERROR(CheckText("citizen.name", r.citizen().name(), limits.max_name_chars, reason::NAME_TOO_LONG));
   if (!r.citizen().phone().empty() && !IsPhone(r.citizen().phone())) {
-    return InvalidArgument("INVALID_PHONE", "citizen.phone must be 3-20 digits, optionally with a leading + and - or spaces");
+    return Error(reason::INVALID_PHONE,
+                 "citizen.phone must be 3-20 digits, optionally with a leading + and - or spaces");
   }
   if (static_cast<size_t>(r.attachment_urls_size()) > limits.max_attachments) {
-    return InvalidArgument("TOO_MANY_ATTACHMENTS", std::to_string(r.attachment_urls_size()) +
-                                                       " attachments; at most " +
-                                                       std::to_string(limits.max_attachments) + " are allowed");
+    return Error(reason::TOO_MANY_ATTACHMENTS, std::to_string(r.attachment_urls_size()) + " attachments; at most " +
+                                                   std::to_string(limits.max_attachments) + " are allowed");
   }
   for (int i = 0; i < r.attachment_urls_size(); ++i) {
     const auto& url = r.attachment_urls(i);
     if (url.size() > limits.max_url_bytes || !IsHttpUrl(url)) {
-      return InvalidArgument("INVALID_ATTACHMENT_URL",
-                             "attachment_urls[" + std::to_string(i) + "] is not an http(s) URL of at most " +
-                                 std::to_string(limits.max_url_bytes) + " bytes");
+      return Error(reason::INVALID_ATTACHMENT_URL, "attachment_urls[" + std::to_string(i) +
+                                                       "] is not an http(s) URL of at most " +
+                                                       std::to_string(limits.max_url_bytes) + " bytes");
     }
   }
   if (!r.unit_code().empty() && directory.FindUnit(r.unit_code()) == nullptr) {
-    if (!text::IsValidUtf8(r.unit_code())) return InvalidArgument("INVALID_UTF8", "unit_code is not valid UTF-8");
-    return InvalidArgument("UNKNOWN_UNIT", "unit '" + r.unit_code() + "' is not in the directory");
+    if (!text::IsValidUtf8(r.unit_code())) return Error(reason::INVALID_UTF8, "unit_code is not valid UTF-8");
+    return Error(reason::UNKNOWN_UNIT, "unit '" + r.unit_code() + "' is not in the directory");
   }
   return Status::Ok();
 }

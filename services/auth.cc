@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/reasons.h"
 #include "engine/text.h"
 
 namespace grid::services {
@@ -71,7 +72,7 @@ bool ParseRole(std::string_view name, Role* role) {
 
 StatusOr<Authenticator> Authenticator::FromFile(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return InvalidArgument("TOKEN_FILE_UNREADABLE", "cannot read token file " + path);
+  if (!in) return Error(reason::TOKEN_FILE_UNREADABLE, "cannot read token file " + path);
   std::stringstream ss;
   ss << in.rdbuf();
   return FromText(ss.str(), path);
@@ -90,16 +91,16 @@ StatusOr<Authenticator> Authenticator::FromText(std::string_view text, std::stri
     if (!(fields >> token) || token[0] == '#') continue;
     const std::string where = std::string(source) + " line " + std::to_string(n) + ": ";
     if (!(fields >> role >> scope >> id) || (fields >> extra)) {
-      return InvalidArgument("MALFORMED_TOKEN_FILE", where + "expected: <token> <role> <scope|*> <caller-id>");
+      return Error(reason::MALFORMED_TOKEN_FILE, where + "expected: <token> <role> <scope|*> <caller-id>");
     }
     Principal p;
-    if (!ParseRole(role, &p.role)) return InvalidArgument("MALFORMED_TOKEN_FILE", where + "unknown role " + role);
-    if (token.size() < 16) return InvalidArgument("MALFORMED_TOKEN_FILE", where + "tokens must be 16 characters or more");
-    if (!IsCallerId(id)) return InvalidArgument("MALFORMED_TOKEN_FILE", where + "caller id must be [0-9A-Za-z._@-]");
+    if (!ParseRole(role, &p.role)) return Error(reason::MALFORMED_TOKEN_FILE, where + "unknown role " + role);
+    if (token.size() < 16) return Error(reason::MALFORMED_TOKEN_FILE, where + "tokens must be 16 characters or more");
+    if (!IsCallerId(id)) return Error(reason::MALFORMED_TOKEN_FILE, where + "caller id must be [0-9A-Za-z._@-]");
     p.id = id;
     p.scope = scope == "*" ? "" : scope;
     if (!a.tokens_.emplace(token, std::move(p)).second) {
-      return InvalidArgument("MALFORMED_TOKEN_FILE", where + "the token appears twice");
+      return Error(reason::MALFORMED_TOKEN_FILE, where + "the token appears twice");
     }
   }
   return a;
@@ -116,10 +117,10 @@ StatusOr<Principal> Authenticator::Authenticate(const grpc::CallbackServerContex
   std::string_view auth = Metadata(context, "authorization");
   constexpr std::string_view kBearer = "Bearer ";
   if (!auth.starts_with(kBearer)) {
-    return Status(StatusCode::kUnauthenticated, "MISSING_TOKEN", "send 'authorization: Bearer <token>'");
+    return Error(reason::MISSING_TOKEN, "send 'authorization: Bearer <token>'");
   }
   auto it = tokens_.find(std::string(auth.substr(kBearer.size())));
-  if (it == tokens_.end()) return Status(StatusCode::kUnauthenticated, "UNKNOWN_TOKEN", "the token is not known");
+  if (it == tokens_.end()) return Error(reason::UNKNOWN_TOKEN, "the token is not known");
   return it->second;
 }
 
@@ -130,22 +131,16 @@ Status Authorize(const Principal& p, Action action) {
       ok = p.role == Role::kCallCenter || p.role == Role::kGridWorker || p.role == Role::kAdmin;
       break;
     case Action::kReadCase:
-    case Action::kReadDirectory:
-      ok = true;
-      break;
-    case Action::kChangeDirectory:
-      ok = p.role == Role::kAdmin;
-      break;
+    case Action::kReadDirectory: ok = true; break;
+    case Action::kChangeDirectory: ok = p.role == Role::kAdmin; break;
   }
   if (ok) return Status::Ok();
-  return Status(StatusCode::kPermissionDenied, "ROLE_NOT_ALLOWED",
-                std::string("role ") + RoleName(p.role) + " may not do this");
+  return Error(reason::ROLE_NOT_ALLOWED, std::string("role ") + RoleName(p.role) + " may not do this");
 }
 
 Status CheckScope(const Principal& p, const Directory& directory, std::string_view unit_code) {
   if (p.scope.empty() || directory.IsWithin(unit_code, p.scope)) return Status::Ok();
-  return Status(StatusCode::kPermissionDenied, "OUT_OF_SCOPE",
-                std::string(unit_code) + " is outside the caller's scope " + p.scope);
+  return Error(reason::OUT_OF_SCOPE, std::string(unit_code) + " is outside the caller's scope " + p.scope);
 }
 
 bool SeesCitizen(const Principal& p) {

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/reasons.h"
 #include "storage/case_index.h"
 #include "storage/case_query.h"
 #include "storage/keys.h"
@@ -33,8 +34,7 @@ StatusOr<std::unique_ptr<CaseWriter>> CaseWriter::Start(storage::Store* store, c
   if (!last.ok()) return last.status();
   auto cursor = store->LastFeedCursor();
   if (!cursor.ok()) return cursor.status();
-  return std::unique_ptr<CaseWriter>(
-      new CaseWriter(store, clock, directory, lifecycle, load, options, *last, *cursor));
+  return std::unique_ptr<CaseWriter>(new CaseWriter(store, clock, directory, lifecycle, load, options, *last, *cursor));
 }
 
 CaseWriter::CaseWriter(storage::Store* store, const Clock* clock, const DirectoryHandle* directory,
@@ -58,12 +58,12 @@ bool CaseWriter::Enqueue(Item&& item) {
   const auto* cmd = std::get_if<Command>(&item);
   const bool timer = cmd != nullptr && cmd->command.has_fire();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto& q = timer ? timer_queue_ : queue_;
     if (stopping_ || q.size() >= options_.queue_capacity) return false;
     q.push_back(std::move(item));
   }
-  cv_.notify_one();
+  cv_.Signal();
   return true;
 }
 
@@ -71,22 +71,22 @@ bool CaseWriter::Submit(Submission&& s) { return Enqueue(Item(std::move(s))); }
 bool CaseWriter::Execute(Command&& c) { return Enqueue(Item(std::move(c))); }
 
 size_t CaseWriter::queued() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return queue_.size() + timer_queue_.size();
 }
 
 void CaseWriter::Stop() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
   if (thread_.joinable()) thread_.join();
   {
-    std::lock_guard<std::mutex> lock(done_mu_);
+    MutexLock lock(&done_mu_);
     writer_finished_ = true;
   }
-  done_cv_.notify_all();
+  done_cv_.SignalAll();
   if (completion_thread_.joinable()) completion_thread_.join();
 }
 
@@ -94,8 +94,8 @@ void CaseWriter::RunCompletions() {
   for (;;) {
     std::vector<std::function<void()>> batch;
     {
-      std::unique_lock<std::mutex> lock(done_mu_);
-      done_cv_.wait(lock, [this] { return writer_finished_ || !done_queue_.empty(); });
+      MutexLock lock(&done_mu_);
+      while (!writer_finished_ && done_queue_.empty()) done_cv_.Wait(&done_mu_);
       if (done_queue_.empty()) return;  // the writer has stopped and everything is completed
       batch = std::move(done_queue_.front());
       done_queue_.pop_front();
@@ -108,13 +108,13 @@ void CaseWriter::Run() {
   std::deque<Item> batch;
   for (;;) {
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || !timer_queue_.empty(); });
+      MutexLock lock(&mu_);
+      while (!stopping_ && queue_.empty() && timer_queue_.empty()) cv_.Wait(&mu_);
       if (queue_.empty() && timer_queue_.empty()) return;  // stopping and drained
       // Callers first; deadlines take a bounded share while callers wait.
-      const size_t timers = std::min(timer_queue_.size(), queue_.empty() ? options_.max_batch
-                                                                         : std::min(options_.max_timer_share,
-                                                                                    options_.max_batch / 2));
+      const size_t timers =
+          std::min(timer_queue_.size(),
+                   queue_.empty() ? options_.max_batch : std::min(options_.max_timer_share, options_.max_batch / 2));
       while (!queue_.empty() && batch.size() < options_.max_batch - timers) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -142,7 +142,7 @@ void CaseWriter::Process(std::deque<Item>& batch) {
     uint64_t fingerprint = 0;
   };
   std::vector<Touched> touched;
-  std::unordered_map<uint64_t, size_t> by_id;  // case id -> index into touched
+  std::unordered_map<uint64_t, size_t> by_id;            // case id -> index into touched
   std::unordered_map<std::string, size_t> pending_keys;  // idempotency key -> index into touched
 
   // Loads a case into `touched` (from the batch or from storage).
@@ -150,7 +150,7 @@ void CaseWriter::Process(std::deque<Item>& batch) {
     if (auto it = by_id.find(id); it != by_id.end()) return it->second;
     auto c = store_->GetCase(id);
     if (!c.ok()) return c.status();
-    if (!c->has_value()) return NotFound("CASE_NOT_FOUND", "no case " + CaseIdToString(id));
+    if (!c->has_value()) return Error(reason::CASE_NOT_FOUND, "no case " + CaseIdToString(id));
     Touched t;
     t.before = **c;
     t.after = std::move(**c);
@@ -176,8 +176,9 @@ void CaseWriter::Process(std::deque<Item>& batch) {
     if (auto* s = std::get_if<Submission>(&batch[i])) {
       const std::string& key = s->request.idempotency_key();
       const uint64_t fingerprint = RequestFingerprint(s->request);
-      const Status reused(StatusCode::kAlreadyExists, "IDEMPOTENCY_KEY_REUSED",
-                          "idempotency key '" + key + "' was already used by this caller for a different request");
+      const Status reused =
+          Error(reason::IDEMPOTENCY_KEY_REUSED,
+                "idempotency key '" + key + "' was already used by this caller for a different request");
       std::string full_key;
       if (!key.empty()) {
         full_key = storage::IdempotencyKey(s->actor.id, key);
@@ -203,7 +204,7 @@ void CaseWriter::Process(std::deque<Item>& batch) {
           if (!c.ok()) {
             out.error = c.status();
           } else if (!c->has_value()) {
-            out.error = Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "idempotency key names a missing case");
+            out.error = Error(reason::CORRUPT_RECORD, "idempotency key names a missing case");
           } else {
             out.stored = std::move(**c);
           }
@@ -229,7 +230,7 @@ void CaseWriter::Process(std::deque<Item>& batch) {
 
     auto& cmd = std::get<Command>(batch[i]);
     if (lifecycle_ == nullptr) {
-      out.error = Status(StatusCode::kUnimplemented, "NO_LIFECYCLE", "this writer takes no commands");
+      out.error = Error(reason::NO_LIFECYCLE, "this writer takes no commands");
       continue;
     }
     // Field checks first, so that a malformed id is INVALID_ARGUMENT, not NOT_FOUND.
@@ -253,7 +254,7 @@ void CaseWriter::Process(std::deque<Item>& batch) {
       if (m.ok()) master_at = *m;
     }
     if (master_at && *master_at == *at) {
-      out.error = InvalidArgument("SELF_MERGE", "a case cannot be merged into itself");
+      out.error = Error(reason::SELF_MERGE, "a case cannot be merged into itself");
       continue;
     }
     const grid::v1::Case* master = master_at ? &touched[*master_at].after : nullptr;
@@ -263,7 +264,7 @@ void CaseWriter::Process(std::deque<Item>& batch) {
       // A timer that the stored record does not ask for is an orphan: its
       // entry goes in this batch. (One that an earlier command of this batch
       // removed goes anyway, with that command's index difference.)
-      if (cmd.command.has_fire() && tr.status().reason() == "STALE_TIMER" && touched[*at].before) {
+      if (cmd.command.has_fire() && tr.status().reason() == reason::STALE_TIMER.name && touched[*at].before) {
         const auto& f = cmd.command.fire();
         const PendingTimer timer{f.due_micros(), f.kind(), f.subtask_index(), f.warning()};
         const auto stored = PendingTimers(*touched[*at].before);
@@ -338,24 +339,21 @@ void CaseWriter::Process(std::deque<Item>& batch) {
   for (size_t i = 0; i < batch.size(); ++i) {
     Outcome& out = outcomes[i];
     if (auto* s = std::get_if<Submission>(&batch[i])) {
-      StatusOr<grid::v1::Case> result = !out.error.ok() ? StatusOr<grid::v1::Case>(out.error)
-                                        : out.stored    ? StatusOr<grid::v1::Case>(std::move(*out.stored))
+      StatusOr<grid::v1::Case> result = !out.error.ok()   ? StatusOr<grid::v1::Case>(out.error)
+                                        : out.stored      ? StatusOr<grid::v1::Case>(std::move(*out.stored))
                                         : !committed.ok() ? StatusOr<grid::v1::Case>(committed)
                                                           : StatusOr<grid::v1::Case>(touched[out.index].after);
-      completions.push_back([done = std::move(s->done), result = std::move(result)]() mutable {
-        done(std::move(result));
-      });
+      completions.push_back(
+          [done = std::move(s->done), result = std::move(result)]() mutable { done(std::move(result)); });
       continue;
     }
     auto& cmd = std::get<Command>(batch[i]);
     StatusOr<CommandResult> result =
-        !out.error.ok() ? StatusOr<CommandResult>(out.error)
-        : !committed.ok()
-            ? StatusOr<CommandResult>(committed)
-            : StatusOr<CommandResult>(CommandResult{std::move(*out.stored), std::move(out.events)});
-    completions.push_back([done = std::move(cmd.done), result = std::move(result)]() mutable {
-      done(std::move(result));
-    });
+        !out.error.ok()   ? StatusOr<CommandResult>(out.error)
+        : !committed.ok() ? StatusOr<CommandResult>(committed)
+                          : StatusOr<CommandResult>(CommandResult{std::move(*out.stored), std::move(out.events)});
+    completions.push_back(
+        [done = std::move(cmd.done), result = std::move(result)]() mutable { done(std::move(result)); });
   }
   if (committed.ok() && !feed.empty() && feed_listener_) {
     completions.push_back([this, feed = std::move(feed)] { feed_listener_(feed); });
@@ -364,10 +362,10 @@ void CaseWriter::Process(std::deque<Item>& batch) {
     due_listener_(earliest_due);
   }
   {
-    std::lock_guard<std::mutex> lock(done_mu_);
+    MutexLock lock(&done_mu_);
     done_queue_.push_back(std::move(completions));
   }
-  done_cv_.notify_one();
+  done_cv_.Signal();
 }
 
 }  // namespace grid::services

@@ -19,11 +19,11 @@
 // completion thread, never on the writer's, and must not block.
 #pragma once
 
-#include <condition_variable>
+#include <absl/base/thread_annotations.h>
+
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <variant>
 #include <vector>
@@ -35,6 +35,7 @@
 #include "engine/lifecycle.h"
 #include "engine/status.h"
 #include "grid/v1/service.pb.h"
+#include "port/mutex.h"
 #include "services/assignee_load.h"
 #include "storage/store.h"
 
@@ -91,22 +92,22 @@ class CaseWriter {
 
   // False when the queue is full or the writer is stopping; the callback is
   // then not called.
-  [[nodiscard]] bool Submit(Submission&& s);
-  [[nodiscard]] bool Execute(Command&& c);
+  [[nodiscard]] bool Submit(Submission&& s) ABSL_LOCKS_EXCLUDED(mu_);
+  [[nodiscard]] bool Execute(Command&& c) ABSL_LOCKS_EXCLUDED(mu_);
   // Queued items right now (for back-pressure decisions).
-  size_t queued() const;
+  size_t queued() const ABSL_LOCKS_EXCLUDED(mu_);
   // Completes everything queued, then stops the threads. Idempotent.
-  void Stop();
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_, done_mu_);
 
  private:
   using Item = std::variant<Submission, Command>;
 
   CaseWriter(storage::Store* store, const Clock* clock, const DirectoryHandle* directory, const Lifecycle* lifecycle,
              AssigneeLoad* load, Options options, uint64_t last_id, uint64_t last_cursor);
-  [[nodiscard]] bool Enqueue(Item&& item);
-  void Run();
-  void Process(std::deque<Item>& batch);
-  void RunCompletions();
+  [[nodiscard]] bool Enqueue(Item&& item) ABSL_LOCKS_EXCLUDED(mu_);
+  void Run() ABSL_LOCKS_EXCLUDED(mu_);
+  void Process(std::deque<Item>& batch) ABSL_LOCKS_EXCLUDED(mu_, done_mu_);
+  void RunCompletions() ABSL_LOCKS_EXCLUDED(done_mu_);
 
   storage::Store* const store_;
   const Clock* const clock_;
@@ -114,25 +115,25 @@ class CaseWriter {
   const Lifecycle* const lifecycle_;
   AssigneeLoad* const load_;
   const Options options_;
-  CaseIdGenerator ids_;   // writer thread only
-  uint64_t cursor_ = 0;   // writer thread only: the last feed cursor committed
+  CaseIdGenerator ids_;  // writer thread only
+  uint64_t cursor_ = 0;  // writer thread only: the last feed cursor committed
   FeedListener feed_listener_;
   DueListener due_listener_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Item> queue_;        // GUARDED_BY(mu_): callers' work
-  std::deque<Item> timer_queue_;  // GUARDED_BY(mu_): fired deadlines
-  bool stopping_ = false;   // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  CondVar cv_;                                         // signalled when work is queued or stopping_ is set
+  std::deque<Item> queue_ ABSL_GUARDED_BY(mu_);        // callers' work
+  std::deque<Item> timer_queue_ ABSL_GUARDED_BY(mu_);  // fired deadlines
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 
   // Completed batches waiting for the completion thread. Bounded in effect:
   // the writer adds at most one batch per commit, and completing a batch is
   // much faster than an fsync.
-  std::mutex done_mu_;
-  std::condition_variable done_cv_;
-  std::deque<std::vector<std::function<void()>>> done_queue_;  // GUARDED_BY(done_mu_)
-  bool writer_finished_ = false;                                // GUARDED_BY(done_mu_)
+  Mutex done_mu_;
+  CondVar done_cv_;  // signalled when a batch is queued or writer_finished_ is set
+  std::deque<std::vector<std::function<void()>>> done_queue_ ABSL_GUARDED_BY(done_mu_);
+  bool writer_finished_ ABSL_GUARDED_BY(done_mu_) = false;
   std::thread completion_thread_;
 };
 

@@ -1,14 +1,14 @@
 // The deadline scheduler: see deadline_scheduler.h.
 #include "services/deadline_scheduler.h"
 
-#include <boost/asio/post.hpp>
-
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <future>
 #include <limits>
 
 #include "engine/case_id.h"
+#include "engine/reasons.h"
 
 namespace grid::services {
 namespace {
@@ -102,7 +102,7 @@ size_t DeadlineScheduler::FireDue() {
       Status s = results[i].get();
       if (s.ok()) {
         ++fired;
-      } else if (s.reason() == "STALE_TIMER") {
+      } else if (s.reason() == reason::STALE_TIMER.name) {
         // The case no longer has this timer: a transition won the race, or
         // the entry was an orphan, which the writer deleted in its batch.
       } else {

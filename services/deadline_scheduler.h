@@ -18,9 +18,9 @@
 // the scheduler's own thread.
 #pragma once
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -35,9 +35,9 @@ namespace grid::services {
 class DeadlineScheduler {
  public:
   struct Options {
-    size_t max_in_flight = 1024;     // fire commands queued at the writer at once
-    Micros max_wait = 60'000'000;    // re-read the index at least this often
-    Micros retry_after = 50'000;     // when the writer's queue was full
+    size_t max_in_flight = 1024;   // fire commands queued at the writer at once
+    Micros max_wait = 60'000'000;  // re-read the index at least this often
+    Micros retry_after = 50'000;   // when the writer's queue was full
   };
 
   // REQUIRES: store, writer and clock outlive the scheduler.

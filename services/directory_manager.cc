@@ -1,27 +1,35 @@
 // DirectoryManager: see directory_manager.h.
+//
+// Thread-safety: changes are serialised by mu_ (directory_manager.h).
 #include "services/directory_manager.h"
 
 #include <malloc.h>
 
 #include <chrono>
 
+#include "engine/reasons.h"
+
 namespace grid::services {
 
 void DirectoryManager::SaveFiles(const Directory& d, bool index) {
   // The table names the index it was saved with: a crash between the two
   // leaves a pair that Restore refuses (and rebuilds), never a wrong one.
-  Status st = saved_.index.empty() || !index ? Status::Ok() : d.SaveIndex(saved_.index);
-  if (st.ok() && !saved_.table.empty()) st = d.SaveTable(saved_.table);
+  if (saved_.files == nullptr) return;
+  Status st = saved_.index.empty() || !index ? Status::Ok() : d.SaveIndex(*saved_.files, saved_.index);
+  if (st.ok() && !saved_.table.empty()) st = d.SaveTable(*saved_.files, saved_.table);
   save_error_ = st.ok() ? std::string() : st.ToString();
 }
 
 StatusOr<uint64_t> DirectoryManager::LoadAtStart(const std::optional<grid::v1::DirectoryContent>& initial) {
-  std::lock_guard<std::mutex> lock(mu_);
-  using Clock = std::chrono::steady_clock;
-  const auto t0 = Clock::now();
+  MutexLock lock(&mu_);
+  // A stopwatch for the start-up report (how long loading took), not a time
+  // anything acts on: it reads the monotonic clock, so the injected Clock
+  // (which a drill may offset and a test may freeze) does not distort it.
+  using Stopwatch = std::chrono::steady_clock;
+  const auto t0 = Stopwatch::now();
   auto stored = store_->LoadDirectory(/*with_units=*/false);
   if (!stored.ok()) return stored.status();
-  const auto t1 = Clock::now();
+  const auto t1 = Stopwatch::now();
   if (!stored->has_value()) {
     if (!initial) return uint64_t{0};
     auto built = Directory::Build(*initial, 1);
@@ -37,12 +45,13 @@ StatusOr<uint64_t> DirectoryManager::LoadAtStart(const std::optional<grid::v1::D
     return store->ForEachBoundary(grids, visit);
   };
   UnitSource units = [store](const UnitVisitor& visit) { return store->ForEachUnit(visit); };
-  auto built = Directory::Restore(std::move((*stored)->content), (*stored)->version, units, boundaries, saved_, &report_);
+  auto built =
+      Directory::Restore(std::move((*stored)->content), (*stored)->version, units, boundaries, saved_, &report_);
   report_.load_seconds = std::chrono::duration<double>(t1 - t0).count();
-  report_.restore_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
+  report_.restore_seconds = std::chrono::duration<double>(Stopwatch::now() - t1).count();
   if (!built.ok()) {
-    return Status(StatusCode::kDataLoss, "STORED_DIRECTORY_INVALID",
-                  "the stored directory does not validate: " + built.status().ToString());
+    return Error(reason::STORED_DIRECTORY_INVALID,
+                 "the stored directory does not validate: " + built.status().ToString());
   }
   if (report_.origin == IndexOrigin::kRebuilt || report_.table_origin == IndexOrigin::kRebuilt) {
     // An index loaded from its file is not written again (1.6 GB at
@@ -57,7 +66,7 @@ StatusOr<uint64_t> DirectoryManager::LoadAtStart(const std::optional<grid::v1::D
 }
 
 StatusOr<uint64_t> DirectoryManager::Apply(const grid::v1::DirectoryContent& delta, bool replace) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto current = handle_->Get();
   const uint64_t version = current->version() + 1;
   auto built = Directory::Apply(*current, delta, replace, version);
@@ -70,12 +79,12 @@ StatusOr<uint64_t> DirectoryManager::Apply(const grid::v1::DirectoryContent& del
 }
 
 RestoreReport DirectoryManager::restore_report() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return report_;
 }
 
 std::string DirectoryManager::last_index_save_error() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return save_error_;
 }
 

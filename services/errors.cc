@@ -1,5 +1,8 @@
-// Status mapping: see errors.h.
+// Status mapping at the gRPC edge, the unary shortcut and the one QUEUE_FULL
+// answer: see errors.h.
 #include "services/errors.h"
+
+#include "engine/reasons.h"
 
 namespace grid::services {
 
@@ -11,6 +14,19 @@ grpc::Status ToGrpc(const Status& status) {
 grpc::Status Fail(grpc::CallbackServerContext* context, const Status& status) {
   if (!status.ok() && context != nullptr) context->AddTrailingMetadata(kReasonMetadataKey, status.reason());
   return ToGrpc(status);
+}
+
+grpc::ServerUnaryReactor* Respond(grpc::CallbackServerContext* context, const Status& status) {
+  auto* reactor = context->DefaultReactor();
+  reactor->Finish(Fail(context, status));
+  return reactor;
+}
+
+const Status& QueueFull() {
+  static const Status queue_full =
+      Error(reason::QUEUE_FULL,
+            "the server is at capacity; retry with backoff (a SubmitCase retry keeps its idempotency key)");
+  return queue_full;
 }
 
 }  // namespace grid::services

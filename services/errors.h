@@ -1,10 +1,12 @@
 // The one place where domain errors become gRPC statuses.
 //
 // grid::Status codes mirror gRPC's one to one. The machine-readable reason
-// goes into the trailing metadata key "grid-reason" and heads the message
-// ("REASON: description"), so both generic tools and scripts can read it.
+// (engine/reasons.h) goes into the trailing metadata key "grid-reason" and
+// heads the message ("REASON: description"), so both generic tools and
+// scripts can read it.
 //
-// Thread-safety: pure functions; SetReason must be called before Finish.
+// Thread-safety: pure functions; Fail and Respond touch only the call they
+// are given, and must run before that call finishes.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -20,5 +22,13 @@ grpc::Status ToGrpc(const Status& status);
 // Converts `status` and, when it is an error, adds its reason to the call's
 // trailing metadata.
 grpc::Status Fail(grpc::CallbackServerContext* context, const Status& status);
+
+// Finishes a unary call at once with `status` (OK or an error, see Fail) and
+// returns the call's reactor, for a handler to return.
+grpc::ServerUnaryReactor* Respond(grpc::CallbackServerContext* context, const Status& status);
+
+// RESOURCE_EXHAUSTED QUEUE_FULL: a bounded queue (the case writer's, the read
+// executor's) refused the work. The same answer from every service.
+const Status& QueueFull();
 
 }  // namespace grid::services

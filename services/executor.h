@@ -7,12 +7,14 @@
 // it runs the tasks already queued, then joins.
 #pragma once
 
-#include <condition_variable>
+#include <absl/base/thread_annotations.h>
+
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "port/mutex.h"
 
 namespace grid::services {
 
@@ -25,18 +27,18 @@ class BoundedExecutor {
   BoundedExecutor& operator=(const BoundedExecutor&) = delete;
 
   // False when the queue is full or the executor is stopping.
-  [[nodiscard]] bool TrySubmit(std::function<void()> task);
+  [[nodiscard]] bool TrySubmit(std::function<void()> task) ABSL_LOCKS_EXCLUDED(mu_);
   // Runs every queued task, then joins the threads. Idempotent.
-  void Stop();
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  void Run();
+  void Run() ABSL_LOCKS_EXCLUDED(mu_);
 
   const size_t capacity_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> queue_;  // GUARDED_BY(mu_)
-  bool stopping_ = false;                    // GUARDED_BY(mu_)
+  Mutex mu_;
+  CondVar cv_;  // signalled when queue_ or stopping_ changes
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
 };
 

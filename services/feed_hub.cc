@@ -1,7 +1,9 @@
-// The feed hub: see feed_hub.h.
+// The feed hub: publishing to subscribers and the housekeeping thread
+// (heartbeats, retention) timed by the injected Clock. See feed_hub.h.
 #include "services/feed_hub.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace grid::services {
 
@@ -19,6 +21,11 @@ FeedHub::FeedHub(storage::Store* store, const Clock* clock, FeedOptions options,
       dispatch_(std::max<size_t>(1, options.dispatch_threads), 1 << 20),
       published_(last_cursor),
       delivered_(last_cursor) {
+  clock_watch_ = clock_->Watch([this] {
+    MutexLock lock(&house_mu_);
+    house_moved_ = true;
+    house_cv_.SignalAll();
+  });
   house_ = std::thread([this] { Housekeeping(); });
 }
 
@@ -28,7 +35,7 @@ void FeedHub::Publish(const std::vector<grid::v1::FeedEntry>& entries) {
   if (entries.empty()) return;
   std::vector<std::shared_ptr<FeedSink>> kick;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     // Before any offer: a sink that reads published() after an offer it
     // dropped replays at least up to that entry from storage.
     published_.store(entries.back().cursor(), std::memory_order_release);
@@ -62,6 +69,7 @@ void FeedHub::Publish(const std::vector<grid::v1::FeedEntry>& entries) {
     published_count_.fetch_add(entries.size(), std::memory_order_relaxed);
     offered_.fetch_add(offered, std::memory_order_relaxed);
   }
+  changed_.SignalAll();
   if (kick.empty()) return;
   // One task per commit, or one per dispatch thread when the commit kicks
   // many subscribers; a full queue (a dispatcher that cannot keep up) kicks
@@ -80,18 +88,36 @@ void FeedHub::Publish(const std::vector<grid::v1::FeedEntry>& entries) {
   }
 }
 
-std::optional<uint64_t> FeedHub::Register(std::shared_ptr<FeedSink> sink, const std::string& scope,
-                                          bool all_changes) {
-  std::lock_guard<std::mutex> lock(mu_);
+std::optional<uint64_t> FeedHub::Register(std::shared_ptr<FeedSink> sink, const std::string& scope, bool all_changes) {
+  MutexLock lock(&mu_);
   if (stopping() || subscribers_ >= options_.max_subscribers) return std::nullopt;
   by_scope_[scope].push_back(Sub{std::move(sink), all_changes});
   ++subscribers_;
+  changed_.SignalAll();
   return published_.load(std::memory_order_acquire);
+}
+
+bool FeedHub::WaitDelivered(uint64_t cursor, std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;  // a bound on the wait, not the hub's time
+  MutexLock lock(&mu_);
+  while (delivered() < cursor) {
+    if (changed_.WaitUntil(&mu_, deadline) == std::cv_status::timeout) return delivered() >= cursor;
+  }
+  return true;
+}
+
+bool FeedHub::WaitSubscribers(size_t n, std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;  // a bound on the wait, not the hub's time
+  MutexLock lock(&mu_);
+  while (subscribers_ < n) {
+    if (changed_.WaitUntil(&mu_, deadline) == std::cv_status::timeout) return subscribers_ >= n;
+  }
+  return true;
 }
 
 void FeedHub::Unregister(const FeedSink* sink, const std::string& scope) {
   std::shared_ptr<FeedSink> last_ref;  // released outside the lock
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = by_scope_.find(scope);
   if (it == by_scope_.end()) return;
   auto& subs = it->second;
@@ -101,6 +127,7 @@ void FeedHub::Unregister(const FeedSink* sink, const std::string& scope) {
     subs[i] = std::move(subs.back());
     subs.pop_back();
     --subscribers_;
+    changed_.SignalAll();
     break;
   }
   if (subs.empty()) by_scope_.erase(it);
@@ -116,7 +143,7 @@ void FeedHub::CountBuffered(int64_t delta, size_t now_held) {
 void FeedHub::HeartbeatNow(bool only_if_idle) {
   std::vector<std::shared_ptr<FeedSink>> sinks;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     sinks.reserve(subscribers_);
     for (const auto& [scope, subs] : by_scope_) {
       for (const auto& s : subs) sinks.push_back(s.sink);
@@ -133,47 +160,69 @@ StatusOr<size_t> FeedHub::TrimNow() {
 }
 
 void FeedHub::Housekeeping() {
-  using Clock = std::chrono::steady_clock;
-  const auto hb = options_.heartbeat_interval;
-  const auto trim = options_.trim_interval;
-  auto next_hb = Clock::now() + hb;
-  auto next_trim = Clock::now() + trim;
-  std::unique_lock<std::mutex> lock(house_mu_);
+  auto micros = [](std::chrono::milliseconds d) { return static_cast<Micros>(d.count()) * 1000; };
+  const Micros hb = micros(options_.heartbeat_interval);  // <= 0: none
+  const Micros trim = micros(options_.trim_interval);     // <= 0: only TrimNow
+  if (hb <= 0 && trim <= 0) return;
+  // A clock that moves by itself is looked at again after at most the
+  // shortest interval, so that one set back re-arms the timers instead of
+  // stalling them.
+  const Micros cap = hb > 0 && trim > 0 ? std::min(hb, trim) : std::max(hb, trim);
+  Micros last = clock_->NowMicros();
+  Micros next_hb = last + hb;
+  Micros next_trim = last + trim;
+  house_mu_.Lock();
   while (!house_stop_) {
-    auto wake = next_trim;
-    if (hb.count() > 0) wake = std::min(wake, next_hb);
-    house_cv_.wait_until(lock, wake, [this] { return house_stop_; });
-    if (house_stop_) break;
-    lock.unlock();
-    const auto now = Clock::now();
-    if (hb.count() > 0 && now >= next_hb) {
-      HeartbeatNow(/*only_if_idle=*/true);
-      next_hb = now + hb;
+    if (clock_->MovesByItself()) {
+      Micros wake = std::numeric_limits<Micros>::max();
+      if (hb > 0) wake = std::min(wake, next_hb);
+      if (trim > 0) wake = std::min(wake, next_trim);
+      const Micros wait = std::clamp<Micros>(wake - clock_->NowMicros(), 0, cap);
+      if (!house_moved_) house_cv_.WaitFor(&house_mu_, std::chrono::microseconds(wait));
+    } else {
+      while (!house_stop_ && !house_moved_) house_cv_.Wait(&house_mu_);  // FakeClock: only a move makes anything due
     }
-    if (now >= next_trim) {
+    if (house_stop_) break;
+    house_moved_ = false;
+    house_mu_.Unlock();
+    const Micros now = clock_->NowMicros();
+    if (now < last) {  // set back
+      next_hb = now + hb;
+      next_trim = now + trim;
+    }
+    last = now;
+    // Trim first: a subscriber that gets this round's heartbeat can rely on
+    // the round's trim being done.
+    if (trim > 0 && now >= next_trim) {
       (void)TrimNow();  // a failed trim is retried at the next interval
       next_trim = now + trim;
     }
-    lock.lock();
+    if (hb > 0 && now >= next_hb) {
+      HeartbeatNow(/*only_if_idle=*/true);
+      next_hb = now + hb;
+    }
+    house_mu_.Lock();
   }
+  house_mu_.Unlock();
 }
 
 void FeedHub::Stop() {
   std::call_once(stop_once_, [this] {
     std::vector<std::shared_ptr<FeedSink>> sinks;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       stopping_.store(true, std::memory_order_release);
       for (const auto& [scope, subs] : by_scope_) {
         for (const auto& s : subs) sinks.push_back(s.sink);
       }
     }
     for (auto& s : sinks) s->Shutdown();
+    clock_->Unwatch(clock_watch_);
     {
-      std::lock_guard<std::mutex> lock(house_mu_);
+      MutexLock lock(&house_mu_);
       house_stop_ = true;
     }
-    house_cv_.notify_all();
+    house_cv_.SignalAll();
     if (house_.joinable()) house_.join();
     replay_.Stop();
     dispatch_.Stop();
@@ -183,7 +232,7 @@ void FeedHub::Stop() {
 FeedStats FeedHub::stats() const {
   FeedStats s;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     s.subscribers = subscribers_;
   }
   s.published = published_count_.load(std::memory_order_relaxed);

@@ -31,10 +31,14 @@
 // gRPC while holding mu_ (reactions may run inline).
 #include "services/feed_service.h"
 
+#include <absl/base/thread_annotations.h>
+
 #include <algorithm>
 #include <cstring>
 #include <deque>
 
+#include "engine/reasons.h"
+#include "port/mutex.h"
 #include "services/errors.h"
 #include "services/feed_wire.h"
 #include "services/wire.h"
@@ -57,11 +61,10 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
     call->self_ = call;
     auto last = hub->Register(call, call->scope_, call->all_);
     {
-      std::lock_guard<std::mutex> lock(call->mu_);
+      MutexLock lock(&call->mu_);
       if (!last) {
-        call->final_ = hub->stopping()
-                           ? Status(StatusCode::kUnavailable, "SERVER_STOPPING", "the server is stopping; reconnect")
-                           : Status(StatusCode::kResourceExhausted, "FEED_BUSY", "too many subscribers; retry later");
+        call->final_ = hub->stopping() ? Error(reason::SERVER_STOPPING, "the server is stopping; reconnect")
+                                       : Error(reason::FEED_BUSY, "too many subscribers; retry later");
         call->sent_ = request.from_cursor();
       } else {
         call->registered_ = true;
@@ -69,9 +72,8 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
         call->sent_ = from;
         call->target_ = *last;
         if (from > *last) {
-          call->final_ = Status(StatusCode::kOutOfRange, "FEED_CURSOR_AHEAD",
-                                "from_cursor " + std::to_string(from) + " is beyond the last entry " +
-                                    std::to_string(*last));
+          call->final_ = Error(reason::FEED_CURSOR_AHEAD, "from_cursor " + std::to_string(from) +
+                                                              " is beyond the last entry " + std::to_string(*last));
         }
       }
     }
@@ -81,8 +83,8 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
 
   // ---- FeedSink (the hub) ----
 
-  bool Offer(const std::shared_ptr<const LiveEntry>& entry) override {
-    std::lock_guard<std::mutex> lock(mu_);
+  bool Offer(const std::shared_ptr<const LiveEntry>& entry) override ABSL_LOCKS_EXCLUDED(mu_) {
+    MutexLock lock(&mu_);
     if (finished_ || overflowed_) return false;
     if (buffer_.size() >= hub_->options().subscriber_buffer) {
       overflowed_ = true;
@@ -96,10 +98,10 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
     kick_pending_ = true;
     return true;
   }
-  void Kick() override { Pump(); }
-  void Heartbeat(bool only_if_idle) override {
+  void Kick() override ABSL_LOCKS_EXCLUDED(mu_) { Pump(); }
+  void Heartbeat(bool only_if_idle) override ABSL_LOCKS_EXCLUDED(mu_) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       const bool wrote = wrote_since_heartbeat_;
       wrote_since_heartbeat_ = false;
       if (mode_ != Mode::kLive || (only_if_idle && wrote)) return;
@@ -107,35 +109,35 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
     }
     Pump();
   }
-  void Shutdown() override {
+  void Shutdown() override ABSL_LOCKS_EXCLUDED(mu_) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (final_.ok()) final_ = Status(StatusCode::kUnavailable, "SERVER_STOPPING", "the server is stopping; resume from the last cursor");
+      MutexLock lock(&mu_);
+      if (final_.ok()) final_ = Error(reason::SERVER_STOPPING, "the server is stopping; resume from the last cursor");
     }
     Pump();
   }
 
   // ---- gRPC reactions ----
 
-  void OnWriteDone(bool ok) override {
+  void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       busy_ = false;
       if (!ok) cancelled_ = true;  // the stream is broken
     }
     Pump();
   }
-  void OnCancel() override {
+  void OnCancel() override ABSL_LOCKS_EXCLUDED(mu_) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       cancelled_ = true;
     }
     Pump();
   }
-  void OnDone() override {
+  void OnDone() override ABSL_LOCKS_EXCLUDED(mu_) {
     if (registered_) hub_->Unregister(this, scope_);
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       DropBufferLocked();
     }
     auto last_ref = std::move(self_);  // may destroy *this on return
@@ -147,7 +149,7 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
   WatchCall(FeedHub* hub, grpc::CallbackServerContext* context, std::string scope, bool all_changes)
       : hub_(hub), context_(context), scope_(std::move(scope)), all_(all_changes) {}
 
-  void DropBufferLocked() {
+  void DropBufferLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (buffer_.empty()) return;
     hub_->CountBuffered(-static_cast<int64_t>(buffer_.size()), 0);
     std::deque<std::shared_ptr<const LiveEntry>>().swap(buffer_);
@@ -155,7 +157,7 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
 
   // Under mu_, in live mode: fills out_ from the buffer. False when there is
   // nothing to send.
-  bool BuildLiveLocked() {
+  bool BuildLiveLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     out_.clear();
     const auto& opt = hub_->options();
     size_t entries = 0;
@@ -179,25 +181,26 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
   }
 
   // Holds busy_: sends out_.
-  void WriteOut() {
+  void WriteOut() ABSL_LOCKS_EXCLUDED(mu_) {
     grpc::Slice slice(out_.data(), out_.size());
     msg_ = grpc::ByteBuffer(&slice, 1);
     StartWrite(&msg_);
   }
 
-  void Pump() {
+  void Pump() ABSL_LOCKS_EXCLUDED(mu_) {
     enum class Act { kNone, kWrite, kReplay, kFinish } act = Act::kNone;
     Status final_status;
-    uint64_t cursor = 0;
+    uint64_t cursor = 0, oldest = 0;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       kick_pending_ = false;
       if (finished_ || busy_) return;
       if (!final_.ok() || cancelled_) {
         finished_ = true;
         DropBufferLocked();
-        final_status = final_.ok() ? Status(StatusCode::kCancelled, "CANCELLED", "the stream was cancelled") : final_;
+        final_status = final_.ok() ? Error(reason::CANCELLED, "the stream was cancelled") : final_;
         cursor = sent_;
+        oldest = oldest_;
         act = Act::kFinish;
       } else {
         if (overflowed_ && mode_ == Mode::kLive) {
@@ -215,30 +218,25 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
       }
     }
     switch (act) {
-      case Act::kNone:
-        break;
-      case Act::kWrite:
-        WriteOut();
-        break;
-      case Act::kReplay:
-        ScheduleReplay();
-        break;
+      case Act::kNone: break;
+      case Act::kWrite: WriteOut(); break;
+      case Act::kReplay: ScheduleReplay(); break;
       case Act::kFinish:
         context_->AddTrailingMetadata(kCursorMetadataKey, std::to_string(cursor));
-        if (oldest_ != 0) context_->AddTrailingMetadata(kOldestCursorMetadataKey, std::to_string(oldest_));
+        if (oldest != 0) context_->AddTrailingMetadata(kOldestCursorMetadataKey, std::to_string(oldest));
         Finish(Fail(context_, final_status));
         break;
     }
   }
 
   // Holds busy_.
-  void ScheduleReplay() {
+  void ScheduleReplay() ABSL_LOCKS_EXCLUDED(mu_) {
     std::shared_ptr<WatchCall> self = self_;
     if (hub_->replay_executor()->TrySubmit([self] { self->ReplayStep(); })) return;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (final_.ok()) {
-        final_ = Status(StatusCode::kResourceExhausted, "FEED_BUSY", "the replay queue is full; resume from the last cursor");
+        final_ = Error(reason::FEED_BUSY, "the replay queue is full; resume from the last cursor");
       }
       busy_ = false;
     }
@@ -246,18 +244,18 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
   }
 
   // On the replay executor; holds busy_.
-  void ReplayStep() {
+  void ReplayStep() ABSL_LOCKS_EXCLUDED(mu_) {
     uint64_t position = 0, target = 0;
     bool stop = false;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       position = sent_;
       target = target_;
       stop = cancelled_ || !final_.ok();
     }
     if (stop || hub_->stopping()) {
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(&mu_);
         busy_ = false;
       }
       Pump();
@@ -302,19 +300,19 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
     }
     enum class Next { kWrite, kAgain, kPump } next = Next::kPump;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (!visited.ok() || corrupt || gap) {
         if (final_.ok()) {
           if (!visited.ok()) {
             final_ = visited.status();
           } else if (corrupt) {
-            final_ = Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a feed entry cannot be parsed");
+            final_ = Error(reason::CORRUPT_RECORD, "a feed entry cannot be parsed");
           } else {
             auto first = hub_->store()->FirstFeedCursor();
             oldest_ = first.ok() && *first != 0 ? *first : gap_at;
-            final_ = Status(StatusCode::kOutOfRange, "FEED_CURSOR_TRIMMED",
-                            "entries after cursor " + std::to_string(position) +
-                                " are no longer kept; the oldest cursor available is " + std::to_string(oldest_));
+            final_ = Error(reason::FEED_CURSOR_TRIMMED, "entries after cursor " + std::to_string(position) +
+                                                            " are no longer kept; the oldest cursor available is " +
+                                                            std::to_string(oldest_));
           }
         }
         busy_ = false;
@@ -332,15 +330,9 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
       }
     }
     switch (next) {
-      case Next::kWrite:
-        WriteOut();
-        break;
-      case Next::kAgain:
-        ScheduleReplay();
-        break;
-      case Next::kPump:
-        Pump();
-        break;
+      case Next::kWrite: WriteOut(); break;
+      case Next::kAgain: ScheduleReplay(); break;
+      case Next::kPump: Pump(); break;
     }
   }
 
@@ -351,22 +343,22 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
   std::shared_ptr<WatchCall> self_;  // released in OnDone
   bool registered_ = false;          // set before any reaction
 
-  std::mutex mu_;
-  Mode mode_ = Mode::kReplay;   // GUARDED_BY(mu_)
-  uint64_t sent_ = 0;           // GUARDED_BY(mu_): every matching entry <= sent_ was sent
-  uint64_t target_ = 0;         // GUARDED_BY(mu_): the replay's end
-  std::deque<std::shared_ptr<const LiveEntry>> buffer_;  // GUARDED_BY(mu_)
-  bool overflowed_ = false;     // GUARDED_BY(mu_)
-  bool busy_ = false;           // GUARDED_BY(mu_): a write in flight or a replay task
-  bool heartbeat_due_ = false;  // GUARDED_BY(mu_)
-  bool wrote_since_heartbeat_ = false;  // GUARDED_BY(mu_): entries (or replay) sent since the last Heartbeat
-  bool kick_pending_ = false;   // GUARDED_BY(mu_): a Kick is queued at the hub
-  bool cancelled_ = false;      // GUARDED_BY(mu_)
-  bool finished_ = false;       // GUARDED_BY(mu_)
-  Status final_;                // GUARDED_BY(mu_): set: end the stream with it
-  uint64_t oldest_ = 0;         // with FEED_CURSOR_TRIMMED
-  std::string out_;             // owned by the holder of busy_: the WatchResponse being built
-  grpc::ByteBuffer msg_;        // owned by the holder of busy_: the one in flight
+  Mutex mu_;  // taken after the hub's lock (Offer runs under it), never before
+  Mode mode_ ABSL_GUARDED_BY(mu_) = Mode::kReplay;
+  uint64_t sent_ ABSL_GUARDED_BY(mu_) = 0;    // every matching entry <= sent_ was sent
+  uint64_t target_ ABSL_GUARDED_BY(mu_) = 0;  // the replay's end
+  std::deque<std::shared_ptr<const LiveEntry>> buffer_ ABSL_GUARDED_BY(mu_);
+  bool overflowed_ ABSL_GUARDED_BY(mu_) = false;
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;  // a write in flight or a replay task
+  bool heartbeat_due_ ABSL_GUARDED_BY(mu_) = false;
+  bool wrote_since_heartbeat_ ABSL_GUARDED_BY(mu_) = false;  // entries (or replay) sent since the last Heartbeat
+  bool kick_pending_ ABSL_GUARDED_BY(mu_) = false;           // a Kick is queued at the hub
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  Status final_ ABSL_GUARDED_BY(mu_);         // set: end the stream with it
+  uint64_t oldest_ ABSL_GUARDED_BY(mu_) = 0;  // with FEED_CURSOR_TRIMMED
+  std::string out_;                           // owned by the holder of busy_: the WatchResponse being built
+  grpc::ByteBuffer msg_;                      // owned by the holder of busy_: the one in flight
 };
 
 }  // namespace
@@ -383,7 +375,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* FeedService::Watch(grpc::CallbackSer
   if (!scope.empty()) {
     auto dir = deps_->directory->Get();
     if (dir->FindUnit(scope) == nullptr) {
-      return new Refusal(context, InvalidArgument("UNKNOWN_UNIT", "no unit " + scope + " in the directory"));
+      return new Refusal(context, Error(reason::UNKNOWN_UNIT, "no unit " + scope + " in the directory"));
     }
     if (Status st = CheckScope(*principal, *dir, scope); !st.ok()) return new Refusal(context, st);
   }

@@ -12,7 +12,7 @@
 
 #include "grid/v1/service.grpc.pb.h"
 #include "services/feed_hub.h"
-#include "services/grid_services.h"
+#include "services/service_deps.h"
 
 namespace grid::services {
 
@@ -27,7 +27,7 @@ class FeedService final
   // REQUIRES: deps and hub outlive the service.
   FeedService(const ServiceDeps* deps, FeedHub* hub) : deps_(deps), hub_(hub) {}
   grpc::ServerWriteReactor<grpc::ByteBuffer>* Watch(grpc::CallbackServerContext* context,
-                                                   const grpc::ByteBuffer* raw_request) override;
+                                                    const grpc::ByteBuffer* raw_request) override;
 
  private:
   const ServiceDeps* deps_;

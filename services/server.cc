@@ -1,10 +1,14 @@
 // GridServer: see server.h.
+//
+// Thread-safety: as server.h.
 #include "services/server.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
 #include <chrono>
+
+#include "engine/reasons.h"
 
 namespace grid::services {
 
@@ -29,7 +33,7 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   // made).
   s->directory_manager_ = std::make_unique<DirectoryManager>(
       s->store_.get(), &s->directory_,
-      SavedPaths{config.data_dir + "/" + kGridIndexFile, config.data_dir + "/" + kUnitTableFile});
+      SavedPaths{config.data_dir + "/" + kGridIndexFile, config.data_dir + "/" + kUnitTableFile, &s->files_});
   auto version = s->directory_manager_->LoadAtStart(initial);
   if (!version.ok()) return version.status();
   // Cases stored before the query indexes existed get them, once.
@@ -41,8 +45,9 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   s->router_ = std::make_unique<Router>(config.router, [load](std::string_view id) { return load->Get(id); });
   s->lifecycle_ =
       std::make_unique<Lifecycle>(config.deadline_policy, config.calendar, s->router_.get(), config.lifecycle);
-  auto intake = CaseWriter::Start(s->store_.get(), clock, &s->directory_, s->lifecycle_.get(), &s->load_,
-                                  CaseWriter::Options{config.intake_queue, config.intake_max_batch, config.intake_max_timer_share});
+  auto intake = CaseWriter::Start(
+      s->store_.get(), clock, &s->directory_, s->lifecycle_.get(), &s->load_,
+      CaseWriter::Options{config.intake_queue, config.intake_max_batch, config.intake_max_timer_share});
   if (!intake.ok()) return intake.status();
   s->intake_ = std::move(intake).value();
   auto feed = FeedHub::Start(s->store_.get(), clock, config.feed);
@@ -83,7 +88,7 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   builder.RegisterService(s->feed_service_.get());
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || s->port_ == 0) {
-    return Status(StatusCode::kUnavailable, "LISTEN_FAILED", "cannot listen on " + config.listen);
+    return Error(reason::LISTEN_FAILED, "cannot listen on " + config.listen);
   }
   return s;
 }

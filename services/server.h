@@ -12,15 +12,19 @@
 #include <optional>
 #include <string>
 
-#include "engine/clock.h"
-#include "engine/router.h"
 #include "engine/calendar.h"
+#include "engine/clock.h"
 #include "engine/deadline.h"
 #include "engine/lifecycle.h"
+#include "engine/router.h"
+#include "services/case_intake_service.h"
+#include "services/case_query_service.h"
+#include "services/case_work_service.h"
 #include "services/deadline_scheduler.h"
+#include "services/directory_service.h"
 #include "services/feed_hub.h"
 #include "services/feed_service.h"
-#include "services/grid_services.h"
+#include "storage/posix_files.h"
 
 namespace grid::services {
 
@@ -32,7 +36,7 @@ inline constexpr const char* kUnitTableFile = "unit-table.bin";
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";  // host:port; port 0 picks a free one
   std::string data_dir;
-  std::string tokens_file;                  // empty: open mode (no authentication)
+  std::string tokens_file;  // empty: open mode (no authentication)
   size_t executor_threads = 4;
   size_t executor_queue = 4096;
   size_t intake_queue = 8192;
@@ -42,10 +46,10 @@ struct ServerConfig {
   bool sync = true;                         // fsync the WAL on every write
   RouterOptions router;
   DeadlinePolicy deadline_policy = DeadlinePolicy::Defaults();
-  WorkingCalendar calendar;                 // default: weekdays 08:30-12:00, 14:30-18:00, no holidays
+  WorkingCalendar calendar;  // default: weekdays 08:30-12:00, 14:30-18:00, no holidays
   LifecycleOptions lifecycle;
   DeadlineScheduler::Options scheduler;
-  FeedOptions feed;                         // EscalationFeed: buffers, heartbeats, retention
+  FeedOptions feed;  // EscalationFeed: buffers, heartbeats, retention
 };
 
 class GridServer {
@@ -84,6 +88,7 @@ class GridServer {
   GridServer() = default;
 
   std::unique_ptr<storage::Store> store_;
+  storage::PosixFiles files_;  // the saved grid index and unit table
   DirectoryHandle directory_;
   std::unique_ptr<DirectoryManager> directory_manager_;
   Authenticator auth_;

@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "engine/reasons.h"
 #include "engine/text.h"
 
 namespace grid::services {
@@ -41,15 +42,15 @@ std::string FindInvalidUtf8(const UnknownFieldSet& fields, const Descriptor* d, 
 Status ParseRequest(const grpc::ByteBuffer& buffer, google::protobuf::Message* message) {
   std::vector<grpc::Slice> slices;
   std::string bytes;
-  if (!buffer.Dump(&slices).ok()) return InvalidArgument("MALFORMED_REQUEST", "the request could not be read");
+  if (!buffer.Dump(&slices).ok()) return Error(reason::MALFORMED_REQUEST, "the request could not be read");
   for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   if (message->ParseFromString(bytes)) return Status::Ok();
   UnknownFieldSet fields;
   if (fields.ParseFromString(bytes)) {
     std::string path = FindInvalidUtf8(fields, message->GetDescriptor(), "");
-    if (!path.empty()) return InvalidArgument("INVALID_UTF8", path + " is not valid UTF-8");
+    if (!path.empty()) return Error(reason::INVALID_UTF8, path + " is not valid UTF-8");
   }
-  return InvalidArgument("MALFORMED_REQUEST", "the request is not a valid " + message->GetTypeName());
+  return Error(reason::MALFORMED_REQUEST, "the request is not a valid " + message->GetTypeName());
 }
 
 void SerializeResponse(const google::protobuf::Message& message, grpc::ByteBuffer* buffer) {
@@ -91,9 +92,11 @@ bool PeekCaseUnit(std::string_view bytes, std::string* unit) {
     if (type != kLen) return;
     if (field == kCaseUnitCode) unit_code = value;
     if (field == kCaseRouting) {
-      ok = ForEachField(value, [&](uint32_t inner, uint32_t inner_type, uint64_t, std::string_view v) {
-             if (inner == kRoutingUnitCode && inner_type == kLen) routing_unit = v;
-           }) && ok;
+      ok = ForEachField(value,
+                        [&](uint32_t inner, uint32_t inner_type, uint64_t, std::string_view v) {
+                          if (inner == kRoutingUnitCode && inner_type == kLen) routing_unit = v;
+                        }) &&
+           ok;
     }
   });
   if (!well_formed || !ok) return false;

@@ -61,8 +61,7 @@ bool ForEachField(std::string_view message, Fn fn) {
       case 5:
         if (!in.Skip(4)) return false;
         break;
-      default:
-        return false;
+      default: return false;
     }
   }
   return in.ConsumedEntireMessage() && in.CurrentPosition() == static_cast<int>(message.size());

@@ -29,12 +29,11 @@ std::vector<std::string> CaseIndexKeys(const grid::v1::Case& c) {
   if (!id) return keys;
   keys.push_back(ByUnitKey(IndexedUnit(c), *id));
   keys.push_back(ByStatusKey(c.status(), *id));
-  const std::string& assignee =
-      c.unit_code().empty() ? c.routing().assignee_member_id() : c.assignee_member_id();
+  const std::string& assignee = c.unit_code().empty() ? c.routing().assignee_member_id() : c.assignee_member_id();
   if (!assignee.empty() && IsOpen(c.status())) keys.push_back(OpenByAssigneeKey(assignee, *id));
   for (const PendingTimer& t : PendingTimers(c)) {
-    keys.push_back(EncodeDueKey(DueKey{static_cast<uint64_t>(t.due), *id, static_cast<int>(t.kind), t.subtask,
-                                       t.warning}));
+    keys.push_back(
+        EncodeDueKey(DueKey{static_cast<uint64_t>(t.due), *id, static_cast<int>(t.kind), t.subtask, t.warning}));
   }
   return keys;
 }
@@ -56,7 +55,8 @@ std::vector<IndexOp> CaseQueryOps(const grid::v1::Case* before, const grid::v1::
       ops.push_back(IndexOp{IndexOp::Kind::kPut, std::move(n->first), std::move(n->second)});
       ++n;
     } else {
-      if (o->second != n->second) ops.push_back(IndexOp{IndexOp::Kind::kPut, std::move(n->first), std::move(n->second)});
+      if (o->second != n->second)
+        ops.push_back(IndexOp{IndexOp::Kind::kPut, std::move(n->first), std::move(n->second)});
       ++o;
       ++n;
     }

@@ -38,14 +38,14 @@ std::vector<std::string> IndexedPath(const grid::v1::Case& c);
 // What the filters of ListCases need to know of a case.
 struct ListSummary {
   int status = 0;
-  bool accepted = false;         // has accepted_at
+  bool accepted = false;  // has accepted_at
   bool accept_overdue = false;
   bool resolve_overdue = false;
-  Micros accept_due = 0;         // 0: none
-  Micros resolve_due = 0;        // 0: none
+  Micros accept_due = 0;   // 0: none
+  Micros resolve_due = 0;  // 0: none
   Micros updated = 0;
   std::string category;
-  std::string assignee;          // the member working it now
+  std::string assignee;  // the member working it now
   bool operator==(const ListSummary&) const = default;
 };
 
@@ -59,27 +59,27 @@ std::vector<std::pair<std::string, std::string>> CaseListEntries(const grid::v1:
 
 // A ListCases query, validated (the service checks the request).
 struct CaseListQuery {
-  std::string scope;             // unit code
-  std::vector<int> statuses;     // empty: all
-  std::string category;          // empty: any
+  std::string scope;          // unit code
+  std::vector<int> statuses;  // empty: all
+  std::string category;       // empty: any
   bool overdue = false;
-  Micros now = 0;                // for overdue
-  uint64_t id_from = 0;          // inclusive, 0: none
-  uint64_t id_to = 0;            // exclusive, 0: none
-  Micros updated_from = 0;       // inclusive, 0: none
-  Micros updated_to = 0;         // exclusive, 0: none
-  std::string assignee;          // empty: any
-  uint64_t after_id = 0;         // the cursor: only ids above it (0: from the start)
+  Micros now = 0;           // for overdue
+  uint64_t id_from = 0;     // inclusive, 0: none
+  uint64_t id_to = 0;       // exclusive, 0: none
+  Micros updated_from = 0;  // inclusive, 0: none
+  Micros updated_to = 0;    // exclusive, 0: none
+  std::string assignee;     // empty: any
+  uint64_t after_id = 0;    // the cursor: only ids above it (0: from the start)
   size_t page_size = 50;
-  size_t max_examined = 20000;   // index entries examined per page at most
-  bool raw = false;              // records as stored (CaseListPage::raw), not parsed
+  size_t max_examined = 20000;  // index entries examined per page at most
+  bool raw = false;             // records as stored (CaseListPage::raw), not parsed
 };
 
 struct CaseListPage {
   std::vector<grid::v1::Case> cases;  // unless the query asked for raw
   std::vector<std::string> raw;       // the serialised records, with raw
-  uint64_t cursor = 0;           // the last case id examined
-  bool done = false;             // nothing after the cursor can match
+  uint64_t cursor = 0;                // the last case id examined
+  bool done = false;                  // nothing after the cursor can match
   size_t examined = 0;
 };
 

@@ -145,9 +145,9 @@ SparseCounters StateContribution(const grid::v1::Case& c) {
   } else if (c.deadlines().accept_overdue()) {
     out[stat::kAcceptMissed] += 1;
   }
-  const bool resolved = c.has_resolved_at() && (c.status() == grid::v1::CASE_STATUS_RESOLVED ||
-                                                c.status() == grid::v1::CASE_STATUS_CALLED_BACK ||
-                                                c.status() == grid::v1::CASE_STATUS_CLOSED);
+  const bool resolved = c.has_resolved_at() &&
+                        (c.status() == grid::v1::CASE_STATUS_RESOLVED ||
+                         c.status() == grid::v1::CASE_STATUS_CALLED_BACK || c.status() == grid::v1::CASE_STATUS_CLOSED);
   if (resolved) {
     out[stat::kResolved] += 1;
     if (c.resolved_on_time()) out[stat::kResolvedOnTime] += 1;
@@ -160,8 +160,7 @@ SparseCounters StateContribution(const grid::v1::Case& c) {
   return out;
 }
 
-std::vector<std::pair<std::string, std::string>> StatsDelta(const grid::v1::Case* before,
-                                                            const grid::v1::Case& after,
+std::vector<std::pair<std::string, std::string>> StatsDelta(const grid::v1::Case* before, const grid::v1::Case& after,
                                                             const std::vector<grid::v1::CaseEvent>* events) {
   std::map<std::string, SparseCounters> deltas;
   auto add = [&](const grid::v1::Case& c, const SparseCounters& counters, int64_t sign) {
@@ -177,17 +176,12 @@ std::vector<std::pair<std::string, std::string>> StatsDelta(const grid::v1::Case
     SparseCounters happened;
     for (const auto& e : *events) {
       switch (e.type()) {
-        case grid::v1::EVENT_TYPE_REJECTED:
-          happened[stat::kReturns] += 1;
-          break;
-        case grid::v1::EVENT_TYPE_REOPENED:
-          happened[stat::kReopenings] += 1;
-          break;
+        case grid::v1::EVENT_TYPE_REJECTED: happened[stat::kReturns] += 1; break;
+        case grid::v1::EVENT_TYPE_REOPENED: happened[stat::kReopenings] += 1; break;
         case grid::v1::EVENT_TYPE_ESCALATED:
           happened[stat::kEscalationBase + static_cast<uint32_t>(e.to_level() & 7)] += 1;
           break;
-        default:
-          break;
+        default: break;
       }
     }
     if (!happened.empty()) {
@@ -232,11 +226,13 @@ std::shared_ptr<rocksdb::MergeOperator> StatsMergeOperator() { return std::make_
 Figures FiguresOf(const Counters& c) {
   Figures f;
   f.c = c;
-  auto rate = [](int64_t num, int64_t den) { return den <= 0 ? 0.0 : static_cast<double>(num) / static_cast<double>(den); };
+  auto rate = [](int64_t num, int64_t den) {
+    return den <= 0 ? 0.0 : static_cast<double>(num) / static_cast<double>(den);
+  };
   using namespace stat;
   f.response_rate = rate(c[kAcceptedOnTime], c[kAccepted] + c[kAcceptMissed]);
-  const int64_t counted = c[kCases] - c[kStatusBase + grid::v1::CASE_STATUS_MERGED] -
-                          c[kStatusBase + grid::v1::CASE_STATUS_CANCELLED];
+  const int64_t counted =
+      c[kCases] - c[kStatusBase + grid::v1::CASE_STATUS_MERGED] - c[kStatusBase + grid::v1::CASE_STATUS_CANCELLED];
   f.resolution_rate = rate(c[kResolved], counted);
   f.satisfaction_rate = rate(c[kSatisfied], c[kCalledBack]);
   f.on_time_resolution_rate = rate(c[kResolvedOnTime], c[kResolved]);

@@ -45,7 +45,7 @@ namespace grid::storage {
 // Counter fields.
 namespace stat {
 inline constexpr uint32_t kCases = 0;
-inline constexpr uint32_t kStatusBase = 1;   // + status (1..15)
+inline constexpr uint32_t kStatusBase = 1;  // + status (1..15)
 inline constexpr uint32_t kAccepted = 16;
 inline constexpr uint32_t kAcceptedOnTime = 17;
 inline constexpr uint32_t kAcceptMissed = 18;
@@ -82,8 +82,7 @@ SparseCounters StateContribution(const grid::v1::Case& c);
 
 // Every stats merge operand one change produces: (key, encoded delta).
 // before == nullptr for a new case; events: those the commit appends.
-std::vector<std::pair<std::string, std::string>> StatsDelta(const grid::v1::Case* before,
-                                                            const grid::v1::Case& after,
+std::vector<std::pair<std::string, std::string>> StatsDelta(const grid::v1::Case* before, const grid::v1::Case& after,
                                                             const std::vector<grid::v1::CaseEvent>* events);
 
 // Sparse counters: varint field | zigzag varint value, ascending fields, no zeros.

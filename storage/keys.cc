@@ -56,22 +56,26 @@ std::string IdempotencyKey(std::string_view caller, std::string_view key) {
   return k;
 }
 
-std::string ByUnitKey(std::string_view unit_code, uint64_t case_id) {
+namespace {
+// tag | text | 0x00 | case id (8, big-endian): the layout of the by-unit and
+// by-assignee indexes (FORMAT.md).
+std::string TextThenCaseKey(IndexTag tag, std::string_view text, uint64_t case_id) {
   std::string k;
-  k.push_back(static_cast<char>(IndexTag::kByUnit));
-  k.append(unit_code);
+  k.reserve(1 + text.size() + 1 + 8);
+  k.push_back(static_cast<char>(tag));
+  k.append(text);
   k.push_back('\0');
   PutFixed64BE(&k, case_id);
   return k;
 }
+}  // namespace
+
+std::string ByUnitKey(std::string_view unit_code, uint64_t case_id) {
+  return TextThenCaseKey(IndexTag::kByUnit, unit_code, case_id);
+}
 
 std::string OpenByAssigneeKey(std::string_view member_id, uint64_t case_id) {
-  std::string k;
-  k.push_back(static_cast<char>(IndexTag::kOpenByAssignee));
-  k.append(member_id);
-  k.push_back('\0');
-  PutFixed64BE(&k, case_id);
-  return k;
+  return TextThenCaseKey(IndexTag::kOpenByAssignee, member_id, case_id);
 }
 
 std::string EncodeDueKey(const DueKey& due) {

@@ -24,12 +24,18 @@ inline constexpr const char* kIndexCf = "case_index";
 inline constexpr const char* kFeedCf = "feed";  // cursor (8, BE) -> FeedEntry
 
 // Meta keys (default column family).
-inline constexpr std::string_view kFormatKey = "\x01" "format";
+inline constexpr std::string_view kFormatKey =
+    "\x01"
+    "format";
 inline constexpr std::string_view kFormatValue = "gridcase-store-v1";
-inline constexpr std::string_view kDirectoryVersionKey = "\x01" "directory_version";
+inline constexpr std::string_view kDirectoryVersionKey =
+    "\x01"
+    "directory_version";
 // Present once every stored case has its query index entries and figures
 // (Store::BackfillQueryIndexes).
-inline constexpr std::string_view kQueryIndexesKey = "\x01" "query_indexes";
+inline constexpr std::string_view kQueryIndexesKey =
+    "\x01"
+    "query_indexes";
 
 // Directory entries: one kind byte, then the entry's code or id.
 enum class DirectoryKind : char {
@@ -48,8 +54,8 @@ enum class DirectoryKind : char {
 
 // Secondary index tags (case_index column family).
 enum class IndexTag : char {
-  kByUnit = 0x01,    // tag | unit code | 0x00 | case id (8, BE)
-  kByStatus = 0x02,  // tag | status (1) | case id (8, BE)
+  kByUnit = 0x01,          // tag | unit code | 0x00 | case id (8, BE)
+  kByStatus = 0x02,        // tag | status (1) | case id (8, BE)
   kOpenByAssignee = 0x03,  // tag | member id | 0x00 | case id (8, BE): open cases per member
   kDue = 0x04,             // tag | due micros (8, BE) | case id (8, BE) | kind (1) | subtask (4, BE) | warning (1)
   // Query indexes (storage/case_query.h): one entry per unit of Case.unit_path.

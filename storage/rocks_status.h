@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "engine/reasons.h"
 #include "engine/status.h"
 
 namespace grid::storage {
@@ -18,7 +19,7 @@ inline Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   StatusCode code = s.IsCorruption() ? StatusCode::kDataLoss
                     : s.IsIOError()  ? StatusCode::kUnavailable
                                      : StatusCode::kInternal;
-  return Status(code, "STORAGE_ERROR", what + ": " + s.ToString());
+  return ErrorWithCode(code, reason::STORAGE_ERROR, what + ": " + s.ToString());
 }
 
 }  // namespace grid::storage

@@ -9,12 +9,13 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <iterator>
 #include <limits>
-#include <filesystem>
 #include <system_error>
 
 #include "engine/case_id.h"
+#include "engine/reasons.h"
 #include "storage/case_index.h"
 #include "storage/case_stats.h"
 #include "storage/keys.h"
@@ -76,7 +77,7 @@ bool IsEmptyDir(const fs::path& p) {
 
 template <typename Msg>
 Status Parse(const std::string& bytes, Msg* msg, const std::string& what) {
-  if (!msg->ParseFromString(bytes)) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", what + " cannot be parsed");
+  if (!msg->ParseFromString(bytes)) return Error(reason::CORRUPT_RECORD, what + " cannot be parsed");
   return Status::Ok();
 }
 
@@ -87,7 +88,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   std::error_code ec;
   bool exists = fs::exists(path, ec);
   if (exists && !fs::is_directory(path, ec)) {
-    return FailedPrecondition("FOREIGN_DATA_DIR", options.path + " exists and is not a directory; refusing to use it");
+    return Error(reason::FOREIGN_DATA_DIR, options.path + " exists and is not a directory; refusing to use it");
   }
   bool fresh = !exists || IsEmptyDir(path);
 
@@ -99,15 +100,14 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
 
   if (!fresh) {
     if (!fs::exists(path / "CURRENT", ec)) {
-      return FailedPrecondition("FOREIGN_DATA_DIR", options.path +
-                                                        " is not empty and holds no gridd store; refusing to touch it "
-                                                        "(give an empty or new directory)");
+      return Error(reason::FOREIGN_DATA_DIR, options.path +
+                                                 " is not empty and holds no gridd store; refusing to touch it "
+                                                 "(give an empty or new directory)");
     }
     std::vector<std::string> existing;
     auto s = rocksdb::DB::ListColumnFamilies(db_options, options.path, &existing);
     if (!s.ok()) {
-      return Status(StatusCode::kFailedPrecondition, "DATA_DIR_UNREADABLE",
-                    options.path + " cannot be read as a store: " + s.ToString());
+      return Error(reason::DATA_DIR_UNREADABLE, options.path + " cannot be read as a store: " + s.ToString());
     }
     // A database without our column families is foreign: refuse it having
     // read only its MANIFEST (opening it, even read-only, would replay its log).
@@ -116,15 +116,14 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
     std::sort(first.begin(), first.end());
     std::sort(theirs.begin(), theirs.end());
     if (theirs != ours && theirs != first) {
-      return FailedPrecondition("FOREIGN_DATA_DIR", options.path +
-                                                        " holds a RocksDB database that is not a gridd store (its "
-                                                        "column families differ); refusing to touch it");
+      return Error(reason::FOREIGN_DATA_DIR, options.path +
+                                                 " holds a RocksDB database that is not a gridd store (its "
+                                                 "column families differ); refusing to touch it");
     }
   } else {
     fs::create_directories(path, ec);
     if (ec) {
-      return Status(StatusCode::kFailedPrecondition, "DATA_DIR_UNREADABLE",
-                    "cannot create " + options.path + ": " + ec.message());
+      return Error(reason::DATA_DIR_UNREADABLE, "cannot create " + options.path + ": " + ec.message());
     }
   }
 
@@ -141,8 +140,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(db_options, options.path, descs, &store->handles_, &raw);
   if (!s.ok()) {
-    return Status(StatusCode::kFailedPrecondition, "DATA_DIR_UNREADABLE",
-                  options.path + " cannot be opened: " + s.ToString());
+    return Error(reason::DATA_DIR_UNREADABLE, options.path + " cannot be opened: " + s.ToString());
   }
   store->db_.reset(raw);
   store->meta_ = store->handles_[0];
@@ -155,18 +153,18 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   if (fresh) {
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    GRID_RETURN_IF_ERROR(FromRocks(
-        store->db_->Put(wo, store->meta_, std::string(kFormatKey), std::string(kFormatValue)), "writing the format marker"));
+    GRID_RETURN_IF_ERROR(
+        FromRocks(store->db_->Put(wo, store->meta_, std::string(kFormatKey), std::string(kFormatValue)),
+                  "writing the format marker"));
     // A new store has no case without query indexes: nothing to backfill, ever.
-    GRID_RETURN_IF_ERROR(FromRocks(store->db_->Put(wo, store->meta_, std::string(kQueryIndexesKey), "1"),
-                                   "marking the query indexes"));
+    GRID_RETURN_IF_ERROR(
+        FromRocks(store->db_->Put(wo, store->meta_, std::string(kQueryIndexesKey), "1"), "marking the query indexes"));
   } else {
     std::string marker;
     auto s = store->db_->Get(rocksdb::ReadOptions(), store->meta_, std::string(kFormatKey), &marker);
     if (!s.ok() || marker != kFormatValue) {
-      return FailedPrecondition("FOREIGN_DATA_DIR", options.path + " has gridd's column families but format marker " +
-                                                        (s.ok() ? "'" + marker + "'" : "missing") +
-                                                        "; refusing to use it");
+      return Error(reason::FOREIGN_DATA_DIR, options.path + " has gridd's column families but format marker " +
+                                                 (s.ok() ? "'" + marker + "'" : "missing") + "; refusing to use it");
     }
   }
   return store;
@@ -184,7 +182,7 @@ StatusOr<std::optional<StoredDirectory>> Store::LoadDirectory(bool with_units) c
   auto s = db_->Get(rocksdb::ReadOptions(), meta_, std::string(kDirectoryVersionKey), &version_bytes);
   if (s.IsNotFound()) return std::optional<StoredDirectory>();
   GRID_RETURN_IF_ERROR(FromRocks(s, "reading the directory version"));
-  if (version_bytes.size() != 8) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "directory version is malformed");
+  if (version_bytes.size() != 8) return Error(reason::CORRUPT_RECORD, "directory version is malformed");
   StoredDirectory out;
   out.version = DecodeFixed64BE(version_bytes.data());
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), directory_));
@@ -206,30 +204,18 @@ StatusOr<std::optional<StoredDirectory>> Store::LoadDirectory(bool with_units) c
     const rocksdb::Slice value = it->value();
     auto parse = [&](google::protobuf::MessageLite* msg) -> Status {
       if (msg->ParseFromArray(value.data(), static_cast<int>(value.size()))) return Status::Ok();
-      return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "directory entry " + key.ToString() + " cannot be parsed");
+      return Error(reason::CORRUPT_RECORD, "directory entry " + key.ToString() + " cannot be parsed");
     };
     switch (static_cast<DirectoryKind>(key[0])) {
-      case DirectoryKind::kUnit:
-        GRID_RETURN_IF_ERROR(parse(out.content.add_units()));
-        break;
-      case DirectoryKind::kMember:
-        GRID_RETURN_IF_ERROR(parse(out.content.add_members()));
-        break;
-      case DirectoryKind::kDepartment:
-        GRID_RETURN_IF_ERROR(parse(out.content.add_departments()));
-        break;
-      case DirectoryKind::kCategory:
-        GRID_RETURN_IF_ERROR(parse(out.content.add_categories()));
-        break;
-      case DirectoryKind::kCategoryRule:
-        GRID_RETURN_IF_ERROR(parse(out.content.add_category_rules()));
-        break;
+      case DirectoryKind::kUnit: GRID_RETURN_IF_ERROR(parse(out.content.add_units())); break;
+      case DirectoryKind::kMember: GRID_RETURN_IF_ERROR(parse(out.content.add_members())); break;
+      case DirectoryKind::kDepartment: GRID_RETURN_IF_ERROR(parse(out.content.add_departments())); break;
+      case DirectoryKind::kCategory: GRID_RETURN_IF_ERROR(parse(out.content.add_categories())); break;
+      case DirectoryKind::kCategoryRule: GRID_RETURN_IF_ERROR(parse(out.content.add_category_rules())); break;
       case DirectoryKind::kGridBoundary:
-      case DirectoryKind::kAreaBoundary:
-        break;  // read apart (GetBoundary, ForEachBoundary)
+      case DirectoryKind::kAreaBoundary: break;  // read apart (GetBoundary, ForEachBoundary)
       default:
-        return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "unknown directory entry kind in directory entry " +
-                                                                   key.ToString());
+        return Error(reason::CORRUPT_RECORD, "unknown directory entry kind in directory entry " + key.ToString());
     }
   }
   GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the directory"));
@@ -243,7 +229,7 @@ Status Store::ForEachUnit(const std::function<Status(const grid::v1::Unit&)>& fn
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     const rocksdb::Slice value = it->value();
     if (!unit.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "directory entry " + it->key().ToString() + " cannot be parsed");
+      return Error(reason::CORRUPT_RECORD, "directory entry " + it->key().ToString() + " cannot be parsed");
     }
     GRID_RETURN_IF_ERROR(fn(unit));
   }
@@ -276,7 +262,8 @@ Status Store::SaveDirectory(const grid::v1::DirectoryContent& content, uint64_t 
     } else {
       GRID_RETURN_IF_ERROR(put(DirectoryKind::kUnit, u.code(), u));
       if (!replace) {
-        GRID_RETURN_IF_ERROR(FromRocks(batch.Delete(directory_, DirectoryKey(mine, u.code())), "writing the directory"));
+        GRID_RETURN_IF_ERROR(
+            FromRocks(batch.Delete(directory_, DirectoryKey(mine, u.code())), "writing the directory"));
       }
     }
     if (!replace) {  // a unit that changed level
@@ -324,8 +311,7 @@ StatusOr<std::optional<grid::v1::Boundary>> Store::GetBoundary(const std::string
 
 Status Store::ForEachBoundary(bool grids,
                               const std::function<Status(std::string_view code, const grid::v1::Boundary&)>& fn) const {
-  const std::string prefix(
-      1, static_cast<char>(grids ? DirectoryKind::kGridBoundary : DirectoryKind::kAreaBoundary));
+  const std::string prefix(1, static_cast<char>(grids ? DirectoryKind::kGridBoundary : DirectoryKind::kAreaBoundary));
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;  // one pass over all geometry: keep the block cache for point reads
   ro.readahead_size = 4 << 20;
@@ -334,7 +320,7 @@ Status Store::ForEachBoundary(bool grids,
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     const std::string_view code(it->key().data() + 1, it->key().size() - 1);
     if (!b.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "boundary of " + std::string(code) + " cannot be parsed");
+      return Error(reason::CORRUPT_RECORD, "boundary of " + std::string(code) + " cannot be parsed");
     }
     GRID_RETURN_IF_ERROR(fn(code, b));
   }
@@ -348,7 +334,7 @@ StatusOr<uint64_t> Store::MaxCaseId() const {
     GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the last case id"));
     return uint64_t{0};
   }
-  if (it->key().size() != 8) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a case key is malformed");
+  if (it->key().size() != 8) return Error(reason::CORRUPT_RECORD, "a case key is malformed");
   return DecodeCaseKey(std::string_view(it->key().data(), 8));
 }
 
@@ -359,7 +345,7 @@ StatusOr<std::optional<IdempotencyRecord>> Store::FindIdempotency(const std::str
   if (s.IsNotFound()) return std::optional<IdempotencyRecord>();
   GRID_RETURN_IF_ERROR(FromRocks(s, "reading an idempotency key"));
   auto decoded = DecodeIdempotencyValue(v);
-  if (!decoded) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "an idempotency record is malformed");
+  if (!decoded) return Error(reason::CORRUPT_RECORD, "an idempotency record is malformed");
   return std::optional<IdempotencyRecord>(IdempotencyRecord{decoded->first, decoded->second});
 }
 
@@ -373,7 +359,7 @@ Status Store::Commit(const std::vector<CaseChange>& changes, const std::vector<g
   for (const CaseChange& w : changes) {
     const auto& rec = *w.after;
     auto id = ParseCaseId(rec.id());
-    if (!id) return Internal("BAD_CASE_ID", "case id '" + rec.id() + "' is not numeric");
+    if (!id) return Error(reason::BAD_CASE_ID, "case id '" + rec.id() + "' is not numeric");
     value.clear();
     rec.SerializeToString(&value);
     GRID_RETURN_IF_ERROR(FromRocks(batch.Put(cases_, CaseKey(*id), value), "writing a case"));
@@ -381,8 +367,8 @@ Status Store::Commit(const std::vector<CaseChange>& changes, const std::vector<g
       for (const auto& e : *w.events) {
         value.clear();
         e.SerializeToString(&value);
-        GRID_RETURN_IF_ERROR(FromRocks(batch.Put(events_, EventKey(*id, static_cast<uint32_t>(e.seq())), value),
-                                       "writing an event"));
+        GRID_RETURN_IF_ERROR(
+            FromRocks(batch.Put(events_, EventKey(*id, static_cast<uint32_t>(e.seq())), value), "writing an event"));
       }
     }
     if (w.before == nullptr && !w.idempotency_key.empty()) {
@@ -418,7 +404,7 @@ StatusOr<uint64_t> Store::LastFeedCursor() const {
     GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the feed"));
     return uint64_t{0};
   }
-  if (it->key().size() != 8) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a feed key is malformed");
+  if (it->key().size() != 8) return Error(reason::CORRUPT_RECORD, "a feed key is malformed");
   return DecodeFixed64BE(it->key().data());
 }
 
@@ -429,7 +415,7 @@ StatusOr<uint64_t> Store::FirstFeedCursor() const {
     GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the feed"));
     return uint64_t{0};
   }
-  if (it->key().size() != 8) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a feed key is malformed");
+  if (it->key().size() != 8) return Error(reason::CORRUPT_RECORD, "a feed key is malformed");
   return DecodeFixed64BE(it->key().data());
 }
 
@@ -444,11 +430,11 @@ StatusOr<std::vector<grid::v1::FeedEntry>> Store::ReadFeed(uint64_t after, size_
 }
 
 StatusOr<size_t> Store::ScanFeed(uint64_t after, size_t limit,
-                                  const std::function<bool(uint64_t, std::string_view)>& fn) const {
+                                 const std::function<bool(uint64_t, std::string_view)>& fn) const {
   size_t visited = 0;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), feed_));
   for (it->Seek(FeedKey(after + 1)); it->Valid() && visited < limit; it->Next()) {
-    if (it->key().size() != 8) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a feed key is malformed");
+    if (it->key().size() != 8) return Error(reason::CORRUPT_RECORD, "a feed key is malformed");
     ++visited;
     if (!fn(DecodeFixed64BE(it->key().data()), std::string_view(it->value().data(), it->value().size()))) break;
   }
@@ -464,7 +450,7 @@ StatusOr<size_t> Store::TrimFeed(int64_t cutoff_micros, size_t limit) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), feed_));
   grid::v1::FeedEntry entry;
   for (it->SeekToFirst(); it->Valid() && count < limit; it->Next()) {
-    if (it->key().size() != 8) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a feed key is malformed");
+    if (it->key().size() != 8) return Error(reason::CORRUPT_RECORD, "a feed key is malformed");
     const uint64_t cursor = DecodeFixed64BE(it->key().data());
     if (cursor >= *last) break;
     GRID_RETURN_IF_ERROR(Parse(it->value().ToString(), &entry, "a feed entry"));
@@ -478,8 +464,7 @@ StatusOr<size_t> Store::TrimFeed(int64_t cutoff_micros, size_t limit) {
   if (count == 0) return count;
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
-  GRID_RETURN_IF_ERROR(
-      FromRocks(db_->DeleteRange(wo, feed_, FeedKey(first), FeedKey(stop)), "trimming the feed"));
+  GRID_RETURN_IF_ERROR(FromRocks(db_->DeleteRange(wo, feed_, FeedKey(first), FeedKey(stop)), "trimming the feed"));
   return count;
 }
 
@@ -490,7 +475,7 @@ StatusOr<std::vector<DueKey>> Store::DueUpTo(uint64_t up_to_micros, size_t limit
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), index_));
   for (it->Seek(start); it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
     auto due = DecodeDueKey(std::string_view(it->key().data(), it->key().size()));
-    if (!due) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a due-time index key is malformed");
+    if (!due) return Error(reason::CORRUPT_RECORD, "a due-time index key is malformed");
     if (due->due_micros > up_to_micros) break;
     out.push_back(*due);
   }
@@ -544,7 +529,8 @@ StatusOr<std::vector<grid::v1::CaseEvent>> Store::GetEvents(uint64_t case_id) co
   const std::string prefix = EventPrefix(case_id);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    GRID_RETURN_IF_ERROR(Parse(it->value().ToString(), &out.emplace_back(), "an event of case " + CaseIdToString(case_id)));
+    GRID_RETURN_IF_ERROR(
+        Parse(it->value().ToString(), &out.emplace_back(), "an event of case " + CaseIdToString(case_id)));
   }
   GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading events"));
   return out;
@@ -556,7 +542,7 @@ StatusOr<std::unordered_map<std::string, uint32_t>> Store::OpenCasesPerAssignee(
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), index_));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     auto key = it->key();
-    if (key.size() < 1 + 1 + 8) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "an assignee index key is malformed");
+    if (key.size() < 1 + 1 + 8) return Error(reason::CORRUPT_RECORD, "an assignee index key is malformed");
     ++out[std::string(key.data() + 1, key.size() - 1 - 1 - 8)];
   }
   GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the assignee index"));

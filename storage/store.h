@@ -22,12 +22,12 @@
 
 #include "engine/directory.h"
 #include "engine/intake.h"
-#include "storage/case_query.h"
-#include "storage/case_stats.h"
-#include "storage/keys.h"
 #include "engine/status.h"
 #include "grid/v1/case.pb.h"
 #include "grid/v1/directory.pb.h"
+#include "storage/case_query.h"
+#include "storage/case_stats.h"
+#include "storage/keys.h"
 
 namespace rocksdb {
 class DB;
@@ -38,7 +38,7 @@ namespace grid::storage {
 
 struct StoreOptions {
   std::string path;
-  bool sync = true;  // fsync the WAL on every write
+  bool sync = true;                       // fsync the WAL on every write
   size_t block_cache_bytes = 256u << 20;  // shared by every column family
 };
 
@@ -110,8 +110,7 @@ class Store {
   // The highest case id stored, 0 when none.
   StatusOr<uint64_t> MaxCaseId() const;
 
-  StatusOr<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& caller,
-                                                             const std::string& key) const;
+  StatusOr<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& caller, const std::string& key) const;
 
   // Writes every change, its events, its index entries and the feed entries
   // in one synced batch: all of it or none of it. `orphan_dues` are due-time

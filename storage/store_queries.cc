@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "engine/case_id.h"
+#include "engine/reasons.h"
 #include "storage/case_index.h"
 #include "storage/rocks_status.h"
 #include "storage/store.h"
@@ -110,7 +111,7 @@ StatusOr<CaseListPage> Store::ListCases(const CaseListQuery& q) const {
     ++page.examined;
     page.cursor = next->id;
     auto summary = DecodeListSummary(std::string_view(next->it->value().data(), next->it->value().size()));
-    if (!summary) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a list index entry is malformed");
+    if (!summary) return Error(reason::CORRUPT_RECORD, "a list index entry is malformed");
     if (Matches(*summary, q)) ids.push_back(next->id);
     next->it->Next();
     next->Settle();
@@ -134,8 +135,8 @@ StatusOr<CaseListPage> Store::ListCases(const CaseListQuery& q) const {
     }
     for (size_t i = 0; i < ids.size(); ++i) {
       if (statuses_out[i].IsNotFound()) {
-        return Status(StatusCode::kDataLoss, "CORRUPT_RECORD",
-                      "the list index names case " + CaseIdToString(ids[i]) + ", which is missing");
+        return Error(reason::CORRUPT_RECORD,
+                     "the list index names case " + CaseIdToString(ids[i]) + ", which is missing");
       }
       GRID_RETURN_IF_ERROR(FromRocks(statuses_out[i], "reading a listed case"));
       if (q.raw) {
@@ -143,7 +144,7 @@ StatusOr<CaseListPage> Store::ListCases(const CaseListQuery& q) const {
         continue;
       }
       if (!page.cases.emplace_back().ParseFromArray(values[i].data(), static_cast<int>(values[i].size()))) {
-        return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "case " + CaseIdToString(ids[i]) + " cannot be parsed");
+        return Error(reason::CORRUPT_RECORD, "case " + CaseIdToString(ids[i]) + " cannot be parsed");
       }
     }
   }
@@ -161,13 +162,12 @@ StatusOr<std::vector<Counters>> Store::ReadStats(const std::vector<std::string>&
   for (size_t i = 0; i < unit_codes.size(); ++i) {
     out[i].fill(0);
     const std::string lower = StatsKey(unit_codes[i], from_day);
-    const std::string upper = to_day == std::numeric_limits<uint32_t>::max()
-                                  ? AfterPrefix(StatsPrefix(unit_codes[i]))
-                                  : StatsKey(unit_codes[i], to_day + 1);
+    const std::string upper = to_day == std::numeric_limits<uint32_t>::max() ? AfterPrefix(StatsPrefix(unit_codes[i]))
+                                                                             : StatsKey(unit_codes[i], to_day + 1);
     const rocksdb::Slice upper_slice(upper);
     for (it->Seek(lower); it->Valid() && it->key().compare(upper_slice) < 0; it->Next()) {
       if (!DecodeCountersInto(std::string_view(it->value().data(), it->value().size()), &out[i])) {
-        return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a stats record of " + unit_codes[i] + " is malformed");
+        return Error(reason::CORRUPT_RECORD, "a stats record of " + unit_codes[i] + " is malformed");
       }
     }
     GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the figures"));
@@ -184,9 +184,10 @@ StatusOr<uint64_t> Store::BackfillQueryIndexes(const Directory& directory) {
   wo.sync = sync_;
   // Whatever a broken run wrote: list entries and figures (tags 0x10..0x12).
   rocksdb::WriteBatch clear;
-  GRID_RETURN_IF_ERROR(FromRocks(clear.DeleteRange(index_, std::string(1, static_cast<char>(IndexTag::kListByUnit)),
-                                                   std::string(1, static_cast<char>(static_cast<int>(IndexTag::kStats) + 1))),
-                                 "clearing the query indexes"));
+  GRID_RETURN_IF_ERROR(
+      FromRocks(clear.DeleteRange(index_, std::string(1, static_cast<char>(IndexTag::kListByUnit)),
+                                  std::string(1, static_cast<char>(static_cast<int>(IndexTag::kStats) + 1))),
+                "clearing the query indexes"));
   GRID_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &clear), "clearing the query indexes"));
 
   uint64_t n = 0;
@@ -196,10 +197,10 @@ StatusOr<uint64_t> Store::BackfillQueryIndexes(const Directory& directory) {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     grid::v1::Case c;
     if (!c.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "a case record cannot be parsed");
+      return Error(reason::CORRUPT_RECORD, "a case record cannot be parsed");
     }
     auto id = ParseCaseId(c.id());
-    if (!id) return Status(StatusCode::kDataLoss, "CORRUPT_RECORD", "case id '" + c.id() + "' is not numeric");
+    if (!id) return Error(reason::CORRUPT_RECORD, "case id '" + c.id() + "' is not numeric");
     auto events = GetEvents(*id);
     if (!events.ok()) return events.status();
     SetUnitPath(directory, &c);
@@ -207,8 +208,8 @@ StatusOr<uint64_t> Store::BackfillQueryIndexes(const Directory& directory) {
     c.SerializeToString(&value);
     GRID_RETURN_IF_ERROR(FromRocks(batch.Put(cases_, it->key(), value), "rewriting a case"));
     for (const IndexOp& op : CaseQueryOps(nullptr, c, &*events)) {
-      rocksdb::Status s = op.kind == IndexOp::Kind::kPut ? batch.Put(index_, op.key, op.value)
-                                                         : batch.Merge(index_, op.key, op.value);
+      rocksdb::Status s =
+          op.kind == IndexOp::Kind::kPut ? batch.Put(index_, op.key, op.value) : batch.Merge(index_, op.key, op.value);
       GRID_RETURN_IF_ERROR(FromRocks(s, "indexing a case"));
     }
     if (++n % 10000 == 0) {

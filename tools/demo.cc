@@ -1,5 +1,7 @@
 // The demo directory over the embedded rows: see demo_data.h.
-#include "engine/demo_directory.h"
+//
+// Thread-safety: pure functions.
+#include "tools/demo/demo_directory.h"
 #include "tools/demo_data.h"
 
 namespace grid::tools {

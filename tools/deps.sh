@@ -6,6 +6,7 @@ GRID_PACKAGES=(
   librocksdb-dev libboost-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
+  libabsl-dev clang clang-format  # thread annotations; the -Wthread-safety check (ctest); tools/format
 )
 
 grid_install_missing() {

@@ -22,8 +22,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -208,7 +208,8 @@ int main(int argc, char** argv) {
               << std::endl;
   }
   if (const auto err = s->index_save_error(); !err.empty()) {
-    std::cerr << "gridd: the grid index or unit table could not be saved (the next start rebuilds it): " << err << std::endl;
+    std::cerr << "gridd: the grid index or unit table could not be saved (the next start rebuilds it): " << err
+              << std::endl;
   }
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));
   std::cout << "gridd: serving on " << host << ":" << s->port() << ", data " << config.data_dir

@@ -1,17 +1,19 @@
 // Loaders: see loaders.h. zlib's gz* functions read plain files as well.
+//
+// Thread-safety: as loaders.h.
 #include "tools/loaders.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <zlib.h>
 
-#include "engine/divisions.h"
-
+#include "engine/reasons.h"
+#include "import/divisions.h"
 
 namespace grid::tools {
 
 StatusOr<std::string> ReadFileMaybeGz(const std::string& path) {
   gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) return NotFound("FILE_UNREADABLE", "cannot open " + path);
+  if (f == nullptr) return Error(reason::FILE_UNREADABLE, "cannot open " + path);
   gzbuffer(f, 1 << 20);
   std::string out;
   char buf[1 << 16];
@@ -21,7 +23,7 @@ StatusOr<std::string> ReadFileMaybeGz(const std::string& path) {
       int err = 0;
       std::string msg = gzerror(f, &err);
       gzclose(f);
-      return NotFound("FILE_UNREADABLE", "cannot read " + path + ": " + msg);
+      return Error(reason::FILE_UNREADABLE, "cannot read " + path + ": " + msg);
     }
     if (n == 0) break;
     out.append(buf, static_cast<size_t>(n));
@@ -49,7 +51,7 @@ StatusOr<grid::v1::DirectoryContent> LoadDivisionsDir(const std::string& dir) {
       text = ReadFileMaybeGz(path);
     }
     if (!text.ok()) {
-      return NotFound("FILE_UNREADABLE", text.status().message() + " (looked for " + f.name + ".csv.gz and .csv)");
+      return Error(reason::FILE_UNREADABLE, text.status().message() + " (looked for " + f.name + ".csv.gz and .csv)");
     }
     auto units = ParseDivisionCsv(path, *text, f.kind);
     if (!units.ok()) return units.status();
@@ -64,7 +66,7 @@ StatusOr<grid::v1::DirectoryContent> LoadDirectoryJson(const std::string& path) 
   if (!text.ok()) return text.status();
   grid::v1::DirectoryContent content;
   auto st = google::protobuf::util::JsonStringToMessage(*text, &content);
-  if (!st.ok()) return InvalidArgument("INVALID_JSON", path + ": " + st.ToString());
+  if (!st.ok()) return Error(reason::INVALID_JSON, path + ": " + st.ToString());
   return content;
 }
 

@@ -30,18 +30,14 @@ using std::chrono::year_month_day;
 constexpr Micros H = kMicrosPerHour;
 constexpr Micros M = kMicrosPerMinute;
 
-year_month_day D(int y, unsigned m, unsigned d) {
-  return year_month_day{year(y), month(m), day(d)};
-}
+year_month_day D(int y, unsigned m, unsigned d) { return year_month_day{year(y), month(m), day(d)}; }
 
 using testing::LoadCn2026;
 
 class CalendarCn2026 : public ::testing::Test {
  protected:
   // Local (Beijing) time.
-  Micros T(int y, unsigned m, unsigned d, int hh, int mm) const {
-    return cal_.At(D(y, m, d), hh, mm);
-  }
+  Micros T(int y, unsigned m, unsigned d, int hh, int mm) const { return cal_.At(D(y, m, d), hh, mm); }
   WorkingCalendar cal_ = LoadCn2026();
 };
 
@@ -51,22 +47,18 @@ TEST_F(CalendarCn2026, HolidaysAndMakeUpDays) {
   // 33 days off and 6 make-up days.
   EXPECT_EQ(cal_.overrides().size(), 39u);
   const year_month_day off[] = {
-      D(2026, 1, 1),  D(2026, 1, 2),  D(2026, 1, 3),  D(2026, 2, 15), D(2026, 2, 16),
-      D(2026, 2, 17), D(2026, 2, 18), D(2026, 2, 19), D(2026, 2, 20), D(2026, 2, 21),
-      D(2026, 2, 22), D(2026, 2, 23), D(2026, 4, 4),  D(2026, 4, 5),  D(2026, 4, 6),
-      D(2026, 5, 1),  D(2026, 5, 2),  D(2026, 5, 3),  D(2026, 5, 4),  D(2026, 5, 5),
-      D(2026, 6, 19), D(2026, 6, 20), D(2026, 6, 21), D(2026, 9, 25), D(2026, 9, 26),
-      D(2026, 9, 27), D(2026, 10, 1), D(2026, 10, 2), D(2026, 10, 3), D(2026, 10, 4),
-      D(2026, 10, 5), D(2026, 10, 6), D(2026, 10, 7)};
+      D(2026, 1, 1),  D(2026, 1, 2),  D(2026, 1, 3),  D(2026, 2, 15), D(2026, 2, 16), D(2026, 2, 17), D(2026, 2, 18),
+      D(2026, 2, 19), D(2026, 2, 20), D(2026, 2, 21), D(2026, 2, 22), D(2026, 2, 23), D(2026, 4, 4),  D(2026, 4, 5),
+      D(2026, 4, 6),  D(2026, 5, 1),  D(2026, 5, 2),  D(2026, 5, 3),  D(2026, 5, 4),  D(2026, 5, 5),  D(2026, 6, 19),
+      D(2026, 6, 20), D(2026, 6, 21), D(2026, 9, 25), D(2026, 9, 26), D(2026, 9, 27), D(2026, 10, 1), D(2026, 10, 2),
+      D(2026, 10, 3), D(2026, 10, 4), D(2026, 10, 5), D(2026, 10, 6), D(2026, 10, 7)};
   for (const auto& d : off)
-    EXPECT_FALSE(cal_.IsWorkingDay(d))
-        << static_cast<int>(d.year()) << "-" << static_cast<unsigned>(d.month()) << "-"
-        << static_cast<unsigned>(d.day());
+    EXPECT_FALSE(cal_.IsWorkingDay(d)) << static_cast<int>(d.year()) << "-" << static_cast<unsigned>(d.month()) << "-"
+                                       << static_cast<unsigned>(d.day());
   // 调休: weekend days that are working days.
-  for (const auto& d : {D(2026, 1, 4), D(2026, 2, 14), D(2026, 2, 28), D(2026, 5, 9),
-                        D(2026, 9, 20), D(2026, 10, 10)}) {
-    EXPECT_TRUE(cal_.IsWorkingDay(d))
-        << static_cast<unsigned>(d.month()) << "-" << static_cast<unsigned>(d.day());
+  for (const auto& d :
+       {D(2026, 1, 4), D(2026, 2, 14), D(2026, 2, 28), D(2026, 5, 9), D(2026, 9, 20), D(2026, 10, 10)}) {
+    EXPECT_TRUE(cal_.IsWorkingDay(d)) << static_cast<unsigned>(d.month()) << "-" << static_cast<unsigned>(d.day());
   }
   // Ordinary days around them.
   EXPECT_TRUE(cal_.IsWorkingDay(D(2026, 2, 13)));    // Friday before Spring Festival
@@ -80,8 +72,7 @@ TEST_F(CalendarCn2026, WholeYearHas248WorkingDays) {
   // 261 weekdays - 19 weekday holidays + 6 make-up days.
   EXPECT_EQ(cal_.WorkingTimeBetween(T(2026, 1, 1, 0, 0), T(2027, 1, 1, 0, 0)), 248 * 7 * H);
   int count = 0;
-  for (sys_days d = sys_days(D(2026, 1, 1)); d < sys_days(D(2027, 1, 1));
-       d += std::chrono::days(1)) {
+  for (sys_days d = sys_days(D(2026, 1, 1)); d < sys_days(D(2027, 1, 1)); d += std::chrono::days(1)) {
     count += cal_.IsWorkingDay(d) ? 1 : 0;
   }
   EXPECT_EQ(count, 248);
@@ -89,15 +80,13 @@ TEST_F(CalendarCn2026, WholeYearHas248WorkingDays) {
 
 TEST_F(CalendarCn2026, LocalTimeUsesFixedOffset) {
   const Micros midnight = T(2026, 1, 1, 0, 0);
-  EXPECT_EQ(midnight, static_cast<Micros>(sys_days(D(2025, 12, 31)).time_since_epoch().count()) *
-                              kMicrosPerDay +
-                          16 * H);
+  EXPECT_EQ(midnight,
+            static_cast<Micros>(sys_days(D(2025, 12, 31)).time_since_epoch().count()) * kMicrosPerDay + 16 * H);
   EXPECT_EQ(cal_.LocalDate(midnight), D(2026, 1, 1));
   EXPECT_EQ(cal_.LocalDate(midnight - 1), D(2025, 12, 31));
   // 2026-01-01T16:30Z is 2 January 00:30 in Beijing.
   const Micros utc_1630 =
-      static_cast<Micros>(sys_days(D(2026, 1, 1)).time_since_epoch().count()) * kMicrosPerDay +
-      16 * H + 30 * M;
+      static_cast<Micros>(sys_days(D(2026, 1, 1)).time_since_epoch().count()) * kMicrosPerDay + 16 * H + 30 * M;
   EXPECT_EQ(cal_.LocalDate(utc_1630), D(2026, 1, 2));
   EXPECT_TRUE(cal_.IsWorkingInstant(T(2026, 3, 9, 8, 30)));
   EXPECT_FALSE(cal_.IsWorkingInstant(T(2026, 3, 9, 12, 0)));
@@ -231,10 +220,8 @@ TEST(Calendar, ParsesCustomCalendar) {
   EXPECT_TRUE(cal->IsWorkingDay(D(2026, 3, 6)));   // Friday make-up
   EXPECT_FALSE(cal->IsWorkingDay(D(2026, 3, 7)));  // Saturday
   // Touching intervals run on; 23:00 + 2 h ends at 09:00 + 1 h next working day.
-  EXPECT_EQ(cal->AddWorkingTime(cal->At(D(2026, 3, 1), 12, 0), 2 * H),
-            cal->At(D(2026, 3, 1), 14, 0));
-  EXPECT_EQ(cal->AddWorkingTime(cal->At(D(2026, 3, 1), 23, 0), 2 * H),
-            cal->At(D(2026, 3, 4), 10, 0));
+  EXPECT_EQ(cal->AddWorkingTime(cal->At(D(2026, 3, 1), 12, 0), 2 * H), cal->At(D(2026, 3, 1), 14, 0));
+  EXPECT_EQ(cal->AddWorkingTime(cal->At(D(2026, 3, 1), 23, 0), 2 * H), cal->At(D(2026, 3, 4), 10, 0));
 }
 
 struct BadCalendar {
@@ -255,15 +242,12 @@ INSTANTIATE_TEST_SUITE_P(
     Calendar, CalendarParseError,
     ::testing::Values(
         BadCalendar{"# ok\nholidays 2026-01-01\n", 2, "unknown directive 'holidays'"},
-        BadCalendar{"tz\n", 1, "tz takes one offset"},
-        BadCalendar{"tz +8\n", 1, "bad UTC offset '+8'"},
-        BadCalendar{"tz 08:00\n", 1, "bad UTC offset"},
-        BadCalendar{"tz +14:30\n", 1, "at most 14:00"},
+        BadCalendar{"tz\n", 1, "tz takes one offset"}, BadCalendar{"tz +8\n", 1, "bad UTC offset '+8'"},
+        BadCalendar{"tz 08:00\n", 1, "bad UTC offset"}, BadCalendar{"tz +14:30\n", 1, "at most 14:00"},
         BadCalendar{"tz +08:00\n\ntz +08:00\n", 3, "tz already given on line 1"},
         BadCalendar{"hours\n", 1, "hours needs at least one interval"},
         BadCalendar{"hours 8:30-12:00\n", 1, "bad interval '8:30-12:00'"},
-        BadCalendar{"hours 08:30-24:30\n", 1, "bad interval"},
-        BadCalendar{"hours 08:60-12:00\n", 1, "bad interval"},
+        BadCalendar{"hours 08:30-24:30\n", 1, "bad interval"}, BadCalendar{"hours 08:60-12:00\n", 1, "bad interval"},
         BadCalendar{"hours 12:00-08:30\n", 1, "empty or reversed"},
         BadCalendar{"hours 08:30-08:30\n", 1, "empty or reversed"},
         BadCalendar{"hours 08:30-12:00 11:00-18:00\n", 1, "overlaps or precedes"},
@@ -275,8 +259,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCalendar{"weekend sat\nweekend sun\n", 2, "weekend already given on line 1"},
         BadCalendar{"holiday\n", 1, "holiday needs a date"},
         BadCalendar{"holiday 2026-02-30 no such day\n", 1, "bad date '2026-02-30'"},
-        BadCalendar{"holiday 2026/01/01\n", 1, "bad date"},
-        BadCalendar{"holiday 26-01-01\n", 1, "bad date"},
+        BadCalendar{"holiday 2026/01/01\n", 1, "bad date"}, BadCalendar{"holiday 26-01-01\n", 1, "bad date"},
         BadCalendar{"workday 2026-13-01\n", 1, "bad date"},
         BadCalendar{"holiday 2026-02-23..2026-02-15\n", 1, "is reversed"},
         BadCalendar{"holiday 2026-02-15..2026-2-23\n", 1, "bad date range"},
@@ -284,8 +267,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCalendar{"holiday 2026-02-15..2026-02-23\nholiday 2026-02-16\n", 2,
                     "date 2026-02-16 already listed on line 1"},
         BadCalendar{"workday 2026-02-14\nholiday 2026-02-14\n", 2, "already listed on line 1"},
-        BadCalendar{"# make-up on a weekday\nworkday 2026-02-13\n", 2,
-                    "workday 2026-02-13 is not a weekend day"},
+        BadCalendar{"# make-up on a weekday\nworkday 2026-02-13\n", 2, "workday 2026-02-13 is not a weekend day"},
         // Checked against the final weekend: here Saturday is a working day.
         BadCalendar{"workday 2026-02-14\nweekend sun\n", 1, "is not a weekend day"}));
 

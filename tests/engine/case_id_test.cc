@@ -11,7 +11,7 @@ TEST(CaseId, SortsByTimeAndNeverRepeats) {
   CaseIdGenerator gen(0);
   const Micros t0 = 1'795'000'000'000'000;  // microseconds
   uint64_t a = gen.Next(t0);
-  uint64_t b = gen.Next(t0);        // same millisecond
+  uint64_t b = gen.Next(t0);         // same millisecond
   uint64_t c = gen.Next(t0 + 5000);  // 5 ms later
   EXPECT_EQ(a, 1'795'000'000'000'000ULL);
   EXPECT_EQ(b, a + 1);

@@ -166,24 +166,23 @@ TEST_F(Deadline, OverlappingPausesCountOnce) {
   EXPECT_EQ(d.resolve_due, T(2026, 3, 9, 13, 0));
   EXPECT_EQ(d.resolve_paused, 1 * H);
   // Touching pauses also merge.
-  const Deadlines t = Compute("emergency", start,
-                              {{T(2026, 3, 9, 10, 30), T(2026, 3, 9, 11, 0)},
-                               {T(2026, 3, 9, 11, 0), T(2026, 3, 9, 11, 20)}});
+  const Deadlines t =
+      Compute("emergency", start,
+              {{T(2026, 3, 9, 10, 30), T(2026, 3, 9, 11, 0)}, {T(2026, 3, 9, 11, 0), T(2026, 3, 9, 11, 20)}});
   EXPECT_EQ(t.resolve_due, T(2026, 3, 9, 12, 50));
 }
 
 TEST_F(Deadline, WorkingPauseOverNightCostsOnlyWorkingTime) {
   // Tue 17:00 -> Wed 09:00 covers 1 h on Tuesday and 30 min on Wednesday.
-  const Deadlines d =
-      Compute("general", T(2026, 3, 9, 10, 0), {{T(2026, 3, 10, 17, 0), T(2026, 3, 11, 9, 0)}});
+  const Deadlines d = Compute("general", T(2026, 3, 9, 10, 0), {{T(2026, 3, 10, 17, 0), T(2026, 3, 11, 9, 0)}});
   EXPECT_EQ(d.resolve_paused, 90 * M);
   EXPECT_EQ(d.resolve_due, T(2026, 3, 18, 11, 30));
   // The warning moves too: 16:42 + 1 h 30 min of working time.
   EXPECT_EQ(d.resolve_warn_at, T(2026, 3, 17, 8, 42));
   // A pause that lies entirely in a night or a weekend costs nothing.
-  const Deadlines n = Compute("general", T(2026, 3, 9, 10, 0),
-                              {{T(2026, 3, 10, 18, 30), T(2026, 3, 11, 7, 0)},
-                               {T(2026, 3, 14, 0, 0), T(2026, 3, 16, 8, 30)}});
+  const Deadlines n =
+      Compute("general", T(2026, 3, 9, 10, 0),
+              {{T(2026, 3, 10, 18, 30), T(2026, 3, 11, 7, 0)}, {T(2026, 3, 14, 0, 0), T(2026, 3, 16, 8, 30)}});
   EXPECT_EQ(n.resolve_due, T(2026, 3, 18, 10, 0));
   EXPECT_EQ(n.resolve_paused, 0);
 }
@@ -201,17 +200,14 @@ TEST_F(Deadline, OverlappingWorkingPausesAcrossNightsAndHoliday) {
   // 30.5 h remain from Thu 26 Feb 10:00: 26th 5.5 h, 27th 7 h, 28th 7 h,
   // 2 March 7 h (26.5 h), 3 March 3.5 h + 0.5 h -> 15:00.
   EXPECT_EQ(d.resolve_due, T(2026, 3, 3, 15, 0));
-  EXPECT_EQ(cal_.WorkingTimeBetween(T(2026, 2, 10, 10, 0), d.resolve_due) - d.resolve_paused,
-            49 * H);
+  EXPECT_EQ(cal_.WorkingTimeBetween(T(2026, 2, 10, 10, 0), d.resolve_due) - d.resolve_paused, 49 * H);
 }
 
 TEST_F(Deadline, PauseStartingAtDueHasNoEffect) {
-  const Deadlines d =
-      Compute("emergency", T(2026, 3, 9, 10, 0), {{T(2026, 3, 9, 12, 0), T(2026, 3, 9, 13, 0)}});
+  const Deadlines d = Compute("emergency", T(2026, 3, 9, 10, 0), {{T(2026, 3, 9, 12, 0), T(2026, 3, 9, 13, 0)}});
   EXPECT_EQ(d.resolve_due, T(2026, 3, 9, 12, 0));
   // In working time a pause over lunch after a noon due does nothing either.
-  const Deadlines w =
-      Compute("general", T(2026, 3, 9, 12, 0), {{T(2026, 3, 10, 12, 0), T(2026, 3, 10, 14, 30)}});
+  const Deadlines w = Compute("general", T(2026, 3, 9, 12, 0), {{T(2026, 3, 10, 12, 0), T(2026, 3, 10, 14, 30)}});
   EXPECT_EQ(w.accept_due, T(2026, 3, 10, 12, 0));
 }
 
@@ -223,8 +219,7 @@ TEST_F(Deadline, OpenPauseHasNoDueYet) {
   EXPECT_EQ(d.resolve_due, kNoDeadline);
   EXPECT_EQ(d.resolve_warn_at, kNoDeadline);  // 11:36 would fall inside the pause
   // The pause of a resolved wait, by contrast, gives finite instants.
-  const Deadlines closed =
-      Compute("emergency", start, {{T(2026, 3, 9, 11, 0), T(2026, 3, 9, 12, 0)}});
+  const Deadlines closed = Compute("emergency", start, {{T(2026, 3, 9, 11, 0), T(2026, 3, 9, 12, 0)}});
   EXPECT_EQ(closed.resolve_warn_at, T(2026, 3, 9, 12, 36));
   EXPECT_EQ(closed.resolve_due, T(2026, 3, 9, 13, 0));
 }
@@ -242,14 +237,12 @@ TEST_F(Deadline, InvalidPauseIsRejected) {
 TEST_F(Deadline, AddCountedTimeMatchesDirectArithmetic) {
   const Micros start = T(2026, 9, 18, 16, 0);
   Micros paused = -1;
-  EXPECT_EQ(AddCountedTime(cal_, CountingMode::kWorking, start, 3 * H, {}, &paused),
-            cal_.AddWorkingTime(start, 3 * H));
+  EXPECT_EQ(AddCountedTime(cal_, CountingMode::kWorking, start, 3 * H, {}, &paused), cal_.AddWorkingTime(start, 3 * H));
   EXPECT_EQ(paused, 0);
   EXPECT_EQ(AddCountedTime(cal_, CountingMode::kCalendar, start, 3 * H, {}), start + 3 * H);
   // Pause over the Sunday 20 September make-up day costs its 7 h.
   const std::vector<Pause> pauses = {{T(2026, 9, 19, 0, 0), T(2026, 9, 21, 0, 0)}};
-  EXPECT_EQ(AddCountedTime(cal_, CountingMode::kWorking, start, 3 * H, pauses, &paused),
-            T(2026, 9, 21, 9, 30));
+  EXPECT_EQ(AddCountedTime(cal_, CountingMode::kWorking, start, 3 * H, pauses, &paused), T(2026, 9, 21, 9, 30));
   EXPECT_EQ(paused, 7 * H);
 }
 
@@ -337,12 +330,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadPolicy{"", 0, "no rules"}, BadPolicy{"# only comments\nwarn 0.8\n", 0, "no rules"},
         BadPolicy{GOOD "rules general * working 1wd 7wd\n", 2, "unknown directive 'rules'"},
-        BadPolicy{"warn\n" GOOD, 1, "warn takes one share"},
-        BadPolicy{"warn 0\n" GOOD, 1, "bad warning share '0'"},
-        BadPolicy{"warn 1.5\n" GOOD, 1, "bad warning share"},
-        BadPolicy{"warn 120%\n" GOOD, 1, "bad warning share"},
-        BadPolicy{"warn -0.5\n" GOOD, 1, "bad warning share"},
-        BadPolicy{"warn .8\n" GOOD, 1, "bad warning share"},
+        BadPolicy{"warn\n" GOOD, 1, "warn takes one share"}, BadPolicy{"warn 0\n" GOOD, 1, "bad warning share '0'"},
+        BadPolicy{"warn 1.5\n" GOOD, 1, "bad warning share"}, BadPolicy{"warn 120%\n" GOOD, 1, "bad warning share"},
+        BadPolicy{"warn -0.5\n" GOOD, 1, "bad warning share"}, BadPolicy{"warn .8\n" GOOD, 1, "bad warning share"},
         BadPolicy{"warn eighty\n" GOOD, 1, "bad warning share"},
         BadPolicy{"warn 0.8\n\nwarn 0.9\n" GOOD, 3, "warn already given on line 1"},
         BadPolicy{"rule general * working 1wd\n", 1, "rule takes 5 fields"},
@@ -356,13 +346,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadPolicy{"rule general * working 1wd 7w\n", 1, "unknown unit 'w'"},
         BadPolicy{"rule general * working 0h 7wd\n", 1, "accept duration '0h' is zero"},
         BadPolicy{"rule general * working 1d 7wd\n", 1, "unit d (24 h days) is for calendar mode"},
-        BadPolicy{"rule general * calendar 1h 7wd\n", 1,
-                  "unit wd (working days) is for working mode"},
+        BadPolicy{"rule general * calendar 1h 7wd\n", 1, "unit wd (working days) is for working mode"},
         BadPolicy{"rule general * calendar 1h 400d\n", 1, "longer than a year"},
         BadPolicy{"rule general * calendar 1h 1234567h\n", 1, "too large a number"},
         BadPolicy{"rule general * working 8wd 7wd\n", 1, "accept time is longer than resolve time"},
-        BadPolicy{GOOD "# again\nrule general * working 2wd 9wd\n", 3,
-                  "rule for general * already given on line 1"}));
+        BadPolicy{GOOD "# again\nrule general * working 2wd 9wd\n", 3, "rule for general * already given on line 1"}));
 
 #undef GOOD
 

@@ -1,3 +1,7 @@
+// Tests for engine/directory (the snapshot, its validation, Restore and the
+// saved unit table and grid index).
+//
+// Thread-safety: single-threaded tests.
 #include "engine/directory.h"
 
 #include <gtest/gtest.h>
@@ -7,7 +11,8 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "engine/divisions.h"
+#include "engine/party_organisation.h"
+#include "storage/posix_files.h"
 #include "tests/support/tiny_directory.h"
 
 namespace grid {
@@ -255,7 +260,7 @@ TEST(Directory, ApplyChecksAChangedGridAgainstItsCommunitysStoredBoundary) {
 
 // Boundaries kept apart, as the store keeps them, for Restore.
 struct SplitDirectory {
-  grid::v1::DirectoryContent units;  // without boundaries
+  grid::v1::DirectoryContent units;                                      // without boundaries
   std::vector<std::pair<std::string, grid::v1::Boundary>> grids, areas;  // code order
   BoundarySource Source() const {
     return [this](bool g, const BoundaryVisitor& visit) -> Status {
@@ -278,28 +283,31 @@ SplitDirectory Split(grid::v1::DirectoryContent c) {
   return out;
 }
 
+// The saved files of these tests are real files in the temp dir.
+storage::PosixFiles files;
+
 TEST(Directory, RestoreLoadsTheSavedIndexOnlyForItsOwnVersionAndGrids) {
   const std::string path = ::testing::TempDir() + "directory_restore.idx";
   std::remove(path.c_str());
   const SplitDirectory split = Split(TinyWithCommunityBoundary());
   RestoreReport report;
   // No file: rebuilt from the source.
-  auto d = Directory::Restore(split.units, 5, split.Source(), path, &report);
+  auto d = Directory::Restore(split.units, 5, split.Source(), files, path, &report);
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(report.origin, IndexOrigin::kRebuilt);
   EXPECT_EQ(GridAtPoint(**d, 110.015, 20.005), "100001001002");
   EXPECT_TRUE((*d)->HasBoundary("100001001"));
-  ASSERT_TRUE((*d)->SaveIndex(path).ok());
+  ASSERT_TRUE((*d)->SaveIndex(files, path).ok());
   // Saved for this version: loaded; the source's grids are not read.
   SplitDirectory no_grids = split;
   no_grids.grids.clear();
-  d = Directory::Restore(split.units, 5, no_grids.Source(), path, &report);
+  d = Directory::Restore(split.units, 5, no_grids.Source(), files, path, &report);
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(report.origin, IndexOrigin::kLoaded);
   EXPECT_EQ(GridAtPoint(**d, 110.015, 20.005), "100001001002");
   EXPECT_EQ(GridAtPoint(**d, 110.005, 20.005), "100001001001");
   // Another version: stale, rebuilt.
-  d = Directory::Restore(split.units, 6, split.Source(), path, &report);
+  d = Directory::Restore(split.units, 6, split.Source(), files, path, &report);
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(report.origin, IndexOrigin::kRebuilt);
   EXPECT_NE(report.why_rebuilt.find("STALE_INDEX"), std::string::npos) << report.why_rebuilt;
@@ -309,7 +317,7 @@ TEST(Directory, RestoreLoadsTheSavedIndexOnlyForItsOwnVersionAndGrids) {
   fewer.grids.pop_back();
   fewer.units.mutable_members()->Clear();
   fewer.units.mutable_units(3)->clear_address_coverage();
-  d = Directory::Restore(fewer.units, 5, fewer.Source(), path, &report);
+  d = Directory::Restore(fewer.units, 5, fewer.Source(), files, path, &report);
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(report.origin, IndexOrigin::kRebuilt);
   EXPECT_NE(report.why_rebuilt.find("STALE_INDEX"), std::string::npos) << report.why_rebuilt;
@@ -320,7 +328,7 @@ TEST(Directory, RestoreLoadsTheSavedIndexOnlyForItsOwnVersionAndGrids) {
 TEST(Directory, RestoreReadsBoundariesCarriedInlineByAnOlderStore) {
   auto c = testing::TinyDirectory();
   RestoreReport report;
-  auto d = Directory::Restore(c, 1, SplitDirectory{}.Source(), "", &report);
+  auto d = Directory::Restore(c, 1, SplitDirectory{}.Source(), files, "", &report);
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(report.origin, IndexOrigin::kRebuilt);
   EXPECT_EQ(GridAtPoint(**d, 110.015, 20.005), "100001001002");
@@ -472,9 +480,7 @@ TEST(UnitTable, DuplicatesAreReportedAtTheirSecondOccurrence) {
 
 // A unit field added to the proto must be kept by the table:
 // UnitTable::InputOf has to learn it (and this test its number).
-TEST(UnitTable, KnowsEveryFieldOfUnit) {
-  EXPECT_EQ(grid::v1::Unit::descriptor()->field_count(), 8);
-}
+TEST(UnitTable, KnowsEveryFieldOfUnit) { EXPECT_EQ(grid::v1::Unit::descriptor()->field_count(), 8); }
 
 TEST(Directory, RestoreMapsTheSavedTableAndIndexWithoutReadingTheUnits) {
   const std::string index = ::testing::TempDir() + "restore_table.idx";
@@ -483,7 +489,7 @@ TEST(Directory, RestoreMapsTheSavedTableAndIndexWithoutReadingTheUnits) {
   std::remove(table.c_str());
   const SplitDirectory split = Split(TinyWithCommunityBoundary());
   const StoredUnits stored = StoreOf(split.units);
-  const SavedPaths saved{index, table};
+  const SavedPaths saved{index, table, &files};
   RestoreReport report;
   // No files: both rebuilt from the store.
   auto d = Directory::Restore(stored.rest, 5, stored.Source(), split.Source(), saved, &report);
@@ -492,8 +498,8 @@ TEST(Directory, RestoreMapsTheSavedTableAndIndexWithoutReadingTheUnits) {
   EXPECT_EQ(report.table_origin, IndexOrigin::kRebuilt);
   EXPECT_NE(report.why_table_rebuilt.find("IO_ERROR"), std::string::npos) << report.why_table_rebuilt;
   EXPECT_EQ(stored.reads, 1);
-  ASSERT_TRUE((*d)->SaveIndex(index).ok());
-  ASSERT_TRUE((*d)->SaveTable(table).ok());
+  ASSERT_TRUE((*d)->SaveIndex(files, index).ok());
+  ASSERT_TRUE((*d)->SaveTable(files, table).ok());
   // Round trip: both mapped; no unit and no grid boundary is read.
   SplitDirectory no_grids = split;
   no_grids.grids.clear();
@@ -532,12 +538,12 @@ TEST(Directory, RestoreRebuildsACorruptOrMismatchedTable) {
   const std::string table = ::testing::TempDir() + "restore_bad_table.tab";
   const SplitDirectory split = Split(TinyWithCommunityBoundary());
   const StoredUnits stored = StoreOf(split.units);
-  const SavedPaths saved{index, table};
+  const SavedPaths saved{index, table, &files};
   auto d = Directory::Restore(stored.rest, 5, stored.Source(), split.Source(), saved, nullptr);
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   auto save = [&](const Directory& dir) {
-    ASSERT_TRUE(dir.SaveIndex(index).ok());
-    ASSERT_TRUE(dir.SaveTable(table).ok());
+    ASSERT_TRUE(dir.SaveIndex(files, index).ok());
+    ASSERT_TRUE(dir.SaveTable(files, table).ok());
   };
   RestoreReport report;
   auto restore_expect = [&](const std::string& reason) {
@@ -570,7 +576,7 @@ TEST(Directory, RestoreRebuildsACorruptOrMismatchedTable) {
   save(**d);
   auto other = Directory::Apply(**d, Reshaped(split.units, 3, NAN, 0, 0, 0), false, 5);
   ASSERT_TRUE(other.ok()) << other.status().ToString();
-  ASSERT_TRUE((*other)->SaveIndex(index).ok());
+  ASSERT_TRUE((*other)->SaveIndex(files, index).ok());
   restore_expect("not saved with the unit table");
   // Both files good again: loaded.
   save(**d);

@@ -1,16 +1,21 @@
 // Tests for engine/geo: validation, the half-open containment rule on shared
-// edges and vertices, holes, multipolygons, ShapeIndex and distances.
+// edges and vertices, holes, multipolygons, ShapeIndex and distances. The saved
+// index files go through storage/posix_files.h (real files in the temp dir).
+//
+// Thread-safety: single-threaded tests.
 #include "engine/geo.h"
+#include "engine/geo_internal.h"
+#include "storage/posix_files.h"
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <unistd.h>
+#include <filesystem>
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <numbers>
 #include <optional>
@@ -50,9 +55,7 @@ Coords Rect(double min_lng, double min_lat, double max_lng, double max_lat) {
   return {{min_lng, min_lat}, {max_lng, min_lat}, {max_lng, max_lat}, {min_lng, max_lat}};
 }
 
-bool In(const MultiPolygon& s, double lng, double lat) {
-  return ContainingPolygon(s, Point{lng, lat}) >= 0;
-}
+bool In(const MultiPolygon& s, double lng, double lat) { return ContainingPolygon(s, Point{lng, lat}) >= 0; }
 
 // Number of shapes containing p by a linear scan (reference for Locate).
 int Owners(const std::vector<MultiPolygon>& shapes, Point p) {
@@ -61,8 +64,7 @@ int Owners(const std::vector<MultiPolygon>& shapes, Point p) {
   return n;
 }
 
-void ExpectInvalid(const grid::v1::Boundary& b, const std::string& reason,
-                   const std::string& where) {
+void ExpectInvalid(const grid::v1::Boundary& b, const std::string& reason, const std::string& where) {
   StatusOr<MultiPolygon> s = FromProto(b);
   ASSERT_FALSE(s.ok()) << "expected " << reason;
   EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
@@ -121,9 +123,9 @@ TEST(Geo, ConcavePolygon) {
   // The ray from (0.5, 1) passes exactly through the notch's bottom vertices.
   EXPECT_TRUE(In(u, 0.5, 1));
   EXPECT_TRUE(In(u, 1.5, 0.999));
-  EXPECT_TRUE(In(u, 2, 2));      // west edge of the right arm: inside
-  EXPECT_FALSE(In(u, 1, 2));     // east edge of the left arm: outside
-  EXPECT_FALSE(In(u, 1.5, 1));   // the notch floor is a horizontal boundary below the notch
+  EXPECT_TRUE(In(u, 2, 2));     // west edge of the right arm: inside
+  EXPECT_FALSE(In(u, 1, 2));    // east edge of the left arm: outside
+  EXPECT_FALSE(In(u, 1.5, 1));  // the notch floor is a horizontal boundary below the notch
 }
 
 TEST(Geo, PolygonWithHole) {
@@ -185,10 +187,10 @@ TEST(Geo, MultiPolygon) {
 TEST(Geo, SquaresSharingAnEdgeHaveExactlyOneOwner) {
   // West/east neighbours sharing x = 110.25; south/north neighbours sharing y = 19.75.
   std::vector<MultiPolygon> shapes = {
-      Shape({Rect(110.0, 19.5, 110.25, 19.75)}),   // 0: south-west
-      Shape({Rect(110.25, 19.5, 110.5, 19.75)}),   // 1: south-east
-      Shape({Rect(110.0, 19.75, 110.25, 20.0)}),   // 2: north-west
-      Shape({Rect(110.25, 19.75, 110.5, 20.0)}),   // 3: north-east
+      Shape({Rect(110.0, 19.5, 110.25, 19.75)}),  // 0: south-west
+      Shape({Rect(110.25, 19.5, 110.5, 19.75)}),  // 1: south-east
+      Shape({Rect(110.0, 19.75, 110.25, 20.0)}),  // 2: north-west
+      Shape({Rect(110.25, 19.75, 110.5, 20.0)}),  // 3: north-east
   };
   auto owner = [&](Point p) {
     int found = -1, count = 0;
@@ -315,8 +317,7 @@ class JitteredTiling {
   const std::vector<MultiPolygon>& shapes() const { return shapes_; }
   Point vertex(int i, int j) const { return v_[i][j]; }
   static bool StrictlyInsideExtent(Point p) {
-    return p.lng > kLng0 && p.lng < kLng0 + kN * kStep && p.lat > kLat0 &&
-           p.lat < kLat0 + kN * kStep;
+    return p.lng > kLng0 && p.lng < kLng0 + kN * kStep && p.lat > kLat0 && p.lat < kLat0 + kN * kStep;
   }
 
  private:
@@ -384,10 +385,9 @@ TEST(Geo, JitteredTilingEveryInteriorPointHasExactlyOneOwner) {
 
 TEST(Geo, LocateReturnsAllContainingShapesInAscendingId) {
   std::vector<MultiPolygon> shapes = {
-      Shape({Rect(0, 0, 10, 10)}),  // 0
-      Shape({Rect(20, 20, 30, 30)}),
-      Shape({Rect(2, 2, 4, 4)}),    // 2: overlaps 0
-      Shape({Rect(1, 1, 5, 5)}),    // 3: overlaps 0 and 2
+      Shape({Rect(0, 0, 10, 10)}),                               // 0
+      Shape({Rect(20, 20, 30, 30)}), Shape({Rect(2, 2, 4, 4)}),  // 2: overlaps 0
+      Shape({Rect(1, 1, 5, 5)}),                                 // 3: overlaps 0 and 2
   };
   // A shape whose two polygons both contain the point: one hit, polygon 0.
   grid::v1::Boundary b;
@@ -449,14 +449,11 @@ TEST(Geo, DistanceToShape) {
   MultiPolygon s = Shape({Rect(110.0, 19.5, 110.1, 19.6), Rect(110.04, 19.54, 110.06, 19.56)});
   EXPECT_EQ(DistanceToShapeMeters(s, {110.01, 19.51}), 0);
   // Due north of the north edge: the meridian distance.
-  EXPECT_NEAR(DistanceToShapeMeters(s, {110.05, 19.61}),
-              DistanceMeters({110.05, 19.61}, {110.05, 19.6}), 0.01);
+  EXPECT_NEAR(DistanceToShapeMeters(s, {110.05, 19.61}), DistanceMeters({110.05, 19.61}, {110.05, 19.6}), 0.01);
   // Nearest to a corner.
-  EXPECT_NEAR(DistanceToShapeMeters(s, {110.11, 19.61}),
-              DistanceMeters({110.11, 19.61}, {110.1, 19.6}), 0.01);
+  EXPECT_NEAR(DistanceToShapeMeters(s, {110.11, 19.61}), DistanceMeters({110.11, 19.61}, {110.1, 19.6}), 0.01);
   // Inside the hole: distance to the hole's edge (1 km-ish).
-  EXPECT_NEAR(DistanceToShapeMeters(s, {110.05, 19.555}),
-              DistanceMeters({110.05, 19.555}, {110.05, 19.56}), 0.01);
+  EXPECT_NEAR(DistanceToShapeMeters(s, {110.05, 19.555}), DistanceMeters({110.05, 19.555}, {110.05, 19.56}), 0.01);
 }
 
 TEST(Geo, NearestWithinAndBeyondDistance) {
@@ -489,8 +486,7 @@ TEST(Geo, NearestWithinAndBeyondDistance) {
 
 TEST(Geo, NearestTiesGoToLowerId) {
   // Shapes 1 and 2 are identical; 0 is far away.
-  std::vector<MultiPolygon> shapes = {Shape({Rect(10, 10, 11, 11)}),
-                                      Shape({Rect(110.0, 19.5, 110.01, 19.51)}),
+  std::vector<MultiPolygon> shapes = {Shape({Rect(10, 10, 11, 11)}), Shape({Rect(110.0, 19.5, 110.01, 19.51)}),
                                       Shape({Rect(110.0, 19.5, 110.01, 19.51)})};
   ShapeIndex index = ShapeIndex::Build(shapes);
   std::optional<ShapeIndex::Near> n = index.Nearest({110.02, 19.505}, 2000);
@@ -548,17 +544,14 @@ TEST(Geo, FromProtoRejectsEmptyGeometry) {
 TEST(Geo, FromProtoRejectsNonFiniteCoordinates) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
-  ExpectInvalid(BoundaryOf({{{0, 0}, {1, nan}, {1, 1}}}), "NON_FINITE_COORDINATE",
-                "polygon 0 ring 0");
-  ExpectInvalid(BoundaryOf({Rect(0, 0, 3, 3), {{1, 1}, {inf, 1}, {2, 2}}}),
-                "NON_FINITE_COORDINATE", "polygon 0 ring 1");
+  ExpectInvalid(BoundaryOf({{{0, 0}, {1, nan}, {1, 1}}}), "NON_FINITE_COORDINATE", "polygon 0 ring 0");
+  ExpectInvalid(BoundaryOf({Rect(0, 0, 3, 3), {{1, 1}, {inf, 1}, {2, 2}}}), "NON_FINITE_COORDINATE",
+                "polygon 0 ring 1");
 }
 
 TEST(Geo, FromProtoRejectsOutOfRangeCoordinates) {
-  ExpectInvalid(BoundaryOf({{{0, 0}, {1, 90.5}, {1, 1}}}), "COORDINATE_OUT_OF_RANGE",
-                "polygon 0 ring 0");
-  ExpectInvalid(BoundaryOf({{{0, 0}, {-180.01, 0}, {1, 1}}}), "COORDINATE_OUT_OF_RANGE",
-                "polygon 0 ring 0");
+  ExpectInvalid(BoundaryOf({{{0, 0}, {1, 90.5}, {1, 1}}}), "COORDINATE_OUT_OF_RANGE", "polygon 0 ring 0");
+  ExpectInvalid(BoundaryOf({{{0, 0}, {-180.01, 0}, {1, 1}}}), "COORDINATE_OUT_OF_RANGE", "polygon 0 ring 0");
   grid::v1::Boundary b;
   AddRing(b.add_polygons(), Rect(0, 0, 1, 1));
   AddRing(b.add_polygons(), {{0, 0}, {1, -91}, {1, 1}});
@@ -570,10 +563,8 @@ TEST(Geo, FromProtoRejectsShortRings) {
   ExpectInvalid(BoundaryOf({{{0, 0}, {1, 1}, {0, 0}}}), "RING_TOO_SHORT", "polygon 0 ring 0");
   ExpectInvalid(BoundaryOf({{}}), "RING_TOO_SHORT", "polygon 0 ring 0");
   // Four points but only two distinct ones.
-  ExpectInvalid(BoundaryOf({{{0, 0}, {1, 1}, {0, 0}, {1, 1}}}), "RING_TOO_SHORT",
-                "polygon 0 ring 0");
-  ExpectInvalid(BoundaryOf({Rect(0, 0, 3, 3), {{1, 1}, {2, 2}, {1, 1}}}), "RING_TOO_SHORT",
-                "polygon 0 ring 1");
+  ExpectInvalid(BoundaryOf({{{0, 0}, {1, 1}, {0, 0}, {1, 1}}}), "RING_TOO_SHORT", "polygon 0 ring 0");
+  ExpectInvalid(BoundaryOf({Rect(0, 0, 3, 3), {{1, 1}, {2, 2}, {1, 1}}}), "RING_TOO_SHORT", "polygon 0 ring 1");
 }
 
 TEST(Geo, FromProtoRejectsRingLengthMismatch) {
@@ -584,26 +575,22 @@ TEST(Geo, FromProtoRejectsRingLengthMismatch) {
 
 TEST(Geo, FromProtoRejectsSelfIntersectingRings) {
   // Bow tie: edges cross properly.
-  ExpectInvalid(BoundaryOf({{{0, 0}, {1, 1}, {1, 0}, {0, 1}}}), "SELF_INTERSECTING_RING",
-                "polygon 0 ring 0");
+  ExpectInvalid(BoundaryOf({{{0, 0}, {1, 1}, {1, 0}, {0, 1}}}), "SELF_INTERSECTING_RING", "polygon 0 ring 0");
   // Figure eight touching itself at a repeated vertex.
-  ExpectInvalid(BoundaryOf({{{0, 0}, {1, 1}, {2, 0}, {2, 2}, {1, 1}, {0, 2}}}),
-                "SELF_INTERSECTING_RING", "polygon 0 ring 0");
-  // A vertex touching a non-adjacent edge.
-  ExpectInvalid(BoundaryOf({{{0, 0}, {4, 0}, {4, 4}, {2, 0}, {0, 4}}}), "SELF_INTERSECTING_RING",
+  ExpectInvalid(BoundaryOf({{{0, 0}, {1, 1}, {2, 0}, {2, 2}, {1, 1}, {0, 2}}}), "SELF_INTERSECTING_RING",
                 "polygon 0 ring 0");
+  // A vertex touching a non-adjacent edge.
+  ExpectInvalid(BoundaryOf({{{0, 0}, {4, 0}, {4, 4}, {2, 0}, {0, 4}}}), "SELF_INTERSECTING_RING", "polygon 0 ring 0");
   // Collinear overlap of non-adjacent edges.
   ExpectInvalid(BoundaryOf({{{0, 0}, {3, 0}, {3, 1}, {2, 1}, {2, 0}, {1, 0}, {1, 2}, {0, 2}}}),
                 "SELF_INTERSECTING_RING", "polygon 0 ring 0");
   // A spike: adjacent edges folding back on each other.
-  ExpectInvalid(BoundaryOf({{{0, 0}, {2, 0}, {1, 0}, {1, 1}}}), "SELF_INTERSECTING_RING",
-                "polygon 0 ring 0");
+  ExpectInvalid(BoundaryOf({{{0, 0}, {2, 0}, {1, 0}, {1, 1}}}), "SELF_INTERSECTING_RING", "polygon 0 ring 0");
   // Three distinct collinear points (zero area).
-  ExpectInvalid(BoundaryOf({{{0, 0}, {1, 0}, {2, 0}}}), "SELF_INTERSECTING_RING",
-                "polygon 0 ring 0");
+  ExpectInvalid(BoundaryOf({{{0, 0}, {1, 0}, {2, 0}}}), "SELF_INTERSECTING_RING", "polygon 0 ring 0");
   // In a hole.
-  ExpectInvalid(BoundaryOf({Rect(0, 0, 10, 10), {{1, 1}, {2, 2}, {2, 1}, {1, 2}}}),
-                "SELF_INTERSECTING_RING", "polygon 0 ring 1");
+  ExpectInvalid(BoundaryOf({Rect(0, 0, 10, 10), {{1, 1}, {2, 2}, {2, 1}, {1, 2}}}), "SELF_INTERSECTING_RING",
+                "polygon 0 ring 1");
   // A near miss is valid: the vertex (2, 1e-12) is just above the bottom edge.
   EXPECT_TRUE(FromProto(BoundaryOf({{{0, 0}, {4, 0}, {4, 4}, {2, 1e-12}, {0, 4}}})).ok());
   // Collinear consecutive points (a straight vertex) are legitimate.
@@ -662,7 +649,6 @@ TEST(Geo, ToProtoRoundTrip) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(ToProto(*c).polygons(0).rings(0).lng_size(), 4);
 }
-
 
 // ---------------------------------------------------------------------------
 // Compact storage: integer (1e-7 degree lattice) and double records, both
@@ -798,14 +784,17 @@ std::vector<Point> ProbePoints(const std::vector<MultiPolygon>& shapes) {
   return points;
 }
 
+// The saved index files of these tests are real files in the temp dir.
+storage::PosixFiles files;
+
 TEST(GeoIndex, CompactStorageMatchesReferenceContainment) {
   const std::vector<MultiPolygon> shapes = MixedShapes();
   const std::vector<Point> points = ProbePoints(shapes);
   const std::string path = testing::TempDir() + "geo_index_test.idx";
   ShapeIndex grid = ShapeIndex::Build(shapes);
-  ShapeIndex rtree = ShapeIndex::Build(shapes, ShapeIndex::FirstStage::kRTree);
-  ASSERT_TRUE(grid.Save(path).ok());
-  StatusOr<ShapeIndex> loaded = ShapeIndex::Load(path);
+  ShapeIndex rtree = internal::ShapeIndexAccess::Build(shapes, internal::FirstStage::kRTree);
+  ASSERT_TRUE(grid.Save(files, path).ok());
+  StatusOr<ShapeIndex> loaded = ShapeIndex::Load(files, path);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   std::remove(path.c_str());
   const ShapeIndex::Stats stats = grid.stats();
@@ -817,7 +806,7 @@ TEST(GeoIndex, CompactStorageMatchesReferenceContainment) {
     const Point p = points[k];
     const auto want = BruteLocate(shapes, p);
     ASSERT_EQ(AsPairs(grid.Locate(p)), want) << k << " " << p.lng << "," << p.lat;
-    ASSERT_EQ(AsPairs(grid.Locate(p, ShapeIndex::SingleLookup::kSerial)), want) << k;
+    ASSERT_EQ(AsPairs(internal::ShapeIndexAccess::Locate(grid, p, internal::SingleLookup::kSerial)), want) << k;
     ASSERT_EQ(AsPairs(rtree.Locate(p)), want) << k;
     ASSERT_EQ(AsPairs(loaded->Locate(p)), want) << k;
     // The tiling (ids 0..143): every point strictly inside has one owner.
@@ -838,8 +827,8 @@ TEST(GeoIndex, LocateBatchMatchesLocate) {
   std::vector<Point> points = ProbePoints(shapes);
   points.push_back({std::nan(""), 39.9});
   points.push_back({-170, -80});  // outside the extent
-  for (auto stage : {ShapeIndex::FirstStage::kCellGrid, ShapeIndex::FirstStage::kRTree}) {
-    ShapeIndex index = ShapeIndex::Build(shapes, stage);
+  for (auto stage : {internal::FirstStage::kCellGrid, internal::FirstStage::kRTree}) {
+    ShapeIndex index = internal::ShapeIndexAccess::Build(shapes, stage);
     std::vector<ShapeIndex::Hit> hits;
     std::vector<uint32_t> offsets;
     index.LocateBatch(points, hits, offsets);
@@ -888,7 +877,7 @@ TEST(GeoIndex, ShapeRoundTripsExactly) {
 TEST(GeoIndex, NearestMatchesBruteForce) {
   const std::vector<MultiPolygon> shapes = MixedShapes();
   ShapeIndex grid = ShapeIndex::Build(shapes);
-  ShapeIndex rtree = ShapeIndex::Build(shapes, ShapeIndex::FirstStage::kRTree);
+  ShapeIndex rtree = internal::ShapeIndexAccess::Build(shapes, internal::FirstStage::kRTree);
   std::mt19937_64 rng(11);
   std::uniform_real_distribution<double> u(0, 1);
   for (int k = 0; k < 160; ++k) {
@@ -912,23 +901,23 @@ TEST(GeoIndex, NearestMatchesBruteForce) {
 
 TEST(GeoIndex, LoadRejectsBadFiles) {
   const std::string path = testing::TempDir() + "geo_index_bad.idx";
-  EXPECT_FALSE(ShapeIndex::Load(path + ".missing").ok());
+  EXPECT_FALSE(ShapeIndex::Load(files, path + ".missing").ok());
   {
     std::FILE* f = std::fopen(path.c_str(), "wb");
     ASSERT_NE(f, nullptr);
     std::fputs("not an index at all, not at all, not at all, not at all, not at all, not at all", f);
     std::fclose(f);
   }
-  StatusOr<ShapeIndex> bad = ShapeIndex::Load(path);
+  StatusOr<ShapeIndex> bad = ShapeIndex::Load(files, path);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().reason(), "CORRUPT_INDEX");
   // A saved index cut short.
-  ASSERT_TRUE(ShapeIndex::Build(MixedShapes()).Save(path).ok());
+  ASSERT_TRUE(ShapeIndex::Build(MixedShapes()).Save(files, path).ok());
   ASSERT_EQ(truncate(path.c_str(), 4000), 0);
-  EXPECT_FALSE(ShapeIndex::Load(path).ok());
+  EXPECT_FALSE(ShapeIndex::Load(files, path).ok());
   std::remove(path.c_str());
   // Only the cell grid saves.
-  EXPECT_FALSE(ShapeIndex::Build(MixedShapes(), ShapeIndex::FirstStage::kRTree).Save(path).ok());
+  EXPECT_FALSE(internal::ShapeIndexAccess::Build(MixedShapes(), internal::FirstStage::kRTree).Save(files, path).ok());
 }
 
 TEST(GeoIndex, MoreCandidatesThanOneLookupCollectsAreAllFound) {
@@ -940,23 +929,24 @@ TEST(GeoIndex, MoreCandidatesThanOneLookupCollectsAreAllFound) {
     shapes.push_back(Shape({Rect(116.0 - d, 39.0 - d, 116.01 + d, 39.01 + d)}));
   }
   const ShapeIndex index = ShapeIndex::Build(shapes);
-  for (auto how : {ShapeIndex::SingleLookup::kSerial, ShapeIndex::SingleLookup::kPrefetched}) {
-    EXPECT_EQ(index.Locate(Point{116.005, 39.005}, how).size(), 40u);
-    EXPECT_EQ(index.Locate(Point{116.0 - 0.0385, 39.005}, how).size(), 1u);  // only the largest
+  for (auto how : {internal::SingleLookup::kSerial, internal::SingleLookup::kPrefetched}) {
+    EXPECT_EQ(internal::ShapeIndexAccess::Locate(index, Point{116.005, 39.005}, how).size(), 40u);
+    EXPECT_EQ(internal::ShapeIndexAccess::Locate(index, Point{116.0 - 0.0385, 39.005}, how).size(),
+              1u);  // only the largest
   }
 }
 
 TEST(GeoIndex, SaveKeepsTheLabelAndLoadDetectsAFlippedByte) {
   const std::string path = testing::TempDir() + "geo_index_label.idx";
   const ShapeIndex built = ShapeIndex::Build(MixedShapes());
-  ASSERT_TRUE(built.Save(path, "built from version 7").ok());
+  ASSERT_TRUE(built.Save(files, path, "built from version 7").ok());
   std::string label;
-  StatusOr<ShapeIndex> loaded = ShapeIndex::Load(path, &label);
+  StatusOr<ShapeIndex> loaded = ShapeIndex::Load(files, path, &label);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   EXPECT_EQ(label, "built from version 7");
   EXPECT_EQ(loaded->size(), built.size());
   // Mapped (the default) or copied into memory: the same answers.
-  StatusOr<ShapeIndex> copied = ShapeIndex::Load(path, nullptr, ShapeIndex::LoadMode::kRead);
+  StatusOr<ShapeIndex> copied = internal::ShapeIndexAccess::Load(files, path, nullptr, internal::LoadMode::kRead);
   ASSERT_TRUE(copied.ok()) << copied.status().ToString();
   for (uint32_t id = 0; id < built.size(); ++id) {
     EXPECT_EQ(loaded->shape(id).polygons.size(), built.shape(id).polygons.size()) << id;
@@ -976,7 +966,7 @@ TEST(GeoIndex, SaveKeepsTheLabelAndLoadDetectsAFlippedByte) {
   // both refused, with the file's size unchanged.
   const auto size = std::filesystem::file_size(path);
   for (const auto at : {size / 2, size - 3}) {
-    ASSERT_TRUE(built.Save(path, "built from version 7").ok());
+    ASSERT_TRUE(built.Save(files, path, "built from version 7").ok());
     std::FILE* f = std::fopen(path.c_str(), "r+b");
     ASSERT_NE(f, nullptr);
     std::fseek(f, static_cast<long>(at), SEEK_SET);
@@ -984,7 +974,7 @@ TEST(GeoIndex, SaveKeepsTheLabelAndLoadDetectsAFlippedByte) {
     std::fseek(f, static_cast<long>(at), SEEK_SET);
     std::fputc(c ^ 0x10, f);
     std::fclose(f);
-    StatusOr<ShapeIndex> bad = ShapeIndex::Load(path, &label);
+    StatusOr<ShapeIndex> bad = ShapeIndex::Load(files, path, &label);
     ASSERT_FALSE(bad.ok()) << at;
     EXPECT_EQ(bad.status().reason(), "CORRUPT_INDEX") << at;
   }

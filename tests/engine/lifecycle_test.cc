@@ -11,6 +11,7 @@
 #include "engine/intake.h"
 #include "engine/timestamp.h"
 #include "tests/support/calendar.h"
+#include "tests/support/submit_request.h"
 #include "tests/support/tiny_directory.h"
 
 namespace grid {
@@ -56,11 +57,8 @@ class LifecycleTest : public ::testing::Test {
 
   // A case submitted at `now` at a point inside grid 1 (or grid 2).
   Case NewAt(Micros now, const std::string& category = "sanitation", bool grid2 = false) {
-    grid::v1::SubmitCaseRequest r;
-    r.set_category(category);
-    r.set_description("路灯不亮");
-    r.mutable_location()->set_lat(20.005);
-    r.mutable_location()->set_lng(grid2 ? 110.015 : 110.005);
+    const grid::v1::SubmitCaseRequest r =
+        testing::Submission(category).Description("路灯不亮").At(20.005, grid2 ? 110.015 : 110.005).NoCitizen().Build();
     RouteInput in;
     in.category = r.category();
     in.location = geo::Point{r.location().lng(), r.location().lat()};
@@ -243,13 +241,26 @@ TEST_F(LifecycleTest, IllegalTransitionsAnswerFailedPreconditionAndChangeNothing
   wait.mutable_wait()->set_case_id(routed.id());
   wait.mutable_wait()->set_note("等市民");
   const std::vector<Case_> illegal = {
-      {&routed, Resolve(routed)},       {&routed, Callback(routed, true)}, {&routed, Close(routed)},
-      {&routed, start},                 {&routed, resume},                 {&routed, reopen},
-      {&routed, Summon(routed, {"dept.water"})},                           {&routed, wait},
-      {&accepted, Accept(accepted)},    {&accepted, Close(accepted)},      {&accepted, Callback(accepted, false)},
-      {&resolved, Resolve(resolved)},   {&resolved, cancel},               {&resolved, RejectTo(resolved, kG2)},
-      {&satisfied, reopen},             {&satisfied, Accept(satisfied)},   {&closed, Accept(closed)},
-      {&closed, cancel},                {&closed, Resolve(closed)},        {&closed, RejectTo(closed, kG2)},
+      {&routed, Resolve(routed)},
+      {&routed, Callback(routed, true)},
+      {&routed, Close(routed)},
+      {&routed, start},
+      {&routed, resume},
+      {&routed, reopen},
+      {&routed, Summon(routed, {"dept.water"})},
+      {&routed, wait},
+      {&accepted, Accept(accepted)},
+      {&accepted, Close(accepted)},
+      {&accepted, Callback(accepted, false)},
+      {&resolved, Resolve(resolved)},
+      {&resolved, cancel},
+      {&resolved, RejectTo(resolved, kG2)},
+      {&satisfied, reopen},
+      {&satisfied, Accept(satisfied)},
+      {&closed, Accept(closed)},
+      {&closed, cancel},
+      {&closed, Resolve(closed)},
+      {&closed, RejectTo(closed, kG2)},
   };
   for (const auto& [c, cmd] : illegal) {
     auto t = Apply(*c, cmd, kAdminActor, kT0 + H);
@@ -383,8 +394,9 @@ TEST_F(LifecycleTest, OverdueEscalatesUpTheChainWithANewDeadlineEachLevel) {
   ASSERT_EQ(w.size(), 1u);
   EXPECT_EQ(w[0].type(), grid::v1::EVENT_TYPE_DEADLINE_WARNING);
   EXPECT_TRUE(c.deadlines().accept_warned());
-  const std::vector<std::pair<const char*, grid::v1::UnitLevel>> chain = {
-      {kCommunity, grid::v1::UNIT_LEVEL_COMMUNITY}, {kTown, grid::v1::UNIT_LEVEL_TOWN}, {kCounty, grid::v1::UNIT_LEVEL_COUNTY}};
+  const std::vector<std::pair<const char*, grid::v1::UnitLevel>> chain = {{kCommunity, grid::v1::UNIT_LEVEL_COMMUNITY},
+                                                                          {kTown, grid::v1::UNIT_LEVEL_TOWN},
+                                                                          {kCounty, grid::v1::UNIT_LEVEL_COUNTY}};
   Micros due = kT0 + H;
   for (const auto& [unit, level] : chain) {
     SCOPED_TRACE(unit);
@@ -452,10 +464,7 @@ TEST_F(LifecycleTest, AtTheTopTheResolveDueNeverComesBack) {
 
 TEST_F(LifecycleTest, EscalationStopsAtTheCountyEvenUnderACity) {
   auto content = testing::TinyDirectory();
-  auto* city = content.add_units();
-  city->set_code("1");
-  city->set_level(grid::v1::UNIT_LEVEL_CITY);
-  city->set_name("测试市");
+  testing::AddUnit(&content, "1", grid::v1::UNIT_LEVEL_CITY, "测试市", "");
   for (auto& u : *content.mutable_units()) {
     if (u.code() == kCounty) u.set_parent_code("1");
   }
@@ -532,14 +541,11 @@ TEST_F(LifecycleTest, SummonedDepartmentsMustReportDoneBeforeResolution) {
   ASSERT_EQ(c.subtasks_size(), 2);
   EXPECT_EQ(FromTs(c.subtasks(0).arrive_due()), kT0 + M + 30 * M);
   EXPECT_EQ(FromTs(c.subtasks(0).done_due()), FromTs(c.deadlines().resolve_due()));
-  ExpectError(Apply(c, Summon(c, {"dept.water"}), kG1Worker, kT0), StatusCode::kFailedPrecondition,
-              "ALREADY_SUMMONED");
-  ExpectError(Apply(c, Summon(c, {"dept.none"}), kG1Worker, kT0), StatusCode::kInvalidArgument,
-              "UNKNOWN_DEPARTMENT");
+  ExpectError(Apply(c, Summon(c, {"dept.water"}), kG1Worker, kT0), StatusCode::kFailedPrecondition, "ALREADY_SUMMONED");
+  ExpectError(Apply(c, Summon(c, {"dept.none"}), kG1Worker, kT0), StatusCode::kInvalidArgument, "UNKNOWN_DEPARTMENT");
   ExpectError(Apply(c, Resolve(c), kG1Worker, kT0), StatusCode::kFailedPrecondition, "SUBTASKS_OPEN");
   // The water department reports in for itself only.
-  ExpectError(Apply(c, ReportIn(c, "dept.police", false), kWater, kT0), StatusCode::kPermissionDenied,
-              "OUT_OF_SCOPE");
+  ExpectError(Apply(c, ReportIn(c, "dept.police", false), kWater, kT0), StatusCode::kPermissionDenied, "OUT_OF_SCOPE");
   Do(&c, ReportIn(c, "dept.water", false), kWater, kT0 + 20 * M);
   EXPECT_EQ(c.subtasks(0).status(), grid::v1::SUB_TASK_STATUS_ARRIVED);
   ExpectError(Apply(c, ReportIn(c, "dept.water", false), kWater, kT0), StatusCode::kFailedPrecondition,
@@ -616,7 +622,7 @@ TEST_F(LifecycleTest, WaitingPausesTheResolveClockAndExtensionsPushIt) {
   CaseCommand resume;
   resume.mutable_resume()->set_case_id(c.id());
   Do(&c, resume, kG1Worker, kT0 + 3 * H);
-  EXPECT_EQ(c.status(), grid::v1::CASE_STATUS_ACCEPTED);  // back where it was
+  EXPECT_EQ(c.status(), grid::v1::CASE_STATUS_ACCEPTED);        // back where it was
   EXPECT_EQ(FromTs(c.deadlines().resolve_due()), kT0 + 6 * H);  // pushed by the 2 h pause
   ASSERT_EQ(c.deadlines().pauses_size(), 1);
   EXPECT_EQ(FromTs(c.deadlines().pauses(0).to()), kT0 + 3 * H);
@@ -819,7 +825,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCommand{"summon_too_many",
                    [](CaseCommand* c) {
                      c->mutable_summon()->set_case_id(kId);
-                     for (int i = 0; i < 21; ++i) c->mutable_summon()->add_department_codes(std::string("d").append(std::to_string(i)));
+                     for (int i = 0; i < 21; ++i)
+                       c->mutable_summon()->add_department_codes(std::string("d").append(std::to_string(i)));
                    },
                    "TOO_MANY_DEPARTMENTS"},
         BadCommand{"summon_arrive_too_late",

@@ -1,3 +1,5 @@
+// The router on the tiny directory: location, address, unit and category
+// rules, fallbacks, and why each decision was taken.
 #include "engine/router.h"
 
 #include <gtest/gtest.h>
@@ -114,10 +116,7 @@ TEST_F(RouterTest, FallbackPrefersTheCallersScopeThenTheTriageUnit) {
 
 TEST_F(RouterTest, NoUnitAtAllIsUnroutable) {
   auto c = testing::TinyDirectory();
-  auto* root2 = c.add_units();
-  root2->set_code("200");
-  root2->set_level(grid::v1::UNIT_LEVEL_COUNTY);
-  root2->set_name("另一县");
+  testing::AddUnit(&c, "200", grid::v1::UNIT_LEVEL_COUNTY, "另一县", "");
   Rebuild(c);  // two roots: no single root to fall back to
   auto r = Router().Route(*dir_, {.category = "sanitation"});
   ASSERT_FALSE(r.ok());

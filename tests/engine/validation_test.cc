@@ -1,3 +1,5 @@
+// ValidateSubmit: which SubmitCaseRequest is refused, with which reason,
+// against the tiny directory.
 #include "engine/validation.h"
 
 #include <gtest/gtest.h>
@@ -5,6 +7,7 @@
 #include <cmath>
 
 #include "engine/text.h"
+#include "tests/support/submit_request.h"
 #include "tests/support/tiny_directory.h"
 
 namespace grid {
@@ -18,14 +21,8 @@ class Validation : public ::testing::Test {
     dir_ = *d;
   }
   grid::v1::SubmitCaseRequest Good() const {
-    grid::v1::SubmitCaseRequest r;
-    r.set_idempotency_key("cc1-000123");
-    r.set_category("sanitation");
-    r.set_description("垃圾堆放三天无人清理");
-    r.mutable_location()->set_lat(20.005);
-    r.mutable_location()->set_lng(110.005);
-    r.mutable_citizen()->set_name("陈女士");
-    r.mutable_citizen()->set_phone("138 0000 1234");
+    grid::v1::SubmitCaseRequest r =
+        testing::Submission().Key("cc1-000123").At(20.005, 110.005).Citizen("陈女士", "138 0000 1234").Build();
     r.add_attachment_urls("https://img.example.org/a.jpg");
     return r;
   }

@@ -3,9 +3,9 @@
 // summons, escalation and reopening), every bad flag value of every case-work
 // command, and deadlines that fall due while gridd is down (SIGKILL, restart
 // with --clock-offset-hours: each fires exactly once).
+#include <gmock/gmock.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -17,19 +17,20 @@
 #include <thread>
 #include <vector>
 
-#include "engine/demo_directory.h"
 #include "tests/support/gridd_process.h"
 #include "tests/support/grpc_client.h"
+#include "tests/support/submit_request.h"
 #include "tests/support/temp_dir.h"
+#include "tools/demo/demo_directory.h"
 
 namespace grid {
 namespace {
 
 namespace v1 = grid::v1;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using testing::BinDir;
+using ::testing::ElementsAre;
 using testing::GriddProcess;
+using ::testing::HasSubstr;
 using testing::RunCommand;
 
 constexpr int64_t kHour = 3600;
@@ -78,8 +79,7 @@ std::vector<v1::EventType> Types(const google::protobuf::RepeatedPtrField<v1::Ca
   return out;
 }
 
-std::string Submit(const Ctl& ctl, const std::string& key, double lat, double lng,
-                   const std::string& extra = "") {
+std::string Submit(const Ctl& ctl, const std::string& key, double lat, double lng, const std::string& extra = "") {
   std::ostringstream cmd;
   cmd.precision(9);
   cmd << "submit --category sanitation.garbage --lat " << lat << " --lon " << lng
@@ -185,8 +185,8 @@ TEST(CaseWorkProcess, GridctlDrivesACaseFromSubmissionToClosure) {
   r = ctl.Step("resolve " + id + " --note 垃圾已清运", v1::EVENT_TYPE_RESOLVED, v1::CASE_STATUS_RESOLVED);
 
   // 回访: dissatisfied, so 重办.
-  r = ctl.Step("callback " + id + " --dissatisfied --note 又堆起来了",
-               v1::EVENT_TYPE_CALLED_BACK, v1::CASE_STATUS_CALLED_BACK);
+  r = ctl.Step("callback " + id + " --dissatisfied --note 又堆起来了", v1::EVENT_TYPE_CALLED_BACK,
+               v1::CASE_STATUS_CALLED_BACK);
   EXPECT_FALSE(r.case_().callback().satisfied());
   EXPECT_FALSE(r.events(0).satisfied());
   r = ctl.Step("reopen " + id + " --note 群众不满意重办", v1::EVENT_TYPE_REOPENED, v1::CASE_STATUS_ROUTED);
@@ -208,19 +208,19 @@ TEST(CaseWorkProcess, GridctlDrivesACaseFromSubmissionToClosure) {
 
   // The whole history, in order, and `get` shows every lifecycle field.
   got = ctl.Get(id);
-  EXPECT_THAT(Types(got.events()),
-              ElementsAre(v1::EVENT_TYPE_SUBMITTED, v1::EVENT_TYPE_ROUTED, v1::EVENT_TYPE_REJECTED,
-                          v1::EVENT_TYPE_REROUTED, v1::EVENT_TYPE_ACCEPTED, v1::EVENT_TYPE_WORK_STARTED,
-                          v1::EVENT_TYPE_SUMMONED, v1::EVENT_TYPE_REPORTED_IN, v1::EVENT_TYPE_REPORTED_IN,
-                          v1::EVENT_TYPE_REPORTED_IN, v1::EVENT_TYPE_HELPER_ASSIGNED, v1::EVENT_TYPE_ESCALATED,
-                          v1::EVENT_TYPE_RESOLVED, v1::EVENT_TYPE_CALLED_BACK, v1::EVENT_TYPE_REOPENED,
-                          v1::EVENT_TYPE_ACCEPTED, v1::EVENT_TYPE_RESOLVED, v1::EVENT_TYPE_CALLED_BACK,
-                          v1::EVENT_TYPE_CLOSED));
+  EXPECT_THAT(
+      Types(got.events()),
+      ElementsAre(v1::EVENT_TYPE_SUBMITTED, v1::EVENT_TYPE_ROUTED, v1::EVENT_TYPE_REJECTED, v1::EVENT_TYPE_REROUTED,
+                  v1::EVENT_TYPE_ACCEPTED, v1::EVENT_TYPE_WORK_STARTED, v1::EVENT_TYPE_SUMMONED,
+                  v1::EVENT_TYPE_REPORTED_IN, v1::EVENT_TYPE_REPORTED_IN, v1::EVENT_TYPE_REPORTED_IN,
+                  v1::EVENT_TYPE_HELPER_ASSIGNED, v1::EVENT_TYPE_ESCALATED, v1::EVENT_TYPE_RESOLVED,
+                  v1::EVENT_TYPE_CALLED_BACK, v1::EVENT_TYPE_REOPENED, v1::EVENT_TYPE_ACCEPTED, v1::EVENT_TYPE_RESOLVED,
+                  v1::EVENT_TYPE_CALLED_BACK, v1::EVENT_TYPE_CLOSED));
   EXPECT_EQ(got.case_().version(), static_cast<uint64_t>(got.events_size()));
   ASSERT_EQ(ctl.Run("get " + id, &out), 0) << out;
-  for (const char* want : {"case ", "CLOSED", "lifecycle (version 19)", "rejections", "WRONG_LOCATION",
-                           "sub-tasks", "dept.water", "DONE", "helpers", "reopened    1 time(s)",
-                           "callback    satisfied", "closed      ", "#12 ESCALATED by", "#19 CLOSED by"}) {
+  for (const char* want : {"case ", "CLOSED", "lifecycle (version 19)", "rejections", "WRONG_LOCATION", "sub-tasks",
+                           "dept.water", "DONE", "helpers", "reopened    1 time(s)", "callback    satisfied",
+                           "closed      ", "#12 ESCALATED by", "#19 CLOSED by"}) {
     EXPECT_THAT(out, HasSubstr(want));
   }
   EXPECT_THAT(out, HasSubstr(helper));
@@ -254,8 +254,8 @@ TEST(CaseWorkProcess, TheOtherCommandsWorkFromGridctl) {
   EXPECT_TRUE(r.case_().deadlines().has_resolve_due());
 
   const std::string other = OtherGrid(ctl);
-  r = ctl.Step("transfer " + a + " --unit " + other + " --note 转瑞溪镇",
-               v1::EVENT_TYPE_TRANSFERRED, v1::CASE_STATUS_ROUTED);
+  r = ctl.Step("transfer " + a + " --unit " + other + " --note 转瑞溪镇", v1::EVENT_TYPE_TRANSFERRED,
+               v1::CASE_STATUS_ROUTED);
   EXPECT_EQ(r.case_().unit_code(), other);
 
   r = ctl.Step("merge " + b + " --into " + a + " --note 重复来电", v1::EVENT_TYPE_MERGED, v1::CASE_STATUS_MERGED);
@@ -386,23 +386,35 @@ bool HasEvent(const v1::GetCaseResponse& got, v1::EventType type) {
 }
 
 // Reads the cases until `done` holds for all of them (the scheduler fires
-// asynchronously after start); false after 60 s.
+// asynchronously after start). Between two looks it waits for the next
+// change on the feed (every case event from the oldest on, then live ones and
+// heartbeats), not for time to pass; false after 60 s.
 bool PollCases(testing::Clients& clients, const std::vector<std::string>& ids,
-               const std::function<bool(const v1::GetCaseResponse&)>& done,
-               std::vector<v1::GetCaseResponse>* got) {
-  for (int attempt = 0; attempt < 1200; ++attempt) {
+               const std::function<bool(const v1::GetCaseResponse&)>& done, std::vector<v1::GetCaseResponse>* got) {
+  auto feed = v1::EscalationFeed::NewStub(clients.channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  v1::WatchRequest every_change;
+  every_change.set_all_changes(true);
+  auto changes = feed->Watch(&ctx, every_change);
+  bool all = false;
+  v1::WatchResponse change;
+  do {
     got->clear();
-    bool all = true;
+    all = true;
     for (const auto& id : ids) {
       v1::GetCaseResponse r;
-      if (!testing::GetCase(*clients.query, id, &r).status.ok()) return false;
+      if (!testing::GetCase(*clients.query, id, &r).status.ok()) {
+        all = false;
+        break;
+      }
       all = all && done(r);
       got->push_back(r);
     }
-    if (all) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
+  } while (!all && got->size() == ids.size() && changes->Read(&change));
+  ctx.TryCancel();
+  (void)changes->Finish();
+  return all;
 }
 
 std::string OffsetFlag(double hours) {
@@ -436,13 +448,13 @@ TEST(CaseWorkProcess, DeadlinesThatFellDueWhileGriddWasDownFireOnceEach) {
     ASSERT_GT(gridd.port(), 0);
     testing::Clients clients(gridd.target());
     for (int i = 0; i < 6; ++i) {
-      v1::SubmitCaseRequest req;
-      req.set_idempotency_key("d" + std::to_string(i));
-      req.set_category("sanitation.garbage");
-      req.set_description("垃圾堆积");
-      req.mutable_location()->set_lat(kDemoJinjiangPoint.lat);
-      req.mutable_location()->set_lng(kDemoJinjiangPoint.lng);
-      req.set_priority(i == 5 ? v1::PRIORITY_URGENT : v1::PRIORITY_NORMAL);
+      const auto req = testing::Submission("sanitation.garbage")
+                           .Key("d" + std::to_string(i))
+                           .Description("垃圾堆积")
+                           .At(kDemoJinjiangPoint.lat, kDemoJinjiangPoint.lng)
+                           .NoCitizen()
+                           .Priority(i == 5 ? v1::PRIORITY_URGENT : v1::PRIORITY_NORMAL)
+                           .Build();
       v1::SubmitCaseResponse resp;
       ASSERT_TRUE(testing::Submit(*clients.intake, req, &resp).status.ok());
       const auto& d = resp.case_().deadlines();
@@ -459,10 +471,11 @@ TEST(CaseWorkProcess, DeadlinesThatFellDueWhileGriddWasDownFireOnceEach) {
     GriddProcess gridd(data, tmp.Sub("log2"), with({"--clock-offset-hours", "2.5"}));
     ASSERT_GT(gridd.port(), 0);
     testing::Clients clients(gridd.target());
-    ASSERT_TRUE(PollCases(clients, normal, [](const auto& g) { return AcceptEscalations(g) >= 1; }, &after_run2));
+    ASSERT_TRUE(PollCases(
+        clients, normal, [](const auto& g) { return AcceptEscalations(g) >= 1; }, &after_run2));
     std::vector<v1::GetCaseResponse> u;
-    ASSERT_TRUE(PollCases(clients, {urgent},
-                          [](const auto& g) { return HasEvent(g, v1::EVENT_TYPE_DEADLINE_WARNING); }, &u));
+    ASSERT_TRUE(PollCases(
+        clients, {urgent}, [](const auto& g) { return HasEvent(g, v1::EVENT_TYPE_DEADLINE_WARNING); }, &u));
     EXPECT_EQ(AcceptEscalations(u[0]), 0);
     for (const auto& g : after_run2) {
       EXPECT_EQ(AcceptEscalations(g), 1) << g.case_().id();
@@ -493,10 +506,12 @@ TEST(CaseWorkProcess, DeadlinesThatFellDueWhileGriddWasDownFireOnceEach) {
     ASSERT_GT(gridd.port(), 0);
     testing::Clients clients(gridd.target());
     std::vector<v1::GetCaseResponse> u;
-    ASSERT_TRUE(PollCases(clients, {urgent}, [](const auto& g) { return AcceptEscalations(g) >= 1; }, &u));
+    ASSERT_TRUE(PollCases(
+        clients, {urgent}, [](const auto& g) { return AcceptEscalations(g) >= 1; }, &u));
     EXPECT_EQ(AcceptEscalations(u[0]), 1);
     std::vector<v1::GetCaseResponse> now;
-    ASSERT_TRUE(PollCases(clients, normal, [](const auto&) { return true; }, &now));
+    ASSERT_TRUE(PollCases(
+        clients, normal, [](const auto&) { return true; }, &now));
     for (size_t i = 0; i < now.size(); ++i) {
       EXPECT_EQ(AcceptEscalations(now[i]), 1) << normal[i];
       EXPECT_EQ(now[i].SerializeAsString(), after_run2[i].SerializeAsString()) << normal[i];
@@ -568,15 +583,15 @@ TEST(GriddFeedFlags, BadValuesExitTwoAndCreateNothing) {
 // seconds since the epoch.
 int64_t Beijing(int month, int day, int hour, int minute = 0) {
   using namespace std::chrono;
-  return duration_cast<seconds>(sys_days{year{2026} / month / day}.time_since_epoch()).count() +
-         (hour - 8) * kHour + minute * 60;
+  return duration_cast<seconds>(sys_days{year{2026} / month / day}.time_since_epoch()).count() + (hour - 8) * kHour +
+         minute * 60;
 }
 
 // Hours from now to `target` (seconds since the epoch), for --clock-offset-hours.
 std::string HoursUntil(int64_t target) {
-  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const auto now =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   std::ostringstream s;
   s.precision(12);
   s << (static_cast<double>(target) * 1e6 - static_cast<double>(now)) / 3.6e9;
@@ -585,16 +600,14 @@ std::string HoursUntil(int64_t target) {
 
 TEST(GriddDeadlineFlags, PolicyEmbeddedCalendarAndClockOffsetSetTheDues) {
   testing::TempDir tmp;
-  {
-    std::ofstream(tmp.Sub("policy.txt")) << "warn 0.5\nrule general * working 1h 2h\n";
-  }
+  { std::ofstream(tmp.Sub("policy.txt")) << "warn 0.5\nrule general * working 1h 2h\n"; }
   // The clock moved to 10:00 on 国庆节 (2026-10-01, a Thursday): on the
   // embedded 2026 calendar no working time passes until the holiday ends on
   // Thursday 2026-10-08 at 08:30, so 1 working hour to accept ends at 09:30.
   {
-    GriddProcess gridd(tmp.Sub("data1"), tmp.Sub("log1"),
-                       {"--deadline-policy", tmp.Sub("policy.txt"), "--clock-offset-hours",
-                        HoursUntil(Beijing(10, 1, 10))});
+    GriddProcess gridd(
+        tmp.Sub("data1"), tmp.Sub("log1"),
+        {"--deadline-policy", tmp.Sub("policy.txt"), "--clock-offset-hours", HoursUntil(Beijing(10, 1, 10))});
     ASSERT_GT(gridd.port(), 0);
     Ctl ctl(gridd);
     const std::string id = Submit(ctl, "holiday", kDemoJinjiangPoint.lat, kDemoJinjiangPoint.lng);

@@ -9,23 +9,24 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <ctime>
 #include <condition_variable>
-#include <mutex>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
-#include "engine/demo_directory.h"
 #include "engine/directory.h"
-#include "tools/demo_data.h"
 #include "tests/support/gridd_process.h"
 #include "tests/support/grpc_client.h"
 #include "tests/support/paths.h"
+#include "tests/support/submit_request.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tiny_directory.h"
+#include "tools/demo/demo_directory.h"
+#include "tools/demo_data.h"
 
 namespace grid {
 namespace {
@@ -35,13 +36,12 @@ using testing::GriddProcess;
 using testing::RunCommand;
 
 grid::v1::SubmitCaseRequest JinjiangCase(const std::string& key) {
-  grid::v1::SubmitCaseRequest r;
-  r.set_idempotency_key(key);
-  r.set_category("sanitation.garbage");
-  r.set_description("小区门口垃圾堆积");
-  r.mutable_location()->set_lat(kDemoJinjiangPoint.lat);
-  r.mutable_location()->set_lng(kDemoJinjiangPoint.lng);
-  return r;
+  return testing::Submission("sanitation.garbage")
+      .Key(key)
+      .Description("小区门口垃圾堆积")
+      .At(kDemoJinjiangPoint.lat, kDemoJinjiangPoint.lng)
+      .NoCitizen()
+      .Build();
 }
 
 TEST(GriddProcess, AcknowledgedCasesSurviveSigkill) {
@@ -82,7 +82,7 @@ TEST(GriddProcess, AcknowledgedCasesSurviveSigkill) {
   grid::v1::SubmitCaseResponse next;
   ASSERT_TRUE(testing::Submit(*clients.intake, JinjiangCase("k-new"), &next, "", "cc1").status.ok());
   EXPECT_GT(next.case_().id(), ids.back());
-  clients_owner.reset();  // an idle open channel would hold the graceful shutdown to its deadline
+  clients_owner.reset();              // an idle open channel would hold the graceful shutdown to its deadline
   EXPECT_EQ(gridd.Kill(SIGTERM), 0);  // graceful shutdown exits 0
 }
 
@@ -198,13 +198,12 @@ TEST(GriddProcess, HealthCheckingAndReflectionAnswer) {
   std::condition_variable cv;
   bool done = false;
   grpc::Status status;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                 [&](grpc::Status s) {
-                   std::lock_guard<std::mutex> lock(mu);
-                   status = s;
-                   done = true;
-                   cv.notify_one();
-                 });
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+    std::lock_guard<std::mutex> lock(mu);
+    status = s;
+    done = true;
+    cv.notify_one();
+  });
   {
     std::unique_lock<std::mutex> lock(mu);
     cv.wait(lock, [&] { return done; });
@@ -235,7 +234,8 @@ TEST(GriddProcess, HealthCheckingAndReflectionAnswer) {
   ASSERT_TRUE(rresp.Dump(&slices).ok());
   bytes.clear();
   for (const auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
-  for (const char* service : {"grid.v1.CaseIntake", "grid.v1.CaseQuery", "grid.v1.Directory", "grpc.health.v1.Health"}) {
+  for (const char* service :
+       {"grid.v1.CaseIntake", "grid.v1.CaseQuery", "grid.v1.Directory", "grpc.health.v1.Health"}) {
     EXPECT_NE(bytes.find(service), std::string::npos) << service;
   }
   call->WritesDone(reinterpret_cast<void*>(4));
@@ -288,9 +288,7 @@ TEST(GriddProcess, GridctlImportsDivisionFilesAndNamesTheBadLine) {
   // A copy with one broken line: the import names it and changes nothing.
   const std::string broken = tmp.Sub("broken");
   std::filesystem::copy(fixtures, broken);
-  {
-    std::ofstream(broken + "/villages.csv", std::ios::app) << "4690231000XX,\"坏行\",469023100,46,4690,469023\n";
-  }
+  { std::ofstream(broken + "/villages.csv", std::ios::app) << "4690231000XX,\"坏行\",469023100,46,4690,469023\n"; }
   EXPECT_EQ(RunCommand(ctl + " import divisions " + broken, &out), 3) << out;
   EXPECT_NE(out.find("line"), std::string::npos) << out;
   ASSERT_EQ(RunCommand(ctl + " --json unit 469023", &out), 0) << out;
@@ -302,11 +300,7 @@ TEST(GriddProcess, GridctlImportsGeoJsonAsANewVersion) {
   // The city and its service regions first, as protobuf JSON.
   grid::v1::DirectoryContent upper;
   auto unit = [&](const char* code, grid::v1::UnitLevel level, const char* parent) {
-    auto* u = upper.add_units();
-    u->set_code(code);
-    u->set_level(level);
-    u->set_name(code);
-    u->set_parent_code(parent);
+    testing::AddUnit(&upper, code, level, code, parent);
   };
   unit("la", grid::v1::UNIT_LEVEL_COUNTY, "");
   unit("region-8-north-east-la", grid::v1::UNIT_LEVEL_TOWN, "la");
@@ -321,7 +315,9 @@ TEST(GriddProcess, GridctlImportsGeoJsonAsANewVersion) {
   std::string out;
   ASSERT_EQ(RunCommand(ctl + " import geojson " + councils +
                            " --code-prop nc_id --name-prop name --parent-prop service_re --slug --level community",
-                       &out), 0) << out;
+                       &out),
+            0)
+      << out;
   EXPECT_NE(out.find("imported 3 units"), std::string::npos) << out;
   EXPECT_NE(out.find("directory version 2"), std::string::npos) << out;
   ASSERT_EQ(RunCommand(ctl + " unit 47", &out), 0) << out;
@@ -329,13 +325,17 @@ TEST(GriddProcess, GridctlImportsGeoJsonAsANewVersion) {
   EXPECT_NE(out.find("polygon"), std::string::npos) << out;
 
   // A feature without its key property: named, exit 3, nothing sent.
-  EXPECT_EQ(RunCommand(ctl + " import geojson " + councils + " --code-prop no_such_prop --level community --parent la",
-                       &out), 3) << out;
+  EXPECT_EQ(
+      RunCommand(ctl + " import geojson " + councils + " --code-prop no_such_prop --level community --parent la", &out),
+      3)
+      << out;
   EXPECT_NE(out.find("MISSING_PROPERTY"), std::string::npos) << out;
   EXPECT_NE(out.find("feature 0"), std::string::npos) << out;
   // A parent that does not exist: the server refuses, the version stays 2.
-  EXPECT_EQ(RunCommand(ctl + " import geojson " + councils + " --code-prop nc_id --level community --parent nowhere",
-                       &out), 1) << out;
+  EXPECT_EQ(
+      RunCommand(ctl + " import geojson " + councils + " --code-prop nc_id --level community --parent nowhere", &out),
+      1)
+      << out;
   EXPECT_NE(out.find("UNKNOWN_PARENT"), std::string::npos) << out;
   ASSERT_EQ(RunCommand(ctl + " --json unit la", &out), 0) << out;
   EXPECT_NE(out.find("\"directory_version\": \"2\""), std::string::npos) << out;
@@ -347,7 +347,10 @@ TEST(GriddProcess, ConfigFileAndAnInitialDirectoryFile) {
   google::protobuf::util::JsonPrintOptions opts;
   ASSERT_TRUE(google::protobuf::util::MessageToJsonString(testing::TinyDirectory(), &json, opts).ok());
   { std::ofstream(tmp.Sub("tiny.json")) << json; }
-  { std::ofstream(tmp.Sub("gridd.toml")) << "directory = \"" << tmp.Sub("tiny.json") << "\"\nnearest-grid-meters = 50\n"; }
+  {
+    std::ofstream(tmp.Sub("gridd.toml")) << "directory = \"" << tmp.Sub("tiny.json")
+                                         << "\"\nnearest-grid-meters = 50\n";
+  }
   GriddProcess gridd(tmp.Sub("data"), tmp.Sub("log"), {"--config", tmp.Sub("gridd.toml")});
   ASSERT_GT(gridd.port(), 0);
   std::string out;
@@ -355,7 +358,10 @@ TEST(GriddProcess, ConfigFileAndAnInitialDirectoryFile) {
   EXPECT_NE(out.find("测试社区"), std::string::npos) << out;
   // 0.001 degree south of grid 1 is about 111 m: beyond the configured 50 m, so no nearest grid.
   ASSERT_EQ(RunCommand(BinDir() + "/gridctl --server " + gridd.target() +
-                           " route --category sanitation --lat 19.999 --lon 110.005", &out), 0) << out;
+                           " route --category sanitation --lat 19.999 --lon 110.005",
+                       &out),
+            0)
+      << out;
   EXPECT_NE(out.find("FALLBACK"), std::string::npos) << out;
 }
 
@@ -366,7 +372,10 @@ TEST(GriddProcess, BadFlagsAndBadDirectoryFilesExitNonZero) {
   EXPECT_NE(out.find("--data"), std::string::npos) << out;
   { std::ofstream(tmp.Sub("broken.json")) << "{\"units\": [{\"code\": 5"; }
   EXPECT_EQ(RunCommand(BinDir() + "/gridd --listen 127.0.0.1:0 --data " + tmp.Sub("d") + " --directory " +
-                           tmp.Sub("broken.json"), &out), 1) << out;
+                           tmp.Sub("broken.json"),
+                       &out),
+            1)
+      << out;
   EXPECT_NE(out.find("INVALID_JSON"), std::string::npos) << out;
   EXPECT_FALSE(std::filesystem::exists(tmp.Sub("d")));  // nothing was created
 }

@@ -16,6 +16,8 @@
 #include "services/server.h"
 #include "storage/case_stats.h"
 #include "tests/support/grpc_client.h"
+#include "tests/support/server_fixture.h"
+#include "tests/support/submit_request.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tiny_directory.h"
 
@@ -25,7 +27,7 @@ namespace {
 namespace v1 = grid::v1;
 using grid::testing::CallResult;
 
-constexpr Micros kStart = 1'795'000'000'000'000;  // 2026-11-18, a Wednesday
+using grid::testing::kStart;  // 2026-11-18, a Wednesday
 constexpr Micros kMinute = 60'000'000;
 
 // The tiny directory with a second community in town 100001 and a second town:
@@ -35,12 +37,7 @@ constexpr Micros kMinute = 60'000'000;
 v1::DirectoryContent QueryDirectory() {
   v1::DirectoryContent c = testing::TinyDirectory();
   auto unit = [&](const char* code, v1::UnitLevel level, const char* name, const char* parent) {
-    auto* u = c.add_units();
-    u->set_code(code);
-    u->set_level(level);
-    u->set_name(name);
-    u->set_parent_code(parent);
-    return u;
+    return testing::AddUnit(&c, code, level, name, parent);
   };
   unit("100001002", v1::UNIT_LEVEL_COMMUNITY, "第二社区", "100001");
   testing::AddSquare(unit("100001002001", v1::UNIT_LEVEL_GRID, "二社区第1网格", "100001002"), 110.03, 20.00, 110.04,
@@ -54,32 +51,18 @@ v1::DirectoryContent QueryDirectory() {
 
 const std::vector<std::string> kGrids = {"100001001001", "100001001002", "100001002001", "100002001001"};
 
-class CaseQueriesTest : public ::testing::Test {
+class CaseQueriesTest : public testing::ServerFixture {
  protected:
-  void SetUp() override { Start(""); }
-
-  void Start(const std::string& tokens) {
-    ServerConfig config;
-    config.listen = "127.0.0.1:0";
-    config.data_dir = tmp_.Sub("data");
-    config.tokens_file = tokens;
-    config.sync = false;  // durability is tested elsewhere; these tests commit thousands of changes
-    auto s = GridServer::Start(config, &clock_, QueryDirectory());
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    server_ = std::move(s).value();
-    clients_ = std::make_unique<testing::Clients>("127.0.0.1:" + std::to_string(server_->port()));
-    work_ = v1::CaseWork::NewStub(clients_->channel);
+  CaseQueriesTest() {
+    config_.sync = false;  // durability is tested elsewhere; these tests commit thousands of changes
+    directory_ = QueryDirectory();
   }
+  void SetUp() override { StartServer(); }
 
   std::string Submit(const std::string& unit, const std::string& category = "sanitation") {
-    v1::SubmitCaseRequest r;
-    r.set_category(category);
-    r.set_description("路灯不亮");
-    r.set_unit_code(unit);
-    r.mutable_citizen()->set_name("陈小梅");
-    r.mutable_citizen()->set_phone("13800001234");
     v1::SubmitCaseResponse resp;
-    CallResult res = testing::Submit(*clients_->intake, r, &resp);
+    CallResult res = testing::Submit(*clients_->intake,
+                                     testing::Submission(category).Description("路灯不亮").In(unit).Build(), &resp);
     EXPECT_TRUE(res.status.ok()) << res.status.error_message();
     return resp.case_().id();
   }
@@ -189,12 +172,6 @@ class CaseQueriesTest : public ::testing::Test {
     for (const auto& c : cases) ids.push_back(c.id());
     return ids;
   }
-
-  testing::TempDir tmp_;
-  FakeClock clock_{kStart};
-  std::unique_ptr<GridServer> server_;
-  std::unique_ptr<testing::Clients> clients_;
-  std::unique_ptr<v1::CaseWork::Stub> work_;
 };
 
 v1::ListCasesRequest Scope(const std::string& unit, uint32_t page_size = 0) {
@@ -470,16 +447,12 @@ class ScopedQueriesTest : public CaseQueriesTest {
   void SetUp() override {
     std::ofstream(tmp_.Sub("tokens")) << "admin-token-0000001 admin * root\n"
                                          "town-office-token-1 town_office 100001 town-office\n";
-    Start(tmp_.Sub("tokens"));
+    StartServer(tmp_.Sub("tokens"));
   }
 };
 
 TEST_F(ScopedQueriesTest, AScopeOutsideTheCallersIsRefusedAndCitizensAreMasked) {
-  v1::SubmitCaseRequest s;
-  s.set_category("sanitation");
-  s.set_description("x");
-  s.set_unit_code(kGrids[0]);
-  s.mutable_citizen()->set_name("陈小梅");
+  const auto s = testing::Submission().Description("x").In(kGrids[0]).Citizen("陈小梅").Build();
   v1::SubmitCaseResponse sr;
   ASSERT_TRUE(testing::Submit(*clients_->intake, s, &sr, "admin-token-0000001").status.ok());
 
@@ -550,9 +523,9 @@ void ExpectFigures(const Expected& e, const v1::CaseFigures& f, const std::strin
   EXPECT_EQ(esc, e.escalations);
   auto rate = [](uint64_t n, uint64_t d) { return d == 0 ? 0.0 : static_cast<double>(n) / static_cast<double>(d); };
   EXPECT_DOUBLE_EQ(f.response_rate(), rate(e.accepted_on_time, e.accepted + e.accept_missed));
-  const uint64_t counted = e.cases -
-                           (e.by_status.count(v1::CASE_STATUS_MERGED) ? e.by_status.at(v1::CASE_STATUS_MERGED) : 0) -
-                           (e.by_status.count(v1::CASE_STATUS_CANCELLED) ? e.by_status.at(v1::CASE_STATUS_CANCELLED) : 0);
+  const uint64_t counted =
+      e.cases - (e.by_status.count(v1::CASE_STATUS_MERGED) ? e.by_status.at(v1::CASE_STATUS_MERGED) : 0) -
+      (e.by_status.count(v1::CASE_STATUS_CANCELLED) ? e.by_status.at(v1::CASE_STATUS_CANCELLED) : 0);
   EXPECT_DOUBLE_EQ(f.resolution_rate(), rate(e.resolved, counted));
   EXPECT_DOUBLE_EQ(f.satisfaction_rate(), rate(e.satisfied, e.called_back));
   EXPECT_DOUBLE_EQ(f.on_time_resolution_rate(), rate(e.resolved_on_time, e.resolved));
@@ -587,9 +560,9 @@ TEST_F(CaseQueriesTest, StatsOfARandomHistoryMatchARecomputationByFullScan) {
 
   std::mt19937 rng(20261128);
   std::vector<std::string> ids;
-  const std::vector<std::string> commands = {"accept", "accept", "start",  "resolve",  "resolve", "callback",
-                                             "close",  "reopen", "cancel", "escalate", "transfer", "reject",
-                                             "wait",   "resume"};
+  const std::vector<std::string> commands = {"accept",   "accept", "start",  "resolve", "resolve",
+                                             "callback", "close",  "reopen", "cancel",  "escalate",
+                                             "transfer", "reject", "wait",   "resume"};
   int applied = 0, fired = 0;
   for (int step = 0; step < 900; ++step) {
     if (step % 4 == 0 || ids.empty()) ids.push_back(Submit(kGrids[rng() % kGrids.size()]));
@@ -627,9 +600,9 @@ TEST_F(CaseQueriesTest, StatsOfARandomHistoryMatchARecomputationByFullScan) {
       } else if (c.deadlines().accept_overdue()) {
         e.accept_missed += 1;
       }
-      const bool resolved = c.has_resolved_at() && (c.status() == v1::CASE_STATUS_RESOLVED ||
-                                                    c.status() == v1::CASE_STATUS_CALLED_BACK ||
-                                                    c.status() == v1::CASE_STATUS_CLOSED);
+      const bool resolved =
+          c.has_resolved_at() && (c.status() == v1::CASE_STATUS_RESOLVED || c.status() == v1::CASE_STATUS_CALLED_BACK ||
+                                  c.status() == v1::CASE_STATUS_CLOSED);
       if (resolved) {
         e.resolved += 1;
         e.resolved_on_time += c.resolved_on_time() ? 1 : 0;
@@ -719,9 +692,8 @@ TEST_F(CaseQueriesTest, StatsOfARandomHistoryMatchARecomputationByFullScan) {
   req.set_to_date(storage::FormatDay(last));
   v1::GetStatsResponse before_restart;
   ASSERT_TRUE(Stats(req, &before_restart).status.ok());
-  clients_.reset();
-  server_.reset();
-  Start("");
+  StopServer();
+  StartServer();
   v1::GetStatsResponse after_restart;
   ASSERT_TRUE(Stats(req, &after_restart).status.ok());
   EXPECT_EQ(after_restart.SerializeAsString(), before_restart.SerializeAsString());

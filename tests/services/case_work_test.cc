@@ -11,6 +11,8 @@
 
 #include "services/server.h"
 #include "tests/support/grpc_client.h"
+#include "tests/support/server_fixture.h"
+#include "tests/support/submit_request.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tiny_directory.h"
 #include "tests/support/work_client.h"
@@ -22,48 +24,22 @@ using grid::testing::CallResult;
 using grid::testing::Work;
 using grid::v1::CaseWork;
 
-constexpr Micros kStart = 1'795'000'000'000'000;
 constexpr Micros M = kMicrosPerMinute;
 constexpr Micros H = kMicrosPerHour;
 
-class CaseWorkTest : public ::testing::Test {
+class CaseWorkTest : public testing::ServerFixture {
  protected:
-  void SetUp() override { StartServer(); }
-  void TearDown() override { StopServer(); }
-
-  void StartServer(const std::string& tokens_file = "", Micros max_wait = 60'000'000) {
-    ServerConfig config;
-    config.listen = "127.0.0.1:0";
-    config.data_dir = tmp_.Sub("data");
-    config.tokens_file = tokens_file;
+  void SetUp() override {
     auto policy = ParseDeadlinePolicy("test", "rule general * calendar 1h 4h\n");
     ASSERT_TRUE(policy.ok());
-    config.deadline_policy = *policy;
-    config.scheduler.max_wait = max_wait;
-    auto s = GridServer::Start(config, &clock_, testing::TinyDirectory());
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    server_ = std::move(s).value();
-    clients_ = std::make_unique<testing::Clients>("127.0.0.1:" + std::to_string(server_->port()));
-    work_ = CaseWork::NewStub(clients_->channel);
-  }
-  void StopServer() {
-    work_.reset();
-    clients_.reset();
-    server_.reset();
+    config_.deadline_policy = *policy;
+    StartServer();
   }
 
   // Submits a sanitation case in grid 2 (110.015, 20.005); its id.
   std::string Submit(const std::string& key = "") {
-    grid::v1::SubmitCaseRequest r;
-    r.set_idempotency_key(key);
-    r.set_category("sanitation");
-    r.set_description("垃圾堆放三天无人清理");
-    r.mutable_location()->set_lat(20.005);
-    r.mutable_location()->set_lng(110.015);
-    r.mutable_citizen()->set_name("陈小梅");
-    r.mutable_citizen()->set_phone("13800001234");
     grid::v1::SubmitCaseResponse resp;
-    CallResult res = testing::Submit(*clients_->intake, r, &resp);
+    CallResult res = testing::Submit(*clients_->intake, testing::Submission().Key(key).Build(), &resp);
     EXPECT_TRUE(res.status.ok()) << res.status.error_message();
     return resp.case_().id();
   }
@@ -86,12 +62,6 @@ class CaseWorkTest : public ::testing::Test {
     for (const auto& e : g.events()) n += e.type() == t;
     return n;
   }
-
-  testing::TempDir tmp_;
-  FakeClock clock_{kStart};
-  std::unique_ptr<GridServer> server_;
-  std::unique_ptr<testing::Clients> clients_;
-  std::unique_ptr<CaseWork::Stub> work_;
 };
 
 TEST_F(CaseWorkTest, DrivesACaseFromSubmissionToClosure) {
@@ -142,11 +112,11 @@ TEST_F(CaseWorkTest, DrivesACaseFromSubmissionToClosure) {
 
   const auto got = Get(id);
   EXPECT_EQ(got.case_().status(), grid::v1::CASE_STATUS_CLOSED);
-  EXPECT_EQ(Types(got), (std::vector<grid::v1::EventType>{
-                            grid::v1::EVENT_TYPE_SUBMITTED, grid::v1::EVENT_TYPE_ROUTED, grid::v1::EVENT_TYPE_ACCEPTED,
-                            grid::v1::EVENT_TYPE_WORK_STARTED, grid::v1::EVENT_TYPE_SUMMONED,
-                            grid::v1::EVENT_TYPE_REPORTED_IN, grid::v1::EVENT_TYPE_RESOLVED,
-                            grid::v1::EVENT_TYPE_CALLED_BACK, grid::v1::EVENT_TYPE_CLOSED}));
+  EXPECT_EQ(Types(got),
+            (std::vector<grid::v1::EventType>{
+                grid::v1::EVENT_TYPE_SUBMITTED, grid::v1::EVENT_TYPE_ROUTED, grid::v1::EVENT_TYPE_ACCEPTED,
+                grid::v1::EVENT_TYPE_WORK_STARTED, grid::v1::EVENT_TYPE_SUMMONED, grid::v1::EVENT_TYPE_REPORTED_IN,
+                grid::v1::EVENT_TYPE_RESOLVED, grid::v1::EVENT_TYPE_CALLED_BACK, grid::v1::EVENT_TYPE_CLOSED}));
   for (int i = 0; i < got.events_size(); ++i) EXPECT_EQ(got.events(i).seq(), static_cast<uint64_t>(i + 1));
 
   // Every event is in the feed, in order, with the case's unit path.
@@ -273,12 +243,7 @@ TEST_F(CaseWorkTest, RolesAndScopesFromTheTokenFile) {
                            "token-town-office-0001 town_office 100001 town-01\n";
   StopServer();
   StartServer(tokens);
-  grid::v1::SubmitCaseRequest sub;
-  sub.mutable_citizen()->set_name("陈小梅");
-  sub.set_category("sanitation");
-  sub.set_description("路灯不亮");
-  sub.mutable_location()->set_lat(20.005);
-  sub.mutable_location()->set_lng(110.015);
+  const auto sub = testing::Submission().Description("路灯不亮").Citizen("陈小梅").Build();
   grid::v1::SubmitCaseResponse created;
   ASSERT_TRUE(testing::Submit(*clients_->intake, sub, &created, "token-call-center-0001").status.ok());
   const std::string id = created.case_().id();
@@ -392,17 +357,28 @@ TEST_F(CaseWorkTest, DeadlinesFireExactlyOnceAcrossARestart) {
 
 TEST_F(CaseWorkTest, TheAsioTimerFiresWithoutBeingAsked) {
   // Re-read the index every 20 ms of real time; advance the fake clock past
-  // the due and wait (with a timeout) for the escalation to appear.
+  // the due and wait for the escalation on the feed (a stream read with a
+  // deadline), not by polling the case.
   StopServer();
-  StartServer("", 20'000);
+  config_.scheduler.max_wait = 20'000;
+  StartServer();
   const std::string id = Submit();
+  auto feed = grid::v1::EscalationFeed::NewStub(clients_->channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  grid::v1::WatchRequest watch;  // escalations only, from what is stored now
+  watch.set_from_cursor(*server_->store()->LastFeedCursor());
+  auto reader = feed->Watch(&ctx, watch);
   clock_.Advance(2 * H);
   bool escalated = false;
-  for (int i = 0; i < 500 && !escalated; ++i) {
-    escalated = Count(Get(id), grid::v1::EVENT_TYPE_ESCALATED) > 0;
-    if (!escalated) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  grid::v1::WatchResponse r;
+  while (!escalated && reader->Read(&r)) {
+    for (const auto& e : r.entries()) escalated = escalated || (e.escalation() && e.event().case_id() == id);
   }
+  ctx.TryCancel();
+  (void)reader->Finish();
   EXPECT_TRUE(escalated);
+  EXPECT_GT(Count(Get(id), grid::v1::EVENT_TYPE_ESCALATED), 0);
 }
 
 TEST_F(CaseWorkTest, RejectionReroutesAndPingPongGoesToTheCommunity) {

@@ -68,8 +68,8 @@ TEST(FeedWire, PeekReadsTheEscalationFlagAndExactPathElements) {
   EXPECT_TRUE(in);
   // Fields this reader does not know (a newer writer) are skipped.
   const std::string newer = Entry(3, true, {"469023"}).SerializeAsString() +
-                            std::string("\xa8\x06\x05", 3) +        // field 101, varint 5
-                            std::string("\xad\x06\x01\x02\x03\x04", 6) +  // field 101, fixed32
+                            std::string("\xa8\x06\x05", 3) +                      // field 101, varint 5
+                            std::string("\xad\x06\x01\x02\x03\x04", 6) +          // field 101, fixed32
                             std::string("\xa9\x06", 2) + std::string(8, '\x07');  // field 101, fixed64
   ASSERT_TRUE(PeekFeedEntry(newer, "469023", &esc, &in));
   EXPECT_TRUE(esc);
@@ -80,10 +80,13 @@ TEST(FeedWire, PeekRefusesMalformedBytes) {
   bool esc = false, in = false;
   const std::string e = Entry(1, true, {"469023"}).SerializeAsString();
   EXPECT_FALSE(PeekFeedEntry(e.substr(0, e.size() - 3), "469023", &esc, &in));  // cut short
-  EXPECT_FALSE(PeekFeedEntry(std::string("\xff\xff\xff", 3), "", &esc, &in));     // a bad tag
-  EXPECT_FALSE(PeekFeedEntry(std::string("\x1a\x05" "ab", 4), "ab", &esc, &in));   // path longer than the bytes
-  EXPECT_FALSE(PeekFeedEntry(std::string("\x0b\x0c", 2), "", &esc, &in));          // a group
-  EXPECT_TRUE(PeekFeedEntry("", "", &esc, &in));                                   // empty: a default entry
+  EXPECT_FALSE(PeekFeedEntry(std::string("\xff\xff\xff", 3), "", &esc, &in));   // a bad tag
+  EXPECT_FALSE(PeekFeedEntry(std::string("\x1a\x05"
+                                         "ab",
+                                         4),
+                             "ab", &esc, &in));                            // path longer than the bytes
+  EXPECT_FALSE(PeekFeedEntry(std::string("\x0b\x0c", 2), "", &esc, &in));  // a group
+  EXPECT_TRUE(PeekFeedEntry("", "", &esc, &in));                           // empty: a default entry
 }
 
 }  // namespace
@@ -103,7 +106,7 @@ TEST(CaseWire, PeekCaseUnitReadsTheUnitOrTheRoutedUnit) {
   std::string unit;
   ASSERT_TRUE(PeekCaseUnit(c.SerializeAsString(), &unit));
   EXPECT_EQ(unit, "469023100001001");  // no unit_code yet: the routed unit
-  c.set_unit_code("469023100");         // transferred up to the town
+  c.set_unit_code("469023100");        // transferred up to the town
   ASSERT_TRUE(PeekCaseUnit(c.SerializeAsString(), &unit));
   EXPECT_EQ(unit, "469023100");
   ASSERT_TRUE(PeekCaseUnit("", &unit));

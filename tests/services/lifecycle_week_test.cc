@@ -17,8 +17,10 @@
 #include "services/server.h"
 #include "storage/case_index.h"
 #include "storage/keys.h"
-#include "tests/support/grpc_client.h"
 #include "tests/support/calendar.h"
+#include "tests/support/grpc_client.h"
+#include "tests/support/server_fixture.h"
+#include "tests/support/submit_request.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tiny_directory.h"
 #include "tests/support/work_client.h"
@@ -32,63 +34,47 @@ using grid::v1::CaseWork;
 
 constexpr Micros H = kMicrosPerHour;
 
-
-class LifecycleWeek : public ::testing::Test {
+class LifecycleWeek : public testing::ServerFixture {
  protected:
-  void Start() {
-    ServerConfig config;
-    config.listen = "127.0.0.1:0";
-    config.data_dir = tmp_.Sub("data");
-    // Working time for the usual cases, calendar hours for emergencies.
-    auto policy = ParseDeadlinePolicy("week", "rule general * working 2h 14h\nrule general emergency calendar 30m 2h\n");
-    ASSERT_TRUE(policy.ok());
-    config.deadline_policy = *policy;
-    config.calendar = calendar_;
-    auto s = GridServer::Start(config, &clock_, testing::TinyDirectory());
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    server_ = std::move(s).value();
-    clients_ = std::make_unique<testing::Clients>("127.0.0.1:" + std::to_string(server_->port()));
-    work_ = CaseWork::NewStub(clients_->channel);
+  LifecycleWeek() {
+    // Monday 2026-09-28 08:00 Beijing time: three working days, then the holiday.
+    clock_.Set(calendar_.At(
+        std::chrono::year_month_day{std::chrono::year(2026), std::chrono::month(9), std::chrono::day(28)}, 8, 0));
   }
-  void Stop() {
-    work_.reset();
-    clients_.reset();
-    server_.reset();
+  void SetUp() override {
+    // Working time for the usual cases, calendar hours for emergencies.
+    auto policy =
+        ParseDeadlinePolicy("week", "rule general * working 2h 14h\nrule general emergency calendar 30m 2h\n");
+    ASSERT_TRUE(policy.ok());
+    config_.deadline_policy = *policy;
+    config_.calendar = calendar_;
   }
 
   WorkingCalendar calendar_ = testing::LoadCn2026();
-  testing::TempDir tmp_;
-  // Monday 2026-09-28 08:00 Beijing time: three working days, then the holiday.
-  FakeClock clock_{calendar_.At(std::chrono::year_month_day{std::chrono::year(2026), std::chrono::month(9),
-                                                            std::chrono::day(28)},
-                                8, 0)};
-  std::unique_ptr<GridServer> server_;
-  std::unique_ptr<testing::Clients> clients_;
-  std::unique_ptr<CaseWork::Stub> work_;
 };
 
 TEST_F(LifecycleWeek, RecordsEventsFeedAndTimersAgreeAfterAWeek) {
-  Start();
+  StartServer();
   std::mt19937_64 rng(20261128);
   std::vector<std::string> ids;
   std::map<std::string, int> ok_by_kind;
   const Micros week_start = clock_.NowMicros();
   for (int hour = 0; hour < 7 * 24; ++hour) {
     if (hour == 80) {  // a restart in the middle, with time passing while down
-      Stop();
+      StopServer();
       clock_.Advance(2 * H);
-      Start();
+      StartServer();
       hour += 2;
     }
     // A few new cases an hour, in both grids, some of them emergencies.
     const int fresh = static_cast<int>(rng() % 4);
     for (int i = 0; i < fresh; ++i) {
-      grid::v1::SubmitCaseRequest r;
-      r.set_category(rng() % 5 == 0 ? "water.burst" : "sanitation");
-      r.set_description("第" + std::to_string(hour) + "小时的诉求");
-      r.set_priority(rng() % 6 == 0 ? grid::v1::PRIORITY_EMERGENCY : grid::v1::PRIORITY_NORMAL);
-      r.mutable_location()->set_lat(20.005);
-      r.mutable_location()->set_lng(rng() % 2 ? 110.005 : 110.015);
+      // (rng() is drawn in this order: category, priority, grid)
+      testing::Submission submission(rng() % 5 == 0 ? "water.burst" : "sanitation");
+      submission.Description("第" + std::to_string(hour) + "小时的诉求").NoCitizen();
+      submission.Priority(rng() % 6 == 0 ? grid::v1::PRIORITY_EMERGENCY : grid::v1::PRIORITY_NORMAL);
+      submission.At(20.005, rng() % 2 ? 110.005 : 110.015);
+      const grid::v1::SubmitCaseRequest& r = submission.Build();
       grid::v1::SubmitCaseResponse resp;
       ASSERT_TRUE(testing::Submit(*clients_->intake, r, &resp).status.ok());
       ids.push_back(resp.case_().id());
@@ -220,8 +206,8 @@ TEST_F(LifecycleWeek, RecordsEventsFeedAndTimersAgreeAfterAWeek) {
       const auto& e = g.events(i);
       EXPECT_EQ(e.seq(), static_cast<uint64_t>(i + 1));
       EXPECT_EQ(e.case_version(), e.seq());
-      if (e.automatic() && (e.type() == grid::v1::EVENT_TYPE_ESCALATED ||
-                            e.type() == grid::v1::EVENT_TYPE_DEADLINE_WARNING)) {
+      if (e.automatic() &&
+          (e.type() == grid::v1::EVENT_TYPE_ESCALATED || e.type() == grid::v1::EVENT_TYPE_DEADLINE_WARNING)) {
         EXPECT_TRUE(fired.emplace(e.deadline_kind() * 10 + e.type(), FromTimestamp(e.at())).second)
             << "case " << id << " fired the same deadline twice at " << FromTimestamp(e.at());
         // A deadline fires within the hour after it fell due (the simulation's step), never before.

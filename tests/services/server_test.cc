@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "tests/support/grpc_client.h"
+#include "tests/support/server_fixture.h"
+#include "tests/support/submit_request.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tiny_directory.h"
 
@@ -19,56 +21,26 @@ namespace grid::services {
 namespace {
 
 using grid::testing::CallResult;
-
-constexpr Micros kStart = 1'795'000'000'000'000;
+using grid::testing::kStart;
 
 grpc::Status Import(testing::Clients& clients, const std::vector<grid::v1::DirectoryContent>& chunks, bool replace,
                     grid::v1::ImportResponse* resp, std::string* reason, bool mark_last = true);
 
-class ServerTest : public ::testing::Test {
+class ServerTest : public testing::ServerFixture {
  protected:
   void SetUp() override { StartServer(); }
-  void TearDown() override { StopServer(); }
-
-  void StartServer(const std::string& tokens_file = "") {
-    ServerConfig config;
-    config.listen = "127.0.0.1:0";
-    config.data_dir = tmp_.Sub("data");
-    config.tokens_file = tokens_file;
-    auto s = GridServer::Start(config, &clock_, testing::TinyDirectory());
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    server_ = std::move(s).value();
-    clients_ = std::make_unique<testing::Clients>("127.0.0.1:" + std::to_string(server_->port()));
-  }
-  void StopServer() {
-    clients_.reset();
-    server_.reset();
-  }
 
   static grid::v1::SubmitCaseRequest Good(const std::string& key = "") {
-    grid::v1::SubmitCaseRequest r;
-    r.set_idempotency_key(key);
-    r.set_category("sanitation");
-    r.set_description("垃圾堆放三天无人清理");
-    r.mutable_location()->set_lat(20.005);
-    r.mutable_location()->set_lng(110.015);
-    r.mutable_citizen()->set_name("陈小梅");
-    r.mutable_citizen()->set_phone("13800001234");
-    return r;
+    return testing::Submission().Key(key).Build();
   }
 
   // Opens the store behind a stopped server and counts what is in it.
   uint64_t StoredMaxCaseId() {
     StopServer();
-    auto store = storage::Store::Open(storage::StoreOptions{tmp_.Sub("data"), true});
+    auto store = storage::Store::Open(storage::StoreOptions{data_dir(), true});
     EXPECT_TRUE(store.ok());
     return store.ok() ? *(*store)->MaxCaseId() : 0;
   }
-
-  testing::TempDir tmp_;
-  FakeClock clock_{kStart};
-  std::unique_ptr<GridServer> server_;
-  std::unique_ptr<testing::Clients> clients_;
 };
 
 TEST_F(ServerTest, SubmitRoutesStoresAndGetReturnsTheHistory) {
@@ -299,16 +271,9 @@ grpc::Status Import(testing::Clients& clients, const std::vector<grid::v1::Direc
 
 TEST_F(ServerTest, ImportCreatesAVersionAndSurvivesRestart) {
   grid::v1::DirectoryContent a, b;
-  auto* town = a.add_units();
-  town->set_code("100002");
-  town->set_level(grid::v1::UNIT_LEVEL_TOWN);
-  town->set_name("新镇");
-  town->set_parent_code("100");
-  auto* community = b.add_units();
-  community->set_code("100002001");
-  community->set_level(grid::v1::UNIT_LEVEL_COMMUNITY);
-  community->set_name("新社区");
-  community->set_parent_code("100002");  // arrives in a later chunk than its parent
+  testing::AddUnit(&a, "100002", grid::v1::UNIT_LEVEL_TOWN, "新镇", "100");
+  testing::AddUnit(&b, "100002001", grid::v1::UNIT_LEVEL_COMMUNITY, "新社区",
+                   "100002");  // a later chunk than its parent
   grid::v1::ImportResponse resp;
   std::string reason;
   auto st = Import(*clients_, {a, b}, false, &resp, &reason);
@@ -328,11 +293,7 @@ TEST_F(ServerTest, ImportCreatesAVersionAndSurvivesRestart) {
 
 TEST_F(ServerTest, AnImportThatEndsBeforeItsLastChunkChangesNothing) {
   grid::v1::DirectoryContent a;
-  auto* town = a.add_units();
-  town->set_code("100002");
-  town->set_level(grid::v1::UNIT_LEVEL_TOWN);
-  town->set_name("新镇");
-  town->set_parent_code("100");
+  testing::AddUnit(&a, "100002", grid::v1::UNIT_LEVEL_TOWN, "新镇", "100");
   grid::v1::ImportResponse resp;
   std::string reason;
   auto st = Import(*clients_, {a}, false, &resp, &reason, /*mark_last=*/false);
@@ -343,11 +304,7 @@ TEST_F(ServerTest, AnImportThatEndsBeforeItsLastChunkChangesNothing) {
 
 TEST_F(ServerTest, BadImportChangesNothing) {
   grid::v1::DirectoryContent bad;
-  auto* orphan = bad.add_units();
-  orphan->set_code("100009001");
-  orphan->set_level(grid::v1::UNIT_LEVEL_COMMUNITY);
-  orphan->set_name("孤儿社区");
-  orphan->set_parent_code("100009");
+  testing::AddUnit(&bad, "100009001", grid::v1::UNIT_LEVEL_COMMUNITY, "孤儿社区", "100009");
   grid::v1::ImportResponse resp;
   std::string reason;
   auto st = Import(*clients_, {bad}, false, &resp, &reason);
@@ -391,7 +348,8 @@ TEST_F(ServerTest, VersionsSwapWhileServingWithoutAFailedRequest) {
       for (int i = 0; !stop.load(); ++i) {
         grid::v1::SubmitCaseResponse resp;
         auto r = testing::Submit(*clients_->intake, Good("swap-" + std::to_string(t) + "-" + std::to_string(i)), &resp);
-        ++calls;
+        calls.fetch_add(1);
+        calls.notify_all();
         if (!r.status.ok()) {
           ++failures;
           continue;
@@ -410,7 +368,8 @@ TEST_F(ServerTest, VersionsSwapWhileServingWithoutAFailedRequest) {
     std::string reason;
     ASSERT_TRUE(Import(*clients_, {delta}, false, &resp, &reason).ok()) << reason;
   }
-  while (calls.load() < 40) std::this_thread::yield();
+  // Wait for 40 calls, some of them made while versions swapped.
+  for (int n = calls.load(); n < 40; n = calls.load()) calls.wait(n);
   stop = true;
   for (auto& t : callers) t.join();
   EXPECT_EQ(failures.load(), 0);
@@ -447,7 +406,8 @@ std::string RoutedGrid(testing::Clients& clients, double lng, double lat) {
   req.mutable_location()->set_lng(lng);
   grid::v1::RouteCaseResponse resp;
   if (!clients.directory->RouteCase(ctx.get(), req, &resp).ok()) return "";
-  return resp.routing().method() == grid::v1::ROUTING_METHOD_LOCATION ? resp.routing().unit_code() : "(not by location)";
+  return resp.routing().method() == grid::v1::ROUTING_METHOD_LOCATION ? resp.routing().unit_code()
+                                                                      : "(not by location)";
 }
 
 TEST_F(ServerTest, GetUnitReadsTheBoundaryFromTheStore) {
@@ -456,7 +416,8 @@ TEST_F(ServerTest, GetUnitReadsTheBoundaryFromTheStore) {
   req.set_code("100001001002");
   grid::v1::GetUnitResponse resp;
   ASSERT_TRUE(clients_->directory->GetUnit(ctx.get(), req, &resp).ok());
-  EXPECT_EQ(resp.unit().boundary().SerializeAsString(), testing::TinyDirectory().units(4).boundary().SerializeAsString());
+  EXPECT_EQ(resp.unit().boundary().SerializeAsString(),
+            testing::TinyDirectory().units(4).boundary().SerializeAsString());
   auto ctx2 = testing::Context();
   req.set_code("100001001");  // no boundary
   ASSERT_TRUE(clients_->directory->GetUnit(ctx2.get(), req, &resp).ok());
@@ -465,10 +426,19 @@ TEST_F(ServerTest, GetUnitReadsTheBoundaryFromTheStore) {
 
 class RestartTest : public ServerTest {
  protected:
-  std::string IndexFile() const { return tmp_.Sub("data") + "/" + kGridIndexFile; }
+  std::string IndexFile() const { return data_dir() + "/" + kGridIndexFile; }
   void Restart() {
     StopServer();
     StartServer();
+  }
+  // Corrupts a saved file: one bit of its byte 200 flipped.
+  static void FlipABit(const std::string& file) {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(200);
+    char c = 0;
+    f.get(c);
+    f.seekp(200);
+    f.put(static_cast<char>(c ^ 0x01));
   }
   // Grid 2 moved east by an upsert: version 2 answers differently from 1.
   void MoveGrid2() {
@@ -496,7 +466,7 @@ TEST_F(RestartTest, LoadsTheSavedIndexOfItsVersion) {
 }
 
 TEST_F(RestartTest, MapsTheSavedUnitTableAndRebuildsAMissingOrCorruptOne) {
-  const std::string table = tmp_.Sub("data") + "/" + kUnitTableFile;
+  const std::string table = data_dir() + "/" + kUnitTableFile;
   ASSERT_TRUE(std::filesystem::exists(table));
   MoveGrid2();
   Restart();
@@ -514,14 +484,7 @@ TEST_F(RestartTest, MapsTheSavedUnitTableAndRebuildsAMissingOrCorruptOne) {
   ASSERT_TRUE(std::filesystem::exists(table));
   // Corrupt: the same.
   StopServer();
-  {
-    std::fstream f(table, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(200);
-    char c = 0;
-    f.get(c);
-    f.seekp(200);
-    f.put(static_cast<char>(c ^ 0x01));
-  }
+  FlipABit(table);
   StartServer();
   EXPECT_EQ(server_->index_report().table_origin, IndexOrigin::kRebuilt);
   EXPECT_NE(server_->index_report().why_table_rebuilt.find("CORRUPT_TABLE"), std::string::npos)
@@ -559,14 +522,7 @@ TEST_F(RestartTest, RebuildsAStaleIndex) {
 
 TEST_F(RestartTest, RebuildsACorruptIndex) {
   StopServer();
-  {
-    std::fstream f(IndexFile(), std::ios::in | std::ios::out | std::ios::binary);
-    f.seekg(200);
-    char c = 0;
-    f.get(c);
-    f.seekp(200);
-    f.put(static_cast<char>(c ^ 0x01));
-  }
+  FlipABit(IndexFile());
   StartServer();
   EXPECT_EQ(server_->index_report().origin, IndexOrigin::kRebuilt);
   EXPECT_NE(server_->index_report().why_rebuilt.find("CORRUPT_INDEX"), std::string::npos)
@@ -663,38 +619,28 @@ TEST_F(AuthServerTest, RolesAndScopesDecide) {
   grid::v1::UpsertUnitRequest up;
   *up.mutable_unit() = testing::TinyDirectory().units(0);
   grid::v1::UpsertUnitResponse up_resp;
-  EXPECT_EQ(clients_->directory->UpsertUnit(ctx.get(), up, &up_resp).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(clients_->directory->UpsertUnit(ctx.get(), up, &up_resp).error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
 // A full queue answers RESOURCE_EXHAUSTED at once instead of queueing without
 // bound: queues of capacity 0 are always full.
-TEST(FullQueues, AnswerResourceExhaustedAndStoreNothing) {
-  testing::TempDir tmp;
-  FakeClock clock(kStart);
-  ServerConfig config;
-  config.listen = "127.0.0.1:0";
-  config.data_dir = tmp.Sub("data");
-  config.intake_queue = 0;
-  config.executor_queue = 0;
-  {
-    auto server = GridServer::Start(config, &clock, testing::TinyDirectory());
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    testing::Clients clients("127.0.0.1:" + std::to_string((*server)->port()));
-    grid::v1::SubmitCaseRequest req;
-    req.set_category("sanitation");
-    req.set_description("x");
-    req.set_unit_code("100001001001");
-    grid::v1::SubmitCaseResponse resp;
-    CallResult r = testing::Submit(*clients.intake, req, &resp);
-    EXPECT_EQ(r.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-    EXPECT_EQ(r.reason, "QUEUE_FULL");
-    grid::v1::GetCaseResponse got;
-    r = testing::GetCase(*clients.query, "1795000000000000", &got);
-    EXPECT_EQ(r.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-    EXPECT_EQ(r.reason, "QUEUE_FULL");
-  }
-  auto store = storage::Store::Open(storage::StoreOptions{config.data_dir, true});
+class FullQueues : public testing::ServerFixture {};
+
+TEST_F(FullQueues, AnswerResourceExhaustedAndStoreNothing) {
+  config_.intake_queue = 0;
+  config_.executor_queue = 0;
+  StartServer();
+  grid::v1::SubmitCaseResponse resp;
+  CallResult r =
+      testing::Submit(*clients_->intake, testing::Submission().In("100001001001").Description("x").Build(), &resp);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(r.reason, "QUEUE_FULL");
+  grid::v1::GetCaseResponse got;
+  r = testing::GetCase(*clients_->query, "1795000000000000", &got);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(r.reason, "QUEUE_FULL");
+  StopServer();
+  auto store = storage::Store::Open(storage::StoreOptions{data_dir(), true});
   ASSERT_TRUE(store.ok());
   EXPECT_EQ(*(*store)->MaxCaseId(), 0u);
 }

@@ -82,7 +82,7 @@ TEST(Days, ChinaStandardTimeCalendarDays) {
   uint32_t d = 0;
   ASSERT_TRUE(ParseDay("2026-11-18", &d));
   EXPECT_EQ(FormatDay(d), "2026-11-18");
-  EXPECT_EQ(DayOf(kT0), d);  // 19:06 in Beijing
+  EXPECT_EQ(DayOf(kT0), d);                               // 19:06 in Beijing
   EXPECT_EQ(DayOf(kT0 + 5LL * 3600 * 1'000'000), d + 1);  // 00:06 the next day there, still the 18th in UTC
   EXPECT_TRUE(ParseDay("2028-02-29", &d));
   EXPECT_FALSE(ParseDay("2026-02-29", &d));
@@ -219,8 +219,8 @@ TEST(StoreQueries, BackfillIndexesOldRecordsOnceAndIdempotently) {
   ASSERT_TRUE(store.ok());
   std::vector<v1::Case> cases;
   for (int i = 0; i < 5; ++i) {
-    cases.push_back(MakeCase(1795000000000000 + static_cast<uint64_t>(i) * 1000, {"100001001001"},
-                             v1::CASE_STATUS_ROUTED, kT0));
+    cases.push_back(
+        MakeCase(1795000000000000 + static_cast<uint64_t>(i) * 1000, {"100001001001"}, v1::CASE_STATUS_ROUTED, kT0));
     cases.back().clear_unit_path();
   }
   std::vector<CaseChange> changes;

@@ -1,3 +1,5 @@
+// The store on a real RocksDB in a temp dir: key encodings, cases with
+// their indexes and events, the directory, the feed, reopening.
 #include "storage/store.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +10,7 @@
 #include "engine/case_id.h"
 #include "engine/intake.h"
 #include "storage/keys.h"
+#include "tests/support/submit_request.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tiny_directory.h"
 
@@ -21,9 +24,7 @@ std::unique_ptr<Store> OpenOk(const std::string& path) {
 }
 
 NewCase MakeCase(uint64_t id, const std::string& unit) {
-  grid::v1::SubmitCaseRequest r;
-  r.set_category("sanitation");
-  r.set_description("test");
+  const grid::v1::SubmitCaseRequest r = testing::Submission().Description("test").NoLocation().NoCitizen().Build();
   grid::v1::RoutingDecision d;
   d.set_unit_code(unit);
   return BuildNewCase(r, Actor{"cc1", "call_center"}, d, id, 1'795'000'000'000'000);
@@ -100,12 +101,15 @@ TEST(Store, DirectorySurvivesReopen) {
   EXPECT_EQ((*rest)->content.members_size(), 4);
   EXPECT_EQ((*rest)->content.category_rules_size(), 1);
   grid::v1::DirectoryContent units;
-  ASSERT_TRUE(store->ForEachUnit([&](const grid::v1::Unit& u) {
-                     *units.add_units() = u;
-                     return Status::Ok();
-                   }).ok());
+  ASSERT_TRUE(store
+                  ->ForEachUnit([&](const grid::v1::Unit& u) {
+                    *units.add_units() = u;
+                    return Status::Ok();
+                  })
+                  .ok());
   ASSERT_EQ(units.units_size(), 5);
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(units.units(i).SerializeAsString(), (*loaded)->content.units(i).SerializeAsString());
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(units.units(i).SerializeAsString(), (*loaded)->content.units(i).SerializeAsString());
   // Replace removes what is not in the new content.
   grid::v1::DirectoryContent only_root;
   *only_root.add_units() = testing::TinyDirectory().units(0);
@@ -178,7 +182,9 @@ TEST(Store, ABoundaryInsideAUnitRecordOfAnOlderStoreIsStillRead) {
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(o, tmp.path(), cfs, &handles, &db).ok());
-    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), handles[1], DirectoryKey(DirectoryKind::kGridBoundary, "100001001002")).ok());
+    ASSERT_TRUE(
+        db->Delete(rocksdb::WriteOptions(), handles[1], DirectoryKey(DirectoryKind::kGridBoundary, "100001001002"))
+            .ok());
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[1], DirectoryKey(DirectoryKind::kUnit, "100001001002"),
                         content.units(4).SerializeAsString())
                     .ok());

@@ -10,13 +10,14 @@
 
 namespace grid::testing {
 
-inline ::testing::AssertionResult IsParseError(const Status& status, const std::string& reason,
-                                               const std::string& file, int line, const std::string& what) {
+inline ::testing::AssertionResult IsParseError(const Status& status, const std::string& reason, const std::string& file,
+                                               int line, const std::string& what) {
   if (status.ok()) return ::testing::AssertionFailure() << "parsed without error";
   if (status.code() != StatusCode::kInvalidArgument) {
     return ::testing::AssertionFailure() << "not INVALID_ARGUMENT: " << status.ToString();
   }
-  if (status.reason() != reason) return ::testing::AssertionFailure() << "reason " << status.reason() << ", not " << reason;
+  if (status.reason() != reason)
+    return ::testing::AssertionFailure() << "reason " << status.reason() << ", not " << reason;
   const std::string prefix = file + " line " + std::to_string(line) + ": ";
   if (status.message().rfind(prefix, 0) != 0) {
     return ::testing::AssertionFailure() << "message does not start with '" << prefix << "': " << status.message();

@@ -4,7 +4,11 @@
 //
 //   grid 100001001001: lng [110.00, 110.01] x lat [20.00, 20.01]
 //   grid 100001001002: lng [110.01, 110.02] x lat [20.00, 20.01] (shares an edge)
+//
+// AddUnit and AddSquare build further units for tests that extend it.
 #pragma once
+
+#include <string>
 
 #include "grid/v1/directory.pb.h"
 
@@ -18,15 +22,21 @@ inline void AddSquare(grid::v1::Unit* u, double w, double s, double e, double n)
   }
 }
 
+// Appends a unit to `c`; the unit, to add a boundary or coverage to.
+inline grid::v1::Unit* AddUnit(grid::v1::DirectoryContent* c, const std::string& code, grid::v1::UnitLevel level,
+                               const std::string& name, const std::string& parent) {
+  auto* u = c->add_units();
+  u->set_code(code);
+  u->set_level(level);
+  u->set_name(name);
+  u->set_parent_code(parent);
+  return u;
+}
+
 inline grid::v1::DirectoryContent TinyDirectory() {
   grid::v1::DirectoryContent c;
   auto unit = [&](const char* code, grid::v1::UnitLevel level, const char* name, const char* parent) {
-    auto* u = c.add_units();
-    u->set_code(code);
-    u->set_level(level);
-    u->set_name(name);
-    u->set_parent_code(parent);
-    return u;
+    return AddUnit(&c, code, level, name, parent);
   };
   unit("100", grid::v1::UNIT_LEVEL_COUNTY, "测试县", "");
   unit("100001", grid::v1::UNIT_LEVEL_TOWN, "测试镇", "100");

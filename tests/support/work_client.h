@@ -15,7 +15,7 @@ namespace grid::testing {
 template <typename Request>
 CallResult Work(grid::v1::CaseWork::Stub& stub,
                 grpc::Status (grid::v1::CaseWork::Stub::*method)(grpc::ClientContext*, const Request&,
-                                                                  grid::v1::CaseWorkResponse*),
+                                                                 grid::v1::CaseWorkResponse*),
                 const Request& req, grid::v1::CaseWorkResponse* resp, const std::string& token = "",
                 const std::string& caller = "") {
   auto ctx = Context(token, caller);

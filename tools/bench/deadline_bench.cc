@@ -19,6 +19,7 @@
 //       again while the burst fires, and how long the burst takes.
 //
 // Prints one JSON object per phase.
+#include <absl/base/thread_annotations.h>
 #include <grpcpp/grpcpp.h>
 
 #include <CLI/CLI.hpp>
@@ -27,7 +28,6 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +36,7 @@
 #include "engine/intake.h"
 #include "engine/lifecycle.h"
 #include "engine/timestamp.h"
+#include "port/mutex.h"
 #include "services/server.h"
 #include "storage/store.h"
 #include "tools/demo_data.h"
@@ -135,16 +136,17 @@ int Populate(const std::string& dir, size_t cases, size_t burst) {
   // As a server that had run for a while would have: tables, not a log to replay.
   if (Status s = (*store)->Flush(); !s.ok()) return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
   const double secs = std::chrono::duration<double>(SteadyClock::now() - start).count();
-  std::printf("{\"phase\": \"populate\", \"cases\": %zu, \"burst\": %zu, \"burst_at_micros\": %lld, \"seconds\": %.1f}\n",
-              cases, burst, static_cast<long long>(burst_at), secs);
+  std::printf(
+      "{\"phase\": \"populate\", \"cases\": %zu, \"burst\": %zu, \"burst_at_micros\": %lld, \"seconds\": %.1f}\n",
+      cases, burst, static_cast<long long>(burst_at), secs);
   std::ofstream(dir + "/bench_burst_at") << burst_at << "\n";
   return 0;
 }
 
 struct Window {
-  std::mutex mu;
-  std::vector<int64_t> baseline_ns, burst_ns;
-  uint64_t errors = 0;
+  grid::Mutex mu;
+  std::vector<int64_t> baseline_ns ABSL_GUARDED_BY(mu), burst_ns ABSL_GUARDED_BY(mu);
+  uint64_t errors ABSL_GUARDED_BY(mu) = 0;
 };
 
 double Percentile(std::vector<int64_t>& v, double p) {
@@ -170,7 +172,8 @@ int Serve(const std::string& dir, size_t concurrency, double baseline_s, size_t 
   auto server = services::GridServer::Start(config, &clock, std::nullopt);
   if (!server.ok()) return std::fprintf(stderr, "%s\n", server.status().ToString().c_str()), 1;
   const double started_s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string((*server)->port()), grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel("127.0.0.1:" + std::to_string((*server)->port()), grpc::InsecureChannelCredentials());
   auto query = grid::v1::CaseQuery::NewStub(channel);
   {
     grpc::ClientContext ctx;
@@ -181,9 +184,11 @@ int Serve(const std::string& dir, size_t concurrency, double baseline_s, size_t 
   }
   const double start_s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
   auto due = (*server)->store()->CountDue();
-  std::printf("{\"phase\": \"restart\", \"seconds_in_start\": %.2f, \"seconds_to_serving\": %.2f, \"rss_mib\": %.0f, \"rss_before_mib\": %.0f, "
-              "\"pending_timers\": %zu}\n",
-              started_s, start_s, RssMiB(), rss_before, due.ok() ? *due : 0);
+  std::printf(
+      "{\"phase\": \"restart\", \"seconds_in_start\": %.2f, \"seconds_to_serving\": %.2f, \"rss_mib\": %.0f, "
+      "\"rss_before_mib\": %.0f, "
+      "\"pending_timers\": %zu}\n",
+      started_s, start_s, RssMiB(), rss_before, due.ok() ? *due : 0);
   std::fflush(stdout);
 
   Window w;
@@ -216,7 +221,7 @@ int Serve(const std::string& dir, size_t concurrency, double baseline_s, size_t 
           during.push_back(ns);
         }
       }
-      std::lock_guard<std::mutex> lock(w.mu);
+      grid::MutexLock lock(&w.mu);
       w.baseline_ns.insert(w.baseline_ns.end(), base.begin(), base.end());
       w.burst_ns.insert(w.burst_ns.end(), during.begin(), during.end());
       w.errors += errors;
@@ -235,17 +240,19 @@ int Serve(const std::string& dir, size_t concurrency, double baseline_s, size_t 
   const double burst_s = std::chrono::duration<double>(SteadyClock::now() - burst_start).count();
   phase.store(2);
   for (auto& c : callers) c.join();
+  grid::MutexLock lock(&w.mu);  // uncontended now: the callers have stopped
   const uint64_t fired = (*server)->deadlines_fired() - fired_before;
   const double base_rate = static_cast<double>(w.baseline_ns.size()) / baseline_s;
   const double burst_rate = static_cast<double>(w.burst_ns.size()) / burst_s;
   std::printf(
-      "{\"phase\": \"burst\", \"timer_share\": %zu, \"concurrency\": %zu, \"deadlines_fired\": %llu, \"burst_seconds\": %.2f, "
+      "{\"phase\": \"burst\", \"timer_share\": %zu, \"concurrency\": %zu, \"deadlines_fired\": %llu, "
+      "\"burst_seconds\": %.2f, "
       "\"fired_per_s\": %.0f, \"baseline_submits_per_s\": %.0f, \"baseline_p50_ms\": %.2f, \"baseline_p99_ms\": %.2f, "
       "\"burst_submits_per_s\": %.0f, \"burst_p50_ms\": %.2f, \"burst_p99_ms\": %.2f, \"errors\": %llu, "
       "\"rss_mib\": %.0f}\n",
-      timer_share, concurrency, static_cast<unsigned long long>(fired), burst_s, static_cast<double>(fired) / burst_s, base_rate,
-      Percentile(w.baseline_ns, 0.5), Percentile(w.baseline_ns, 0.99), burst_rate, Percentile(w.burst_ns, 0.5),
-      Percentile(w.burst_ns, 0.99), static_cast<unsigned long long>(w.errors), RssMiB());
+      timer_share, concurrency, static_cast<unsigned long long>(fired), burst_s, static_cast<double>(fired) / burst_s,
+      base_rate, Percentile(w.baseline_ns, 0.5), Percentile(w.baseline_ns, 0.99), burst_rate,
+      Percentile(w.burst_ns, 0.5), Percentile(w.burst_ns, 0.99), static_cast<unsigned long long>(w.errors), RssMiB());
   (*server)->Shutdown();
   return fired >= burst ? 0 : 1;
 }

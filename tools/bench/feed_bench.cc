@@ -27,6 +27,7 @@
 // until the stream reaches the last cursor.
 //
 // Loopback only; it stops by itself.
+#include <absl/synchronization/notification.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/proto_buffer_reader.h>
@@ -35,12 +36,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -199,8 +198,8 @@ class RawWatch final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::By
 
 size_t g_dispatch_threads = grid::services::FeedOptions{}.dispatch_threads;  // --dispatch-threads
 
-std::unique_ptr<grid::services::GridServer> StartServer(const std::string& dir, size_t towns,
-                                                        const grid::Clock* clock, size_t buffer) {
+std::unique_ptr<grid::services::GridServer> StartServer(const std::string& dir, size_t towns, const grid::Clock* clock,
+                                                        size_t buffer) {
   grid::services::ServerConfig config;
   config.listen = "127.0.0.1:0";
   config.data_dir = dir;
@@ -223,8 +222,8 @@ std::vector<std::shared_ptr<grpc::Channel>> Channels(int port, int n) {
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt("grid.bench.channel", i);  // distinct args: distinct connections
     args.SetMaxReceiveMessageSize(64 << 20);
-    out.push_back(grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials(),
-                                            args));
+    out.push_back(
+        grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials(), args));
   }
   return out;
 }
@@ -434,10 +433,9 @@ int Fanout(size_t subscribers, double rate, double warmup_s, double duration_s, 
       "server_cpu=%.2f cores clients_cpu=%.2f cores; us per event: writer %.1f fanout %.1f (publish %.1f) "
       "clients %.1f\n",
       subscribers, rate, static_cast<double>(measured_published) / window, window, received,
-      static_cast<unsigned long long>(published), p50, p99, p999,
-      static_cast<unsigned long long>(stats.max_buffered), static_cast<unsigned long long>(stats.overflows),
-      server_cpu / window, client_cpu / window, writer_cpu * 1e6 / n, (server_cpu - writer_cpu) * 1e6 / n,
-      publish_cpu * 1e6 / n, client_cpu * 1e6 / n);
+      static_cast<unsigned long long>(published), p50, p99, p999, static_cast<unsigned long long>(stats.max_buffered),
+      static_cast<unsigned long long>(stats.overflows), server_cpu / window, client_cpu / window, writer_cpu * 1e6 / n,
+      (server_cpu - writer_cpu) * 1e6 / n, publish_cpu * 1e6 / n, client_cpu * 1e6 / n);
   int status = 0;
   waitpid(child, &status, 0);
   server->Shutdown();
@@ -456,9 +454,7 @@ int ReplayClient(Pipe* pipe, uint64_t events, const std::string& scope) {
   v1::WatchRequest req;
   req.set_scope_unit_code(scope);
   req.set_from_cursor(0);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
+  absl::Notification done;
   uint64_t received = 0, last = 0;
   const auto start = SteadyClock::now();
   const double cpu_start = CpuSeconds();
@@ -470,13 +466,8 @@ int ReplayClient(Pipe* pipe, uint64_t events, const std::string& scope) {
           last = msg.cursor();
           return last < events;
         },
-        [&] {
-          std::lock_guard<std::mutex> lock(mu);
-          done = true;
-          cv.notify_all();
-        });
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return done; });
+        [&] { done.Notify(); });
+    done.WaitForNotification();
   }
   const double secs = std::chrono::duration<double>(SteadyClock::now() - start).count();
   const double cpu = CpuSeconds() - cpu_start;
@@ -567,5 +558,6 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   app.add_flag("--compact", compact, "replay: compact the stored feed before timing (entries written long ago)");
   CLI11_PARSE(app, argc, argv);
-  return mode == "fanout" ? Fanout(subscribers, rate, warmup_s, duration_s, buffer) : Replay(events, scope_share, compact);
+  return mode == "fanout" ? Fanout(subscribers, rate, warmup_s, duration_s, buffer)
+                          : Replay(events, scope_share, compact);
 }

@@ -138,8 +138,9 @@ int main(int argc, char** argv) {
   CLI::App app{"fsync_latency: write + fdatasync / fsync latency of a directory's filesystem"};
   app.add_option("--dir", dir, "directory to write in (its filesystem is measured)")->capture_default_str();
   app.add_option("--count", count, "syncs per mode")->capture_default_str()->check(CLI::Range(1, 1000000));
-  app.add_option("--size", size, "bytes appended before each sync")->capture_default_str()->check(
-      CLI::Range(1, 64 << 20));
+  app.add_option("--size", size, "bytes appended before each sync")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64 << 20));
   app.add_option("--spin", spin, "low-priority threads kept spinning while measuring (keeps vCPUs awake)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1024));
@@ -167,17 +168,18 @@ int main(int argc, char** argv) {
   if (json) {
     std::printf(
         "{\"dir\": \"%s\", \"fs_type\": \"%s\", \"device\": \"%s\", \"mount_point\": \"%s\", \"count\": %zu, "
-        "\"size\": %zu, \"spin\": %zu, \"fdatasync\": {\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"mean_ms\": %.3f, \"max_ms\": %.3f}, "
+        "\"size\": %zu, \"spin\": %zu, \"fdatasync\": {\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"mean_ms\": %.3f, "
+        "\"max_ms\": %.3f}, "
         "\"fsync\": {\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"mean_ms\": %.3f, \"max_ms\": %.3f}}\n",
-        dir.c_str(), mount.type.c_str(), mount.device.c_str(), mount.point.c_str(), count, size, spin, d.p50_ms, d.p99_ms,
-        d.mean_ms, d.max_ms, f.p50_ms, f.p99_ms, f.mean_ms, f.max_ms);
+        dir.c_str(), mount.type.c_str(), mount.device.c_str(), mount.point.c_str(), count, size, spin, d.p50_ms,
+        d.p99_ms, d.mean_ms, d.max_ms, f.p50_ms, f.p99_ms, f.mean_ms, f.max_ms);
   } else {
     std::printf("fsync_latency: %s (%s on %s, mounted at %s), %zu x %zu-byte appends per mode, %zu spinning\n",
                 dir.c_str(), mount.type.c_str(), mount.device.c_str(), mount.point.c_str(), count, size, spin);
-    std::printf("  write+fdatasync  p50 %.3f  p99 %.3f  mean %.3f  max %.3f ms  (%.0f syncs/s at the mean)\n",
-                d.p50_ms, d.p99_ms, d.mean_ms, d.max_ms, d.mean_ms > 0 ? 1000.0 / d.mean_ms : 0.0);
-    std::printf("  write+fsync      p50 %.3f  p99 %.3f  mean %.3f  max %.3f ms  (%.0f syncs/s at the mean)\n",
-                f.p50_ms, f.p99_ms, f.mean_ms, f.max_ms, f.mean_ms > 0 ? 1000.0 / f.mean_ms : 0.0);
+    std::printf("  write+fdatasync  p50 %.3f  p99 %.3f  mean %.3f  max %.3f ms  (%.0f syncs/s at the mean)\n", d.p50_ms,
+                d.p99_ms, d.mean_ms, d.max_ms, d.mean_ms > 0 ? 1000.0 / d.mean_ms : 0.0);
+    std::printf("  write+fsync      p50 %.3f  p99 %.3f  mean %.3f  max %.3f ms  (%.0f syncs/s at the mean)\n", f.p50_ms,
+                f.p99_ms, f.mean_ms, f.max_ms, f.mean_ms > 0 ? 1000.0 / f.mean_ms : 0.0);
   }
   return 0;
 }

@@ -151,12 +151,12 @@ int Generate(const std::string& data, uint64_t n, int days, size_t batch_size, u
       // Final state by age.
       v1::CaseStatus status;
       if (age > 30 * 24 * kHour) {
-        status = r < 85 ? v1::CASE_STATUS_CLOSED
+        status = r < 85   ? v1::CASE_STATUS_CLOSED
                  : r < 90 ? v1::CASE_STATUS_CANCELLED
                  : r < 95 ? v1::CASE_STATUS_CALLED_BACK
                           : v1::CASE_STATUS_RESOLVED;
       } else {
-        status = r < 15 ? v1::CASE_STATUS_ROUTED
+        status = r < 15   ? v1::CASE_STATUS_ROUTED
                  : r < 30 ? v1::CASE_STATUS_ACCEPTED
                  : r < 50 ? v1::CASE_STATUS_IN_PROGRESS
                  : r < 55 ? v1::CASE_STATUS_WAITING
@@ -204,7 +204,8 @@ int Generate(const std::string& data, uint64_t n, int days, size_t batch_size, u
       c.set_version(3);
     }
     for (size_t k = 0; k < count; ++k) {
-      changes.push_back(grid::storage::CaseChange{nullptr, &cases[k], events[k].empty() ? nullptr : &events[k], "", "", 0});
+      changes.push_back(
+          grid::storage::CaseChange{nullptr, &cases[k], events[k].empty() ? nullptr : &events[k], "", "", 0});
     }
     if (auto s = (*store)->Commit(changes, {}); !s.ok()) {
       std::fprintf(stderr, "commit: %s\n", s.ToString().c_str());
@@ -301,7 +302,8 @@ int main(int argc, char** argv) {
   }
   std::printf("server up in %.1f s\n",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count());
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string((*server)->port()), grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel("127.0.0.1:" + std::to_string((*server)->port()), grpc::InsecureChannelCredentials());
   auto stub = v1::CaseQuery::NewStub(channel);
 
   auto content = grid::tools::DemoDirectory();

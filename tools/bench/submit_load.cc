@@ -24,6 +24,7 @@
 // Exit codes: 0 when calls succeeded in the window (errors are reported, not
 // fatal), 1 when the server cannot be reached or nothing succeeded, 2 on bad
 // flags.
+#include <absl/base/thread_annotations.h>
 #include <grpcpp/grpcpp.h>
 
 #include <CLI/CLI.hpp>
@@ -31,7 +32,6 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -39,15 +39,15 @@
 #include <iterator>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <unistd.h>
 
-#include "engine/demo_directory.h"
 #include "grid/v1/service.grpc.pb.h"
+#include "port/mutex.h"
+#include "tools/demo/demo_directory.h"
 
 namespace {
 
@@ -86,20 +86,16 @@ bool IsLoopback(const std::string& server) {
 }
 
 constexpr const char* kDescriptions[] = {
-    "小区门口垃圾桶满溢，已两天未清运",
-    "路边堆放建筑垃圾，影响通行",
-    "菜市场后巷垃圾无人清理，气味很大",
-    "公交站旁垃圾散落，请尽快处理",
-    "村道边有人乱倒生活垃圾",
-    "垃圾分类亭损坏，垃圾堆在地上",
+    "小区门口垃圾桶满溢，已两天未清运", "路边堆放建筑垃圾，影响通行", "菜市场后巷垃圾无人清理，气味很大",
+    "公交站旁垃圾散落，请尽快处理",     "村道边有人乱倒生活垃圾",     "垃圾分类亭损坏，垃圾堆在地上",
 };
 
 // Figures for one run.
 struct Results {
-  std::vector<int64_t> latencies_ns;        // calls that succeeded in the window
-  uint64_t not_by_location = 0;             // of those, cases not routed by location
-  std::map<int, uint64_t> errors;           // status code -> count, whole run
-  std::map<int, std::string> first_error;   // status code -> first message seen
+  std::vector<int64_t> latencies_ns;       // calls that succeeded in the window
+  uint64_t not_by_location = 0;            // of those, cases not routed by location
+  std::map<int, uint64_t> errors;          // status code -> count, whole run
+  std::map<int, std::string> first_error;  // status code -> first message seen
   uint64_t started = 0;
 };
 
@@ -120,22 +116,28 @@ class Load {
   }
 
   // True once every caller has stopped; false when `deadline` passed first.
-  bool WaitDone(SteadyClock::time_point deadline) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_until(lock, deadline, [this] { return active_ == 0; });
+  bool WaitDone(SteadyClock::time_point deadline) ABSL_LOCKS_EXCLUDED(mu_) {
+    grid::MutexLock lock(&mu_);
+    while (active_ != 0) {
+      if (cv_.WaitUntil(&mu_, deadline) == std::cv_status::timeout) return active_ == 0;
+    }
+    return true;
   }
 
   SteadyClock::time_point stop_at() const { return stop_at_; }
 
   // REQUIRES: WaitDone returned true.
-  Results Collect() {
+  Results Collect() ABSL_LOCKS_EXCLUDED(mu_) {
     Results r;
     for (auto& c : callers_) {
       r.latencies_ns.insert(r.latencies_ns.end(), c.latencies_ns.begin(), c.latencies_ns.end());
       r.not_by_location += c.not_by_location;
       for (const auto& [code, n] : c.errors) r.errors[code] += n;
     }
-    r.first_error = first_error_;
+    {
+      grid::MutexLock lock(&mu_);
+      r.first_error = first_error_;
+    }
     r.started = next_seq_.load();
     return r;
   }
@@ -193,7 +195,7 @@ class Load {
     Caller& c = callers_[caller];
     if (!status.ok()) {
       ++c.errors[status.error_code()];
-      std::lock_guard<std::mutex> lock(mu_);
+      grid::MutexLock lock(&mu_);
       first_error_.emplace(status.error_code(), status.error_message());
     } else if (now >= measure_from_ && now <= stop_at_) {
       c.latencies_ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(now - call->sent).count());
@@ -204,8 +206,8 @@ class Load {
       Issue(caller);
       return;
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    if (--active_ == 0) cv_.notify_all();
+    grid::MutexLock lock(&mu_);
+    if (--active_ == 0) cv_.SignalAll();
   }
 
   grid::v1::CaseIntake::Stub* const stub_;
@@ -216,10 +218,10 @@ class Load {
   std::vector<Caller> callers_;
   std::atomic<uint64_t> next_seq_{0};
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  size_t active_;                             // GUARDED_BY(mu_)
-  std::map<int, std::string> first_error_;    // GUARDED_BY(mu_)
+  grid::Mutex mu_;
+  grid::CondVar cv_;  // signalled when active_ reaches 0
+  size_t active_ ABSL_GUARDED_BY(mu_);
+  std::map<int, std::string> first_error_ ABSL_GUARDED_BY(mu_);
 };
 
 // Nearest-rank percentile of sorted values, in milliseconds.
@@ -253,8 +255,9 @@ int main(int argc, char** argv) {
   Options o;
   CLI::App app{"submit_load: closed-loop SubmitCase load against a local gridd"};
   app.add_option("--server", o.server, "gridd address, host:port (loopback only)")->required();
-  app.add_option("--concurrency", o.concurrency, "calls kept in flight")->capture_default_str()->check(
-      CLI::Range(1, 10000));
+  app.add_option("--concurrency", o.concurrency, "calls kept in flight")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
   app.add_option("--duration-s", o.duration_s, "measured seconds, after the warm-up")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
@@ -282,9 +285,8 @@ int main(int argc, char** argv) {
 
   // Unique per run, so repeated runs against one server create new cases
   // instead of hitting stored idempotency keys.
-  const uint64_t nonce =
-      Mix(static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) ^
-          (static_cast<uint64_t>(getpid()) << 32));
+  const uint64_t nonce = Mix(static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) ^
+                             (static_cast<uint64_t>(getpid()) << 32));
   std::ostringstream run_id;
   run_id << "bench-" << o.seed << "-" << std::hex << (nonce & 0xffffffffffffULL);
 
@@ -318,9 +320,9 @@ int main(int argc, char** argv) {
         "\"cases_per_s\": %.1f, \"mean_ms\": %.3f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, "
         "\"p999_ms\": %.3f, \"max_ms\": %.3f, \"not_routed_by_location\": %llu, \"calls_started\": %llu, "
         "\"errors\": %llu, \"errors_by_code\": {",
-        o.concurrency, o.duration_s, o.warmup_s, static_cast<unsigned long long>(o.seed), ok, rate, mean_ms, p50,
-        p90, p99, p999, max, static_cast<unsigned long long>(r.not_by_location),
-        static_cast<unsigned long long>(r.started), static_cast<unsigned long long>(errors));
+        o.concurrency, o.duration_s, o.warmup_s, static_cast<unsigned long long>(o.seed), ok, rate, mean_ms, p50, p90,
+        p99, p999, max, static_cast<unsigned long long>(r.not_by_location), static_cast<unsigned long long>(r.started),
+        static_cast<unsigned long long>(errors));
     bool first = true;
     for (const auto& [code, n] : r.errors) {
       std::printf("%s\"%d\": {\"count\": %llu, \"first_message\": \"%s\"}", first ? "" : ", ", code,
@@ -333,8 +335,8 @@ int main(int argc, char** argv) {
                 o.duration_s, o.warmup_s, o.server.c_str());
     std::printf("  cases/s  %.1f  (%zu succeeded in the window; %llu not routed by location)\n", rate, ok,
                 static_cast<unsigned long long>(r.not_by_location));
-    std::printf("  latency  mean %.3f  p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f ms\n", mean_ms, p50, p90,
-                p99, p999, max);
+    std::printf("  latency  mean %.3f  p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f ms\n", mean_ms, p50, p90, p99,
+                p999, max);
     std::printf("  errors   %llu\n", static_cast<unsigned long long>(errors));
     for (const auto& [code, n] : r.errors) {
       std::printf("    code %d: %llu (first: %s)\n", code, static_cast<unsigned long long>(n),

@@ -11,8 +11,8 @@
 //
 //   geo_bench --divisions ../shared/data/divisions --la ../shared/data/la311
 //             [--stage grid|rtree] [--save FILE | --load FILE] [--points N]
-#include <CLI/CLI.hpp>
 #include <zlib.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -32,6 +32,8 @@
 #include <vector>
 
 #include "engine/geo.h"
+#include "engine/geo_internal.h"
+#include "storage/posix_files.h"
 #include "tools/geobench/national_grids.h"
 
 namespace {
@@ -119,8 +121,9 @@ void Measure(const ShapeIndex& index, const Run& run, size_t min_lookups, int ro
     multi += n > 1;
     none += n == 0;
   }
-  const size_t passes = std::max<size_t>(1, (min_lookups / std::max(1, rounds) + run.points.size() - 1) / run.points.size());
-  using How = ShapeIndex::SingleLookup;
+  const size_t passes =
+      std::max<size_t>(1, (min_lookups / std::max(1, rounds) + run.points.size() - 1) / run.points.size());
+  using How = grid::geo::internal::SingleLookup;
   const char* names[] = {"Locate, serial candidates (before)", "Locate, prefetched candidates", "LocateBatch"};
   std::vector<double> rates[3];
   std::vector<ShapeIndex::Hit> hits_out;
@@ -136,7 +139,7 @@ void Measure(const ShapeIndex& index, const Run& run, size_t min_lookups, int ro
           sink += hits_out.size();
         } else {
           const How how = m == 0 ? How::kSerial : How::kPrefetched;
-          for (const Point& p : run.points) sink += index.Locate(p, how).size();
+          for (const Point& p : run.points) sink += grid::geo::internal::ShapeIndexAccess::Locate(index, p, how).size();
         }
       }
       const double s = Seconds(t0, Clock::now());
@@ -194,7 +197,9 @@ int main(int argc, char** argv) {
   // Polygons go to the builder and/or the WKT dump.
   const bool build = load.empty() && (dump_wkt.empty() || !save.empty());
   const bool emit = load.empty();
-  ShapeIndex::Builder builder(stage == "rtree" ? ShapeIndex::FirstStage::kRTree : ShapeIndex::FirstStage::kCellGrid);
+  using grid::geo::internal::FirstStage;
+  ShapeIndex::Builder builder =
+      grid::geo::internal::ShapeIndexAccess::NewBuilder(stage == "rtree" ? FirstStage::kRTree : FirstStage::kCellGrid);
   std::FILE* wkt = nullptr;
   if (!dump_wkt.empty()) wkt = dump_wkt == "-" ? stdout : std::fopen(dump_wkt.c_str(), "w");
   size_t polygons = 0, vertices = 0, min_v = 1000, max_v = 0;
@@ -243,8 +248,8 @@ int main(int argc, char** argv) {
   std::vector<Point> la_tiling_points;
   auto community = [&](uint64_t code, const Rect& r, bool urban) {
     const double cos_lat = std::cos(Deg((r.y0 + r.y1) / 2) * std::numbers::pi / 180);
-    const double area_km2 = static_cast<double>(r.x1 - r.x0) * cos_lat * static_cast<double>(r.y1 - r.y0) *
-                            std::pow(111.195 / kUnits, 2);
+    const double area_km2 =
+        static_cast<double>(r.x1 - r.x0) * cos_lat * static_cast<double>(r.y1 - r.y0) * std::pow(111.195 / kUnits, 2);
     cur_urban = urban;
     cur_cos = cos_lat;
     const size_t before = polygons;
@@ -265,7 +270,8 @@ int main(int argc, char** argv) {
       x0 = std::min(x0, p.lng), y0 = std::min(y0, p.lat), x1 = std::max(x1, p.lng), y1 = std::max(y1, p.lat);
     }
     const int64_t sx = 120000, sy = 100000;  // 0.012 x 0.010 degree
-    const int64_t qx0 = static_cast<int64_t>(std::floor(x0 * 100)) * 100000, qy0 = static_cast<int64_t>(std::floor(y0 * 100)) * 100000;
+    const int64_t qx0 = static_cast<int64_t>(std::floor(x0 * 100)) * 100000,
+                  qy0 = static_cast<int64_t>(std::floor(y0 * 100)) * 100000;
     const int64_t nx = static_cast<int64_t>((x1 * kUnits - static_cast<double>(qx0)) / sx) + 2;
     const int64_t ny = static_cast<int64_t>((y1 * kUnits - static_cast<double>(qy0)) / sy) + 2;
     for (int64_t j = 0; j < ny; ++j) {
@@ -283,15 +289,18 @@ int main(int argc, char** argv) {
   ShapeIndex index;
   double build_s = 0, load_s = 0;
   if (build) {
-    std::fprintf(stderr, "generated %zu polygons (%zu China, %zu LA) in %.1f s, RSS %.0f MiB; building the first stage\n",
+    std::fprintf(stderr,
+                 "generated %zu polygons (%zu China, %zu LA) in %.1f s, RSS %.0f MiB; building the first stage\n",
                  polygons, china_polygons, polygons - china_polygons, Seconds(t_gen, t_built_polys), RssMiB());
     const auto t0 = Clock::now();
     index = builder.Finish();
     build_s = Seconds(t0, Clock::now());
   } else if (!load.empty()) {
     const auto t0 = Clock::now();
-    auto loaded = ShapeIndex::Load(load, nullptr,
-                                   load_mode == "read" ? ShapeIndex::LoadMode::kRead : ShapeIndex::LoadMode::kMap);
+    using grid::geo::internal::LoadMode;
+    grid::storage::PosixFiles files;
+    auto loaded = grid::geo::internal::ShapeIndexAccess::Load(files, load, nullptr,
+                                                              load_mode == "read" ? LoadMode::kRead : LoadMode::kMap);
     if (!loaded.ok()) {
       std::fprintf(stderr, "load: %s\n", loaded.status().ToString().c_str());
       return 1;
@@ -327,12 +336,13 @@ int main(int argc, char** argv) {
   }
 
   const ShapeIndex::Stats st = index.stats();
-  std::printf("geo_bench: stage %s, %zu shapes, %zu polygons, %zu vertices (%.1f a polygon, min %zu max %zu), "
-              "%.1f%% integer records\n",
-              stage.c_str(), st.shapes, st.polygons, st.vertices,
-              static_cast<double>(st.vertices) / static_cast<double>(std::max<size_t>(1, st.polygons)),
-              emit ? min_v : 0, emit ? max_v : 0,
-              100.0 * static_cast<double>(st.integer_polygons) / static_cast<double>(std::max<size_t>(1, st.polygons)));
+  std::printf(
+      "geo_bench: stage %s, %zu shapes, %zu polygons, %zu vertices (%.1f a polygon, min %zu max %zu), "
+      "%.1f%% integer records\n",
+      stage.c_str(), st.shapes, st.polygons, st.vertices,
+      static_cast<double>(st.vertices) / static_cast<double>(std::max<size_t>(1, st.polygons)), emit ? min_v : 0,
+      emit ? max_v : 0,
+      100.0 * static_cast<double>(st.integer_polygons) / static_cast<double>(std::max<size_t>(1, st.polygons)));
   if (emit) {
     std::printf("  layout: urban grids %zu (mean %.3f km2), rural grids %zu (mean %.2f km2)\n", urban_n,
                 urban_m2 / static_cast<double>(std::max<size_t>(1, urban_n)), rural_n,
@@ -341,11 +351,13 @@ int main(int argc, char** argv) {
   std::printf("  storage: geometry %.0f MiB, first stage %.0f MiB (%zu cells, %zu entries, %zu big)\n",
               static_cast<double>(st.geometry_bytes) / 1048576.0, static_cast<double>(st.index_bytes) / 1048576.0,
               st.cells, st.entries, st.big_polygons);
-  if (build) std::printf("  build: first stage %.2f s (generation + records %.1f s)\n", build_s, Seconds(t_gen, t_built_polys));
+  if (build)
+    std::printf("  build: first stage %.2f s (generation + records %.1f s)\n", build_s, Seconds(t_gen, t_built_polys));
   if (!load.empty()) std::printf("  load (%s): %.2f s from %s\n", load_mode.c_str(), load_s, load.c_str());
   if (!save.empty()) {
     const auto t0 = Clock::now();
-    grid::Status s = index.Save(save);
+    grid::storage::PosixFiles files;
+    grid::Status s = index.Save(files, save);
     if (!s.ok()) {
       std::fprintf(stderr, "save: %s\n", s.ToString().c_str());
       return 1;

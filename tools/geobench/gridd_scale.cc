@@ -14,11 +14,11 @@
 //    random points (steady), then stops it with SIGTERM.
 //
 //   gridd_scale --divisions ../shared/data/divisions --data /tmp/national --gridd build/tools/gridd
-#include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -137,8 +137,8 @@ StartFigures StartOnce(const std::string& gridd, const std::string& data, size_t
     std::FILE* f = std::freopen(log.c_str(), "w", stdout);
     (void)f;
     dup2(fileno(stdout), 2);
-    execl(gridd.c_str(), gridd.c_str(), "--listen", "127.0.0.1:0", "--data", data.c_str(), "--no-demo",
-          "--port-file", port_file.c_str(), static_cast<char*>(nullptr));
+    execl(gridd.c_str(), gridd.c_str(), "--listen", "127.0.0.1:0", "--data", data.c_str(), "--no-demo", "--port-file",
+          port_file.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   StartFigures f;
@@ -150,8 +150,8 @@ StartFigures StartOnce(const std::string& gridd, const std::string& data, size_t
     if (in) std::getline(in, port);
     if (port.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // a benchmark's poll, not a test
   }
-  auto stub = grid::v1::Directory::NewStub(
-      grpc::CreateChannel("127.0.0.1:" + port, grpc::InsecureChannelCredentials()));
+  auto stub =
+      grid::v1::Directory::NewStub(grpc::CreateChannel("127.0.0.1:" + port, grpc::InsecureChannelCredentials()));
   std::mt19937_64 rng(20240601 + static_cast<uint64_t>(n));
   std::uniform_real_distribution<double> ux(Deg(kChina.x0), Deg(kChina.x1)), uy(Deg(kChina.y0), Deg(kChina.y1));
   auto route = [&](double lng, double lat) {
@@ -217,8 +217,8 @@ int main(int argc, char** argv) {
               "steady_MiB", "steadypk", "located", "route/s", "anon/file_MiB", "steady_a/f_MiB", "grid index");
   for (int n = 1; n <= starts; ++n) {
     const StartFigures f = StartOnce(gridd, data, lookups, n);
-    std::printf("%-5d %10.2f %10.0f %10.0f %10.0f %10.0f %9.1f%% %12.0f %7.0f/%-7.0f %7.0f/%-7.0f  %s\n", n, f.serving_s,
-                f.rss_kb / 1024.0, f.hwm_kb / 1024.0, f.steady_rss_kb / 1024.0, f.steady_hwm_kb / 1024.0,
+    std::printf("%-5d %10.2f %10.0f %10.0f %10.0f %10.0f %9.1f%% %12.0f %7.0f/%-7.0f %7.0f/%-7.0f  %s\n", n,
+                f.serving_s, f.rss_kb / 1024.0, f.hwm_kb / 1024.0, f.steady_rss_kb / 1024.0, f.steady_hwm_kb / 1024.0,
                 100.0 * static_cast<double>(f.by_location) / static_cast<double>(std::max<size_t>(1, f.lookups)),
                 static_cast<double>(f.lookups) / f.lookups_s, f.anon_kb / 1024.0, f.file_kb / 1024.0,
                 f.steady_anon_kb / 1024.0, f.steady_file_kb / 1024.0, f.index_note.c_str());

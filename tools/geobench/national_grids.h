@@ -144,8 +144,7 @@ class Generator {
 // side in proportion to weight (urban community 1, rural 100).
 class Layout {
  public:
-  Layout(const std::vector<Village>& v, std::function<void(size_t, const Rect&)> emit)
-      : v_(v), emit_(std::move(emit)) {
+  Layout(const std::vector<Village>& v, std::function<void(size_t, const Rect&)> emit) : v_(v), emit_(std::move(emit)) {
     cum_.resize(v.size() + 1, 0);
     for (size_t i = 0; i < v.size(); ++i) cum_[i + 1] = cum_[i] + (v[i].urban ? 1.0 : 100.0);
   }
@@ -189,6 +188,5 @@ class Layout {
 };
 
 inline constexpr Rect kChina{735000000, 182000000, 1348000000, 535000000};
-
 
 }  // namespace grid::geobench

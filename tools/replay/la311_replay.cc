@@ -66,9 +66,9 @@
 #include "engine/address.h"
 #include "engine/directory.h"
 #include "engine/geo.h"
-#include "engine/geojson.h"
 #include "engine/router.h"
 #include "engine/text.h"
+#include "import/geojson.h"
 #include "tools/loaders.h"
 
 namespace grid {
@@ -558,7 +558,8 @@ int Run(const std::string& data, int grids_per_council, int pad, bool parity) {
   std::set<std::string> new_councils;  // nc_id_patched: no id yet in 2019, split off an older council
   for (const auto& f : councils_doc.at("features")) {
     const auto& props = f.at("properties");
-    if (props.contains("nc_id_patched") && props["nc_id_patched"] == true) new_councils.insert(props["nc_id"].get<std::string>());
+    if (props.contains("nc_id_patched") && props["nc_id_patched"] == true)
+      new_councils.insert(props["nc_id"].get<std::string>());
     const std::string name = props.at("service_re").get<std::string>();
     regions.emplace(CodeSlug(name), name);
   }
@@ -596,17 +597,19 @@ int Run(const std::string& data, int grids_per_council, int pad, bool parity) {
   const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::printf("LA 311 replay: data %s\n", data.c_str());
-  std::printf("directory v%llu: %zu units (1 city, %zu service regions, %d councils, %zu grids; %zu councils kept "
-              "as one grid, %zu councils not valid for Boost.Geometry), built in %.2f s\n",
-              static_cast<unsigned long long>(dir.version()), dir.unit_count(), regions.size(), councils->units_size(),
-              gstats.grids, gstats.councils_single, gstats.boost_invalid_inputs, build_s);
+  std::printf(
+      "directory v%llu: %zu units (1 city, %zu service regions, %d councils, %zu grids; %zu councils kept "
+      "as one grid, %zu councils not valid for Boost.Geometry), built in %.2f s\n",
+      static_cast<unsigned long long>(dir.version()), dir.unit_count(), regions.size(), councils->units_size(),
+      gstats.grids, gstats.councils_single, gstats.boost_invalid_inputs, build_s);
   std::printf("%s (for the \"boundary changed\" cause only): %zu features, %zu rejected by the importer%s\n",
               kCouncils2020, shapes2020.by_code.size(), rejected2020.size(), rejected2020.empty() ? "" : ":");
   for (const auto& r : rejected2020) std::printf("  %s\n", r.c_str());
-  std::printf("address coverage: from %zu rows with coordinates of the 2018 and 2020 files (%zu usable \"NUMBER "
-              "STREET\" addresses in a grid): %zu streets, %zu house-number ranges (%s, pad %d)\n",
-              cstats.training_rows, cstats.training_used, cstats.streets, cstats.entries,
-              parity ? "odd/even sides separate" : "both sides together", pad);
+  std::printf(
+      "address coverage: from %zu rows with coordinates of the 2018 and 2020 files (%zu usable \"NUMBER "
+      "STREET\" addresses in a grid): %zu streets, %zu house-number ranges (%s, pad %d)\n",
+      cstats.training_rows, cstats.training_used, cstats.streets, cstats.entries,
+      parity ? "odd/even sides separate" : "both sides together", pad);
 
   Router router(RouterOptions{.nearest_grid_max_meters = 300, .triage_unit = "la"});
   auto council_of = [&](const grid::v1::RoutingDecision& d) -> std::string {
@@ -690,38 +693,44 @@ int Run(const std::string& data, int grids_per_council, int pad, bool parity) {
     total_rows += f.rows.size();
     total_coord += coord;
     total_match += match;
-    std::printf("\n%s: %zu rows (created date parsed in %zu; %zu closed before created), %zu with coordinates, "
-                "%zu address only\n",
-                kFiles[fi].c_str(), f.rows.size(), f.dates_parsed, f.closed_before_created, coord, addr_only);
-    std::printf("  coordinate rows whose routed council = NC label: %zu / %zu = %s (of those with a label: %s); "
-                "in a polygon %zu, nearest grid %zu, by address %zu\n",
-                match, coord, Pct(match, coord).c_str(), Pct(match, labelled_coord).c_str(), match_in_polygon,
-                match_nearest, match_other);
+    std::printf(
+        "\n%s: %zu rows (created date parsed in %zu; %zu closed before created), %zu with coordinates, "
+        "%zu address only\n",
+        kFiles[fi].c_str(), f.rows.size(), f.dates_parsed, f.closed_before_created, coord, addr_only);
+    std::printf(
+        "  coordinate rows whose routed council = NC label: %zu / %zu = %s (of those with a label: %s); "
+        "in a polygon %zu, nearest grid %zu, by address %zu\n",
+        match, coord, Pct(match, coord).c_str(), Pct(match, labelled_coord).c_str(), match_in_polygon, match_nearest,
+        match_other);
     std::printf("  strict (the polygon containing the point carries the label): %s\n",
                 Pct(match_in_polygon, coord).c_str());
-    std::printf("  misses %zu: no NC label %zu, label not a 2019 council %zu, no polygon %zu (points in no polygon: "
-                "%zu), shared edge (<= %.0f m) %zu, boundary changed (in the 2020 polygon of the label) %zu, council split "
-                "(routed to a council created since: %s) %zu, other %zu\n",
-                coord - match, no_label, unknown_label, no_polygon, in_no_polygon, kSharedEdgeMeters, shared_edge,
-                changed, Join(new_councils).c_str(), split, other);
+    std::printf(
+        "  misses %zu: no NC label %zu, label not a 2019 council %zu, no polygon %zu (points in no polygon: "
+        "%zu), shared edge (<= %.0f m) %zu, boundary changed (in the 2020 polygon of the label) %zu, council split "
+        "(routed to a council created since: %s) %zu, other %zu\n",
+        coord - match, no_label, unknown_label, no_polygon, in_no_polygon, kSharedEdgeMeters, shared_edge, changed,
+        Join(new_councils).c_str(), split, other);
     PrintTop("label not a 2019 council, label->routed:", unknown_examples);
     PrintTop("other, label->routed:", other_examples);
-    std::printf("  address-only rows %zu (%zu with a label): routed by address %zu (%s), matching the label %zu (%s "
-                "of those routed, %s of the labelled); to the city for manual dispatch %zu\n",
-                addr_only, addr_only_labelled, addr_routed, Pct(addr_routed, addr_only).c_str(), addr_match,
-                Pct(addr_match, addr_routed).c_str(), Pct(addr_match, addr_only_labelled).c_str(), addr_fallback);
+    std::printf(
+        "  address-only rows %zu (%zu with a label): routed by address %zu (%s), matching the label %zu (%s "
+        "of those routed, %s of the labelled); to the city for manual dispatch %zu\n",
+        addr_only, addr_only_labelled, addr_routed, Pct(addr_routed, addr_only).c_str(), addr_match,
+        Pct(addr_match, addr_routed).c_str(), Pct(addr_match, addr_only_labelled).c_str(), addr_fallback);
     if (hidden_tried > 0) {
-      std::printf("  check: the %zu labelled coordinate rows routed by address alone (coordinates hidden): routed %zu "
-                  "(%s), matching the label %zu (%s of those routed)\n",
-                  hidden_tried, hidden_routed, Pct(hidden_routed, hidden_tried).c_str(), hidden_match,
-                  Pct(hidden_match, hidden_routed).c_str());
+      std::printf(
+          "  check: the %zu labelled coordinate rows routed by address alone (coordinates hidden): routed %zu "
+          "(%s), matching the label %zu (%s of those routed)\n",
+          hidden_tried, hidden_routed, Pct(hidden_routed, hidden_tried).c_str(), hidden_match,
+          Pct(hidden_match, hidden_routed).c_str());
     }
   }
   const double route_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_route).count();
-  std::printf("\nall files: %zu rows, %zu with coordinates, routed council = NC label for %zu (%s); %zu routes in "
-              "%.2f s (%.1f us/route, one thread)\n",
-              total_rows, total_coord, total_match, Pct(total_match, total_coord).c_str(), routes, route_s,
-              1e6 * route_s / static_cast<double>(std::max<size_t>(routes, 1)));
+  std::printf(
+      "\nall files: %zu rows, %zu with coordinates, routed council = NC label for %zu (%s); %zu routes in "
+      "%.2f s (%.1f us/route, one thread)\n",
+      total_rows, total_coord, total_match, Pct(total_match, total_coord).c_str(), routes, route_s,
+      1e6 * route_s / static_cast<double>(std::max<size_t>(routes, 1)));
   return 0;
 }
 

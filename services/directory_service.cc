@@ -1,0 +1,221 @@
+// Directory's methods (see directory_service.h): GetUnit, ListChildren and
+// RouteCase read the current directory snapshot on the gRPC thread (a
+// boundary comes from the store, on the read executor); Import streams chunks
+// into one DirectoryContent and UpsertUnit takes one unit, and both apply it
+// as a new version on the read executor through the DirectoryManager.
+//
+// Thread-safety: the handlers keep no state of their own. An ImportReactor
+// belongs to one call: gRPC runs its reactions one at a time, and its last
+// step runs on the executor after the stream has ended.
+#include "services/directory_service.h"
+
+#include <algorithm>
+#include <string>
+
+#include "engine/reasons.h"
+#include "engine/text.h"
+#include "services/errors.h"
+
+namespace grid::services {
+namespace {
+
+grid::v1::UnitSummary Summarise(const Directory& dir, UnitRef u) {
+  grid::v1::UnitSummary s;
+  s.set_code(u.code());
+  s.set_level(u.level());
+  s.set_name(u.name());
+  s.set_child_count(static_cast<uint32_t>(dir.Children(u.code()).size()));
+  s.set_member_count(static_cast<uint32_t>(dir.MembersOf(u.code()).size()));
+  return s;
+}
+
+// Children of `code` after `after` (exclusive), at most `limit`; the next
+// page token ("" when done).
+std::string PageChildren(const Directory& dir, const std::string& code, const std::string& after, size_t limit,
+                         google::protobuf::RepeatedPtrField<grid::v1::UnitSummary>* out) {
+  const auto& kids = dir.Children(code);
+  auto it = after.empty() ? kids.begin()
+                          : std::upper_bound(kids.begin(), kids.end(), after,
+                                             [](const std::string& a, UnitRef u) { return a < u->code(); });
+  for (; it != kids.end() && static_cast<size_t>(out->size()) < limit; ++it) *out->Add() = Summarise(dir, **it);
+  return it == kids.end() || out->empty() ? "" : out->rbegin()->code();
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* DirectoryService::GetUnit(grpc::CallbackServerContext* context,
+                                                    const grid::v1::GetUnitRequest* request,
+                                                    grid::v1::GetUnitResponse* response) {
+  auto principal = Admit(*deps_, *context, Action::kReadDirectory);
+  if (!principal.ok()) return Respond(context, principal.status());
+  auto dir = deps_->directory->Get();
+  const UnitRef u = dir->FindUnit(request->code());
+  if (u == nullptr) return Respond(context, Error(reason::UNIT_NOT_FOUND, "no unit '" + request->code() + "'"));
+  *response->mutable_unit() = u->ToProto();
+  for (const auto a : dir->Ancestors(u->code())) *response->add_ancestors() = Summarise(*dir, *a);
+  response->set_next_page_token(PageChildren(*dir, u->code(), "", 100, response->mutable_children()));
+  for (const auto* m : dir->MembersOf(u->code())) *response->add_members() = *m;
+  response->set_directory_version(dir->version());
+  if (!dir->HasBoundary(u->code())) return Respond(context, Status::Ok());
+  // The directory in memory keeps no boundaries: read it from the store, off
+  // the gRPC thread. (A change applied meanwhile may already show.)
+  auto* reactor = context->DefaultReactor();
+  const ServiceDeps* deps = deps_;
+  bool queued = deps_->executor->TrySubmit([deps, reactor, context, response] {
+    auto boundary = deps->store->GetBoundary(response->unit().code());
+    if (!boundary.ok()) return reactor->Finish(Fail(context, boundary.status()));
+    if (boundary->has_value()) *response->mutable_unit()->mutable_boundary() = std::move(**boundary);
+    reactor->Finish(grpc::Status::OK);
+  });
+  if (!queued) reactor->Finish(Fail(context, QueueFull()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* DirectoryService::ListChildren(grpc::CallbackServerContext* context,
+                                                         const grid::v1::ListChildrenRequest* request,
+                                                         grid::v1::ListChildrenResponse* response) {
+  auto principal = Admit(*deps_, *context, Action::kReadDirectory);
+  if (!principal.ok()) return Respond(context, principal.status());
+  if (request->page_size() > 1000) {
+    return Respond(context, Error(reason::INVALID_PAGE_SIZE, "page_size must be at most 1000"));
+  }
+  auto dir = deps_->directory->Get();
+  if (!request->code().empty() && dir->FindUnit(request->code()) == nullptr) {
+    return Respond(context, Error(reason::UNIT_NOT_FOUND, "no unit '" + request->code() + "'"));
+  }
+  size_t limit = request->page_size() == 0 ? 100 : request->page_size();
+  response->set_next_page_token(
+      PageChildren(*dir, request->code(), request->page_token(), limit, response->mutable_children()));
+  response->set_directory_version(dir->version());
+  return Respond(context, Status::Ok());
+}
+
+namespace {
+
+// Client-streaming import: accumulates chunks, then applies them as one
+// version on the executor.
+class ImportReactor final : public grpc::ServerReadReactor<grid::v1::ImportChunk> {
+ public:
+  ImportReactor(const ServiceDeps* deps, grpc::CallbackServerContext* context, grid::v1::ImportResponse* response)
+      : deps_(deps), context_(context), response_(response) {
+    auto principal = Admit(*deps_, *context_, Action::kChangeDirectory);
+    if (!principal.ok()) {
+      Finish(Fail(context_, principal.status()));
+      return;
+    }
+    StartRead(&chunk_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client finished sending, or the call broke
+      if (!last_seen_) {
+        Finish(Fail(context_, Error(reason::IMPORT_INCOMPLETE,
+                                    "the stream ended before the chunk marked last; nothing changed")));
+        return;
+      }
+      Apply();
+      return;
+    }
+    if (last_seen_) {
+      Finish(Fail(context_, Error(reason::IMPORT_AFTER_LAST, "a chunk arrived after the one marked last")));
+      return;
+    }
+    last_seen_ = chunk_.last();
+    if (first_) {
+      if (!grid::v1::ImportMode_IsValid(chunk_.mode())) {
+        Finish(Fail(context_, Error(reason::INVALID_IMPORT_MODE, "mode is not a known value")));
+        return;
+      }
+      replace_ = chunk_.mode() == grid::v1::IMPORT_MODE_REPLACE;
+      first_ = false;
+    }
+    bytes_ += chunk_.ByteSizeLong();
+    if (bytes_ > deps_->max_import_bytes) {
+      Finish(Fail(context_, Error(reason::IMPORT_TOO_LARGE,
+                                  "the import exceeds " + std::to_string(deps_->max_import_bytes) + " bytes")));
+      return;
+    }
+    content_.MergeFrom(chunk_.content());
+    chunk_.Clear();
+    StartRead(&chunk_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Apply() {
+    bool queued = deps_->executor->TrySubmit([this] {
+      auto version = deps_->directory_manager->Apply(content_, replace_);
+      if (!version.ok()) return Finish(Fail(context_, version.status()));
+      response_->set_directory_version(*version);
+      response_->set_units(static_cast<uint32_t>(content_.units_size()));
+      response_->set_members(static_cast<uint32_t>(content_.members_size()));
+      response_->set_departments(static_cast<uint32_t>(content_.departments_size()));
+      response_->set_categories(static_cast<uint32_t>(content_.categories_size()));
+      response_->set_category_rules(static_cast<uint32_t>(content_.category_rules_size()));
+      Finish(grpc::Status::OK);
+    });
+    if (!queued) Finish(Fail(context_, QueueFull()));
+  }
+
+  const ServiceDeps* deps_;
+  grpc::CallbackServerContext* context_;
+  grid::v1::ImportResponse* response_;
+  grid::v1::ImportChunk chunk_;
+  grid::v1::DirectoryContent content_;
+  size_t bytes_ = 0;
+  bool first_ = true;
+  bool replace_ = false;
+  bool last_seen_ = false;
+};
+
+}  // namespace
+
+grpc::ServerReadReactor<grid::v1::ImportChunk>* DirectoryService::Import(grpc::CallbackServerContext* context,
+                                                                         grid::v1::ImportResponse* response) {
+  return new ImportReactor(deps_, context, response);
+}
+
+grpc::ServerUnaryReactor* DirectoryService::UpsertUnit(grpc::CallbackServerContext* context,
+                                                       const grid::v1::UpsertUnitRequest* request,
+                                                       grid::v1::UpsertUnitResponse* response) {
+  auto principal = Admit(*deps_, *context, Action::kChangeDirectory);
+  if (!principal.ok()) return Respond(context, principal.status());
+  if (!request->has_unit()) return Respond(context, Error(reason::MISSING_UNIT, "unit is required"));
+  auto* reactor = context->DefaultReactor();
+  const ServiceDeps* deps = deps_;
+  bool queued = deps_->executor->TrySubmit([deps, reactor, context, request, response] {
+    grid::v1::DirectoryContent delta;
+    *delta.add_units() = request->unit();
+    auto version = deps->directory_manager->Apply(delta, /*replace=*/false);
+    if (!version.ok()) return reactor->Finish(Fail(context, version.status()));
+    response->set_directory_version(*version);
+    reactor->Finish(grpc::Status::OK);
+  });
+  if (!queued) reactor->Finish(Fail(context, QueueFull()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* DirectoryService::RouteCase(grpc::CallbackServerContext* context,
+                                                      const grid::v1::RouteCaseRequest* request,
+                                                      grid::v1::RouteCaseResponse* response) {
+  auto principal = Admit(*deps_, *context, Action::kReadDirectory);
+  if (!principal.ok()) return Respond(context, principal.status());
+  if (request->category().empty()) return Respond(context, Error(reason::MISSING_CATEGORY, "category is required"));
+  if (request->has_location()) {
+    if (Status s = ValidateLocation(request->location()); !s.ok()) return Respond(context, s);
+  }
+  if (!text::IsValidUtf8(request->address())) {
+    return Respond(context, Error(reason::INVALID_UTF8, "address is not valid UTF-8"));
+  }
+  if (text::CodePointCount(request->address()) > deps_->limits.max_address_chars) {
+    return Respond(context, Error(reason::ADDRESS_TOO_LONG, "address is too long"));
+  }
+  auto dir = deps_->directory->Get();
+  auto routing = deps_->router->Route(*dir, RouteInputOf(*request, *principal));
+  if (!routing.ok()) return Respond(context, routing.status());
+  *response->mutable_routing() = std::move(routing).value();
+  return Respond(context, Status::Ok());
+}
+
+}  // namespace grid::services

@@ -1,0 +1,66 @@
+// What the grid.v1 services share: ServiceDeps, the parts every handler may
+// use, and the first steps of a handler (Admit: authenticate and authorise;
+// RouteInputOf: a request's routing fields as the router's input).
+//
+// Handlers are thin: authenticate and authorise (auth.h), validate and route
+// (engine/), then hand blocking work to the case writer (synced writes) or the
+// read executor (RocksDB reads, directory changes). No reaction blocks a gRPC
+// thread; a full queue answers RESOURCE_EXHAUSTED QUEUE_FULL (errors.h).
+//
+// Thread-safety: ServiceDeps holds pointers to thread-safe parts only; it is
+// filled in before the server starts and never changes after.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include "engine/clock.h"
+#include "engine/directory.h"
+#include "engine/lifecycle.h"
+#include "engine/router.h"
+#include "engine/validation.h"
+#include "services/auth.h"
+#include "services/case_writer.h"
+#include "services/directory_manager.h"
+#include "services/executor.h"
+#include "storage/store.h"
+
+namespace grid::services {
+
+// Everything the handlers need; owned by the server, outlives the services.
+struct ServiceDeps {
+  storage::Store* store = nullptr;
+  DirectoryHandle* directory = nullptr;
+  DirectoryManager* directory_manager = nullptr;
+  const Authenticator* auth = nullptr;
+  const Router* router = nullptr;
+  CaseWriter* intake = nullptr;
+  BoundedExecutor* executor = nullptr;
+  const Lifecycle* lifecycle = nullptr;
+  const Clock* clock = nullptr;  // "now" for ListCases' overdue filter
+  IntakeLimits limits;
+  size_t max_import_bytes = 1ull << 30;
+};
+
+// Authenticates the caller and authorises `action`; the principal, or
+// UNAUTHENTICATED / PERMISSION_DENIED (auth.h).
+inline StatusOr<Principal> Admit(const ServiceDeps& deps, const grpc::CallbackServerContext& context, Action action) {
+  auto principal = deps.auth->Authenticate(context);
+  if (!principal.ok()) return principal.status();
+  GRID_RETURN_IF_ERROR(Authorize(*principal, action));
+  return principal;
+}
+
+// The router's input from a request's routing fields (category, location,
+// address, unit_code); the caller's scope is the fallback unit.
+template <typename Request>
+RouteInput RouteInputOf(const Request& r, const Principal& principal) {
+  RouteInput in;
+  in.category = r.category();
+  if (r.has_location()) in.location = geo::Point{r.location().lng(), r.location().lat()};
+  in.address = r.address();
+  in.unit_code = r.unit_code();
+  in.fallback_unit = principal.scope;
+  return in;
+}
+
+}  // namespace grid::services

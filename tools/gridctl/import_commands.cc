@@ -1,0 +1,133 @@
+// gridctl import divisions|json|geojson: flags, local loading and the
+// chunked Import stream. See import_commands.h.
+#include "tools/gridctl/import_commands.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "grid/v1/service.grpc.pb.h"
+#include "import/geojson.h"
+#include "tools/loaders.h"
+
+namespace grid::tools::gridctl {
+namespace {
+
+namespace v1 = grid::v1;
+
+// Streams `content` in chunks of at most `per_chunk` entries of each kind.
+int SendImport(const Global& g, const v1::DirectoryContent& content, bool replace, const std::string& source) {
+  auto stub = v1::Directory::NewStub(Connect(g));
+  auto ctx = NewContext(g);
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(30));
+  v1::ImportResponse response;
+  auto writer = stub->Import(ctx.get(), &response);
+  constexpr int kPerChunk = 5000;
+  int u = 0, m = 0, d = 0, c = 0, r = 0;
+  bool first = true;
+  while (first || u < content.units_size() || m < content.members_size() || d < content.departments_size() ||
+         c < content.categories_size() || r < content.category_rules_size()) {
+    v1::ImportChunk chunk;
+    if (first) {
+      chunk.set_mode(replace ? v1::IMPORT_MODE_REPLACE : v1::IMPORT_MODE_MERGE);
+      chunk.set_source(source);
+      first = false;
+    }
+    auto* out = chunk.mutable_content();
+    for (int n = 0; n < kPerChunk && u < content.units_size(); ++n) *out->add_units() = content.units(u++);
+    for (int n = 0; n < kPerChunk && m < content.members_size(); ++n) *out->add_members() = content.members(m++);
+    for (int n = 0; n < kPerChunk && d < content.departments_size(); ++n)
+      *out->add_departments() = content.departments(d++);
+    for (int n = 0; n < kPerChunk && c < content.categories_size(); ++n)
+      *out->add_categories() = content.categories(c++);
+    for (int n = 0; n < kPerChunk && r < content.category_rules_size(); ++n) {
+      *out->add_category_rules() = content.category_rules(r++);
+    }
+    chunk.set_last(u == content.units_size() && m == content.members_size() && d == content.departments_size() &&
+                   c == content.categories_size() && r == content.category_rules_size());
+    if (!writer->Write(chunk)) break;
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  if (!status.ok()) return Report(status);
+  if (g.json) {
+    PrintJson(response);
+  } else {
+    std::printf(
+        "imported %u units, %u members, %u departments, %u categories, %u category rules: directory version %llu\n",
+        response.units(), response.members(), response.departments(), response.categories(), response.category_rules(),
+        static_cast<unsigned long long>(response.directory_version()));
+  }
+  return 0;
+}
+
+// Loads content locally, then streams it to the server.
+int ImportLoaded(const Global& g, grid::StatusOr<v1::DirectoryContent> content, bool replace,
+                 const std::string& source) {
+  if (!content.ok()) {
+    std::cerr << "gridctl: " << content.status().ToString() << "\n";
+    return 3;
+  }
+  return SendImport(g, *content, replace, source);
+}
+
+class Import final : public CommandGroup {
+ public:
+  void Add(CLI::App& app) override {
+    auto* imp = app.add_subcommand("import", "import directory data");
+    imp->require_subcommand(1);
+    div_ =
+        imp->add_subcommand("divisions", "the national division files (provinces, cities, areas, streets, villages)");
+    div_->add_option("dir", dir_, "folder holding the five .csv or .csv.gz files")->required();
+    div_->add_flag("--replace", replace_, "replace the whole directory instead of merging");
+    geo_ = imp->add_subcommand("geojson", "units with boundaries from a GeoJSON FeatureCollection");
+    geo_->add_option("file", geojson_file_, "GeoJSON file (.geojson, optionally .gz)")->required();
+    geo_->add_option("--code-prop", mapping_.code_prop, "feature property holding the unit code")->required();
+    geo_->add_option("--name-prop", mapping_.name_prop, "feature property holding the name (default: the code)");
+    geo_->add_option("--parent-prop", mapping_.parent_prop, "feature property holding the parent's code");
+    geo_->add_option("--parent", mapping_.parent_code, "the parent of every unit, when there is no --parent-prop");
+    geo_->add_option("--level", level_name_, "level of the units")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"county", "town", "community", "grid"}));
+    geo_->add_option("--code-prefix", mapping_.code_prefix, "prepended to every code");
+    geo_->add_option("--parent-prefix", mapping_.parent_prefix, "prepended to every parent code");
+    geo_->add_flag("--slug", mapping_.slug_values, "turn code and parent values into codes (\"REGION 8\" -> region-8)");
+    json_ = imp->add_subcommand("json", "a DirectoryContent message in protobuf JSON");
+    json_->add_option("file", json_file_, "file")->required();
+    json_->add_flag("--replace", replace_, "replace the whole directory instead of merging");
+  }
+
+  std::optional<int> Run(const Global& g) override {
+    if (div_->parsed()) return ImportLoaded(g, LoadDivisionsDir(dir_), replace_, dir_);
+    if (json_->parsed()) return ImportLoaded(g, LoadDirectoryJson(json_file_), replace_, json_file_);
+    if (geo_->parsed()) {
+      static const std::map<std::string, v1::UnitLevel> levels = {{"county", v1::UNIT_LEVEL_COUNTY},
+                                                                  {"town", v1::UNIT_LEVEL_TOWN},
+                                                                  {"community", v1::UNIT_LEVEL_COMMUNITY},
+                                                                  {"grid", v1::UNIT_LEVEL_GRID}};
+      mapping_.level = levels.at(level_name_);
+      auto text = ReadFileMaybeGz(geojson_file_);
+      if (!text.ok()) return ImportLoaded(g, text.status(), false, geojson_file_);
+      const std::string name = std::filesystem::path(geojson_file_).filename().string();
+      return ImportLoaded(g, grid::ParseGeoJsonUnits(*text, mapping_, name), false, geojson_file_);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  CLI::App* div_ = nullptr;
+  CLI::App* geo_ = nullptr;
+  CLI::App* json_ = nullptr;
+  std::string dir_, json_file_, geojson_file_, level_name_ = "grid";
+  bool replace_ = false;
+  grid::GeoJsonMapping mapping_;
+};
+
+}  // namespace
+
+std::unique_ptr<CommandGroup> ImportCommands() { return std::make_unique<Import>(); }
+
+}  // namespace grid::tools::gridctl
