@@ -255,6 +255,27 @@ TEST_F(Filled, AFeedTrimmedByRetentionStillVerifiesClean) {
   EXPECT_EQ(r.feed_entries + *trimmed, r.events);
 }
 
+// Regression: the case-work process test's case, rejected for a wrong
+// location with the right one, was reported for a wrong fingerprint: its
+// record holds the corrected location, not the submitted one.
+TEST_F(Filled, ACaseWhoseLocationARejectionCorrectedKeepsItsIdempotencyEntry) {
+  Case c = Submit(testing::Submission().At(20.005, 110.005).Key("k-corrected").Build());
+  Do(&c,
+     Cmd(c,
+         [](auto* cmd) {
+           auto* r = cmd->mutable_reject();
+           r->set_reason(grid::v1::REJECT_REASON_WRONG_LOCATION);
+           r->mutable_corrected_location()->set_lat(20.005);
+           r->mutable_corrected_location()->set_lng(110.015);
+           r->set_note("位置不对");
+         }),
+     kG1Worker);
+  ASSERT_EQ(c.unit_code(), kG2);
+  const VerifyReport r = Verify();
+  EXPECT_TRUE(r.clean()) << r.Text(50);
+  EXPECT_EQ(r.idempotency_entries, 4u);
+}
+
 TEST_F(Filled, VerifyingChangesNothingInTheDirectory) {
   store_.reset();
   const auto before = testing::FilesUnder(path());
