@@ -121,6 +121,7 @@ namespace grid {
   X(NO_ARBITER, kFailedPrecondition, "a rejection needs arbitration but the unit has no parent")                       \
   X(NO_INDEX, kNotFound, "no saved grid index path was given")                                                         \
   X(NO_LIFECYCLE, kUnimplemented, "this case writer was built without a lifecycle and takes no commands")              \
+  X(NO_STORE, kNotFound, "a read-only tool was given a missing or empty data directory")                               \
   X(OUT_OF_SCOPE, kPermissionDenied, "the case, unit or department is outside the caller's scope")                     \
   X(PARENT_LEVEL, kInvalidArgument, "a unit cannot sit below its parent's level")                                      \
   X(QUEUE_FULL, kResourceExhausted, "the server is at capacity; retry with backoff")                                   \

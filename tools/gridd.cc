@@ -4,6 +4,7 @@
 //         [--no-demo] [--config gridd.toml] [--port-file FILE]
 //         [--deadline-policy FILE] [--calendar FILE] [--ping-pong-limit N]
 //         [--clock-offset-hours H]
+//   gridd --verify --data DIR
 //
 // Deadlines: --deadline-policy (ParseDeadlinePolicy; default
 // DeadlinePolicy::Defaults()) and --calendar (ParseWorkingCalendar; default the
@@ -18,6 +19,12 @@
 // gracefully: calls in flight finish, queued writes complete, the store closes.
 // Exit codes: 0 after a clean shutdown, 1 on a start-up error (message on
 // stderr), 2 on bad flags.
+//
+// --verify checks the store in --data read-only (storage/verify.h) and exits
+// without serving or creating anything: 0 when it is clean (one summary line),
+// 1 when it has disagreements (each printed, at most kVerifyLines of them, then
+// the summary), 3 when there is no store to check (missing or empty
+// directory, not a store of ours, unreadable).
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -31,6 +38,7 @@
 #include <thread>
 
 #include "services/server.h"
+#include "storage/verify.h"
 #include "tools/calendar_data.h"
 #include "tools/demo_data.h"
 #include "tools/loaders.h"
@@ -47,6 +55,8 @@ class OffsetClock final : public grid::Clock {
   const grid::Clock* const base_;
   const grid::Micros offset_;
 };
+
+constexpr size_t kVerifyLines = 50;  // disagreements --verify prints at most
 
 constexpr double kMaxClockOffsetHours = 24.0 * 366 * 10;  // ten years: drills on past calendars too
 
@@ -149,11 +159,24 @@ int main(int argc, char** argv) {
   app.add_option("--feed-heartbeat-ms", heartbeat_ms, "heartbeat interval of feed streams (0: none)")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600 * 1000));
+  bool verify = false;
+  app.add_flag("--verify", verify,
+               "check the store in --data (read-only: nothing is written) and exit: 0 clean, 1 disagreements, "
+               "3 no store to check");
   app.add_flag("--unsafe-no-sync", no_sync, "do not fsync writes (benchmarks only: acknowledged cases may be lost)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // --help exits 0; every usage error exits 2
+  }
+  if (verify) {
+    auto report = grid::storage::VerifyStore(config.data_dir);
+    if (!report.ok()) {
+      std::cerr << "gridd: --verify: " << report.status().ToString() << "\n";
+      return 3;
+    }
+    std::cout << report->Text(kVerifyLines) << std::flush;
+    return report->clean() ? 0 : 1;
   }
   config.sync = !no_sync;
   config.feed.retention = static_cast<grid::Micros>(feed_retention_days * 24 * 3600 * 1e6);

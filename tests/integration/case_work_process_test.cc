@@ -19,6 +19,7 @@
 
 #include "tests/support/gridd_process.h"
 #include "tests/support/grpc_client.h"
+#include "tests/support/store_verified.h"
 #include "tests/support/submit_request.h"
 #include "tests/support/temp_dir.h"
 #include "tools/demo/demo_directory.h"
@@ -225,6 +226,8 @@ TEST(CaseWorkProcess, GridctlDrivesACaseFromSubmissionToClosure) {
   }
   EXPECT_THAT(out, HasSubstr(helper));
   EXPECT_THAT(out, HasSubstr(kDemoJinjiangGridCode.data()));
+  EXPECT_EQ(gridd.Kill(SIGTERM), 0);
+  EXPECT_TRUE(testing::StoreVerifiesClean(tmp.Sub("data")));
 }
 
 TEST(CaseWorkProcess, TheOtherCommandsWorkFromGridctl) {
@@ -266,6 +269,8 @@ TEST(CaseWorkProcess, TheOtherCommandsWorkFromGridctl) {
 
   r = ctl.Step("cancel " + c + " --note 市民撤回", v1::EVENT_TYPE_CANCELLED, v1::CASE_STATUS_CANCELLED);
   EXPECT_EQ(r.case_().cancel_reason(), "市民撤回");
+  EXPECT_EQ(gridd.Kill(SIGTERM), 0);
+  EXPECT_TRUE(testing::StoreVerifiesClean(tmp.Sub("data")));
 }
 
 TEST(CaseWorkProcess, BadFlagValuesExitTwoOrNameTheServerReasonAndChangeNothing) {
@@ -366,6 +371,8 @@ TEST(CaseWorkProcess, BadFlagValuesExitTwoOrNameTheServerReasonAndChangeNothing)
   std::string out;
   EXPECT_EQ(RunCommand(BinDir() + "/gridctl --server 127.0.0.1:1 --timeout 5 accept " + id, &out), 3) << out;
   EXPECT_THAT(out, HasSubstr("UNAVAILABLE"));
+  EXPECT_EQ(gridd.Kill(SIGTERM), 0);
+  EXPECT_TRUE(testing::StoreVerifiesClean(tmp.Sub("data")));
 }
 
 // ---- Deadlines across SIGKILL ------------------------------------------------
@@ -518,6 +525,8 @@ TEST(CaseWorkProcess, DeadlinesThatFellDueWhileGriddWasDownFireOnceEach) {
     }
     EXPECT_EQ(gridd.Kill(SIGKILL), 128 + SIGKILL);
   }
+  // Three runs, two crashes, deadlines fired across them: still consistent.
+  EXPECT_TRUE(testing::StoreVerifiesClean(data));
 }
 
 // ---- gridd's flags: bad values --------------------------------------------------

@@ -24,7 +24,8 @@ std::string Crashtest() { return BinDir() + "/crashtest/crashtest --gridd " + Bi
 // The CI variant of the long run in BENCHMARKS.md: ten kills, 16 callers.
 TEST(Crashtest, TenKillsUnderLoadLoseAndDuplicateNothing) {
   std::string out;
-  const int code = RunCommand(Crashtest() + " --kills 10 --callers 16 --seed 7", &out);
+  const int code = RunCommand(
+      Crashtest() + " --kills 10 --callers 16 --seed 7 --verify-cmd '" + BinDir() + "/gridd --verify --data {}'", &out);
   EXPECT_EQ(code, 0) << out;
   EXPECT_THAT(out, HasSubstr("kills          10 "));
   EXPECT_THAT(out, HasSubstr("lost           0 "));
@@ -33,6 +34,8 @@ TEST(Crashtest, TenKillsUnderLoadLoseAndDuplicateNothing) {
   // The run did what it claims: deadlines fired and subscribers checked.
   EXPECT_THAT(out, ::testing::ContainsRegex("deadlines      [1-9][0-9]* escalations fired by deadlines"));
   EXPECT_THAT(out, ::testing::ContainsRegex("subscriber     469023: [1-9][0-9]* escalations"));
+  // The store the kills left behind verifies clean (storage/verify.h).
+  EXPECT_THAT(out, HasSubstr("verify         exit 0"));
   EXPECT_THAT(out, HasSubstr("crashtest: OK"));
 }
 

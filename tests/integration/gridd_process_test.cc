@@ -22,6 +22,7 @@
 #include "tests/support/gridd_process.h"
 #include "tests/support/grpc_client.h"
 #include "tests/support/paths.h"
+#include "tests/support/store_verified.h"
 #include "tests/support/submit_request.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tiny_directory.h"
@@ -63,6 +64,9 @@ TEST(GriddProcess, AcknowledgedCasesSurviveSigkill) {
     // SIGKILL right after the last acknowledgement: no clean shutdown.
     EXPECT_EQ(gridd.Kill(SIGKILL), 128 + SIGKILL);
   }
+  // What the killed gridd left is consistent: every index, figure, event and
+  // feed entry agrees with the records.
+  EXPECT_TRUE(testing::StoreVerifiesClean(data));
   GriddProcess gridd(data, tmp.Sub("log2"));
   ASSERT_GT(gridd.port(), 0);
   auto clients_owner = std::make_unique<testing::Clients>(gridd.target());
@@ -84,6 +88,7 @@ TEST(GriddProcess, AcknowledgedCasesSurviveSigkill) {
   EXPECT_GT(next.case_().id(), ids.back());
   clients_owner.reset();              // an idle open channel would hold the graceful shutdown to its deadline
   EXPECT_EQ(gridd.Kill(SIGTERM), 0);  // graceful shutdown exits 0
+  EXPECT_TRUE(testing::StoreVerifiesClean(data));
 }
 
 TEST(GriddProcess, GridctlSubmitAndGetShowTheRoutedGridOfTheRightCommunity) {
@@ -128,6 +133,8 @@ TEST(GriddProcess, GridctlSubmitAndGetShowTheRoutedGridOfTheRightCommunity) {
   EXPECT_NE(out.find("NOT_FOUND"), std::string::npos) << out;
   // Bad usage exits 2 without calling the server.
   EXPECT_EQ(RunCommand(ctl + " submit --lat 19", &out), 2) << out;
+  EXPECT_EQ(gridd.Kill(SIGTERM), 0);
+  EXPECT_TRUE(testing::StoreVerifiesClean(tmp.Sub("data")));
 }
 
 TEST(GriddProcess, GridctlListsCasesAndPrintsFiguresPerChild) {
@@ -178,6 +185,8 @@ TEST(GriddProcess, GridctlListsCasesAndPrintsFiguresPerChild) {
   EXPECT_NE(out.substr(row, 60).find(" 3 "), std::string::npos) << out;  // 3 cases in the town's row
   ASSERT_EQ(RunCommand(ctl + " stats --scope " + county + " --from " + to + " --to " + from, &out), 1) << out;
   EXPECT_NE(out.find("INVALID_RANGE"), std::string::npos) << out;
+  EXPECT_EQ(gridd.Kill(SIGTERM), 0);
+  EXPECT_TRUE(testing::StoreVerifiesClean(tmp.Sub("data")));
 }
 
 // Generic gRPC tools rely on the standard health and reflection services; call

@@ -1,8 +1,12 @@
-// A temporary directory removed at the end of the test.
+// A temporary directory removed at the end of the test; every file under a
+// directory, to show that something left it as it was.
 #pragma once
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 
 namespace grid::testing {
@@ -26,5 +30,26 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Every entry under `dir`, recursively: a file's relative path -> its bytes,
+// a directory's relative path + "/" -> "". Empty when `dir` does not exist.
+// Two equal snapshots mean nothing was created, removed or written.
+inline std::map<std::string, std::string> FilesUnder(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    const std::string rel = std::filesystem::relative(e.path(), dir).string();
+    if (!e.is_regular_file()) {
+      files[rel + "/"] = "";
+      continue;
+    }
+    std::ifstream in(e.path(), std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    files[rel] = bytes.str();
+  }
+  return files;
+}
 
 }  // namespace grid::testing
