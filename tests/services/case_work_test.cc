@@ -366,18 +366,28 @@ TEST_F(CaseWorkTest, TheAsioTimerFiresWithoutBeingAsked) {
   auto feed = grid::v1::EscalationFeed::NewStub(clients_->channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  // The answer to SubmitCase can come just before its feed entries reach the
+  // hub, and the hub answers a from_cursor past what it has published with
+  // FEED_CURSOR_AHEAD: wait for the hub to have what storage has.
+  const uint64_t stored = *server_->store()->LastFeedCursor();
+  ASSERT_TRUE(server_->feed()->WaitDelivered(stored, std::chrono::seconds(30))) << server_->feed()->delivered();
   grid::v1::WatchRequest watch;  // escalations only, from what is stored now
-  watch.set_from_cursor(*server_->store()->LastFeedCursor());
+  watch.set_from_cursor(stored);
   auto reader = feed->Watch(&ctx, watch);
   clock_.Advance(2 * H);
   bool escalated = false;
+  int reads = 0;
   grid::v1::WatchResponse r;
   while (!escalated && reader->Read(&r)) {
+    ++reads;
     for (const auto& e : r.entries()) escalated = escalated || (e.escalation() && e.event().case_id() == id);
   }
-  ctx.TryCancel();
-  (void)reader->Finish();
-  EXPECT_TRUE(escalated);
+  // Cancel only a stream that is still open: cancelling one that ended
+  // replaces the server's status with a bare CANCELLED.
+  if (escalated) ctx.TryCancel();
+  const grpc::Status finished = reader->Finish();
+  EXPECT_TRUE(escalated) << "the stream ended after " << reads << " reads: " << finished.error_code() << " "
+                         << finished.error_message() << " (" << testing::Reason(ctx) << ")";
   EXPECT_GT(Count(Get(id), grid::v1::EVENT_TYPE_ESCALATED), 0);
 }
 
