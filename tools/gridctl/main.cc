@@ -25,6 +25,7 @@
 //             from the last cursor it printed, with backoff, until interrupted)
 //     cases   --scope U [--status S]... [--category C] [--overdue] [--from/--to T] [--all-pages] ...
 //     stats   --scope U --from YYYY-MM-DD --to YYYY-MM-DD      (see tools/gridctl/queries.h)
+//     backup  create DIR [--keep N] | list DIR                  (admins; see tools/gridctl/backup_commands.h)
 //
 // Output is for people by default; --json prints the response messages as
 // protobuf JSON for scripts. Exit codes: 0 success, 1 the server answered
@@ -39,6 +40,7 @@
 #include <memory>
 #include <vector>
 
+#include "tools/gridctl/backup_commands.h"
 #include "tools/gridctl/case_commands.h"
 #include "tools/gridctl/common.h"
 #include "tools/gridctl/import_commands.h"
@@ -67,6 +69,7 @@ int main(int argc, char** argv) {
   commands.push_back(ctl::WorkCommands());    // accept, reject, ... extend
   commands.push_back(ctl::WatchCommand());    // watch
   commands.push_back(ctl::Queries());         // cases, stats
+  commands.push_back(ctl::BackupCommands());  // backup create|list
   for (auto& c : commands) c->Add(app);
 
   try {
