@@ -44,9 +44,10 @@ struct StoreOptions {
   // The most write-ahead log kept unflushed, which is what a restart after a
   // crash replays (docs/operations.md "Recovery after a crash"). Past it, the
   // column families that hold the oldest log are flushed, so the log stays
-  // near this bound (about twice it at most while a flush runs); each
-  // family's memtable is half of it. 0: no bound (RocksDB's defaults, 128 MiB
-  // memtables: hours of intake are replayed after a crash).
+  // near this bound (above it only while flushes catch up; writes stall
+  // when a family holds four memtables); each family's memtable is half of
+  // it. 0: no bound (RocksDB's defaults, 128 MiB memtables: hours of intake
+  // are replayed after a crash).
   uint64_t max_log_bytes = 32ull << 20;
 };
 
