@@ -33,6 +33,11 @@ namespace grid {
   X(ALREADY_HELPING, kFailedPrecondition, "the member already helps on this case")                                     \
   X(ALREADY_SUMMONED, kFailedPrecondition, "the department already has an open sub-task on this case")                 \
   X(AT_TOP, kFailedPrecondition, "the case is supervised at the top of the chain (county): no higher level")           \
+  X(BACKUP_DIR_FOREIGN, kFailedPrecondition, "the backup directory is a file, or holds files but no backups")          \
+  X(BACKUP_DIR_IN_DATA_DIR, kInvalidArgument, "the backup directory lies inside the data directory")                   \
+  X(BACKUP_DIR_NOT_ABSOLUTE, kInvalidArgument, "a backup directory must be an absolute path on the server")            \
+  X(BACKUP_DIR_UNWRITABLE, kFailedPrecondition, "the server cannot create or write the backup directory")              \
+  X(BACKUP_NOT_FOUND, kNotFound, "the backup directory holds no backup with this id")                                  \
   X(BAD_CASE_ID, kInternal, "a stored idempotency record names a case id that is not numeric")                         \
   X(CANCELLED, kCancelled, "the client cancelled the stream")                                                          \
   X(CASE_NOT_FOUND, kNotFound, "no case has this id (or the master case of a merge does not exist)")                   \
@@ -119,12 +124,14 @@ namespace grid {
   X(NOTE_TOO_LONG, kInvalidArgument, "a note (or corrected address) is longer than the limit")                         \
   X(NOT_SUMMONED, kFailedPrecondition, "the department has no open sub-task on this case")                             \
   X(NO_ARBITER, kFailedPrecondition, "a rejection needs arbitration but the unit has no parent")                       \
+  X(NO_BACKUP, kNotFound, "the backup directory does not exist or holds no backup")                                    \
   X(NO_INDEX, kNotFound, "no saved grid index path was given")                                                         \
   X(NO_LIFECYCLE, kUnimplemented, "this case writer was built without a lifecycle and takes no commands")              \
   X(NO_STORE, kNotFound, "a read-only tool was given a missing or empty data directory")                               \
   X(OUT_OF_SCOPE, kPermissionDenied, "the case, unit or department is outside the caller's scope")                     \
   X(PARENT_LEVEL, kInvalidArgument, "a unit cannot sit below its parent's level")                                      \
   X(QUEUE_FULL, kResourceExhausted, "the server is at capacity; retry with backoff")                                   \
+  X(RESTORE_TARGET_NOT_EMPTY, kFailedPrecondition, "a backup is restored only into a missing or empty data dir")       \
   X(RING_LENGTH_MISMATCH, kInvalidArgument, "a boundary ring's latitude and longitude lists differ in length")         \
   X(RING_TOO_SHORT, kInvalidArgument, "a boundary ring has fewer than three distinct vertices")                        \
   X(ROLE_NOT_ALLOWED, kPermissionDenied, "the caller's role may not do this")                                          \

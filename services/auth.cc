@@ -132,7 +132,8 @@ Status Authorize(const Principal& p, Action action) {
       break;
     case Action::kReadCase:
     case Action::kReadDirectory: ok = true; break;
-    case Action::kChangeDirectory: ok = p.role == Role::kAdmin; break;
+    case Action::kChangeDirectory:
+    case Action::kOperate: ok = p.role == Role::kAdmin; break;
   }
   if (ok) return Status::Ok();
   return Error(reason::ROLE_NOT_ALLOWED, std::string("role ") + RoleName(p.role) + " may not do this");

@@ -36,7 +36,8 @@ struct Principal {
 };
 
 // What a call wants to do, for Authorize.
-enum class Action { kSubmitCase, kReadCase, kReadDirectory, kChangeDirectory };
+// kOperate: the server's upkeep (Operations: backups), admins only.
+enum class Action { kSubmitCase, kReadCase, kReadDirectory, kChangeDirectory, kOperate };
 
 class Authenticator {
  public:

@@ -25,7 +25,8 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
     if (!auth.ok()) return auth.status();
     s->auth_ = std::move(auth).value();
   }
-  auto store = storage::Store::Open(storage::StoreOptions{config.data_dir, config.sync});
+  auto store = storage::Store::Open(
+      storage::StoreOptions{.path = config.data_dir, .sync = config.sync, .max_log_bytes = config.max_log_bytes});
   if (!store.ok()) return store.status();
   s->store_ = std::move(store).value();
   // The grid index and unit table files live in the data directory, beside
@@ -75,6 +76,7 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   s->directory_service_ = std::make_unique<DirectoryService>(&s->deps_);
   s->work_service_ = std::make_unique<CaseWorkService>(&s->deps_);
   s->feed_service_ = std::make_unique<FeedService>(&s->deps_, s->feed_.get());
+  s->operations_service_ = std::make_unique<OperationsService>(&s->deps_, config.data_dir);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -86,6 +88,7 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   builder.RegisterService(s->directory_service_.get());
   builder.RegisterService(s->work_service_.get());
   builder.RegisterService(s->feed_service_.get());
+  builder.RegisterService(s->operations_service_.get());
   s->server_ = builder.BuildAndStart();
   if (!s->server_ || s->port_ == 0) {
     return Error(reason::LISTEN_FAILED, "cannot listen on " + config.listen);

@@ -24,6 +24,7 @@
 #include "services/directory_service.h"
 #include "services/feed_hub.h"
 #include "services/feed_service.h"
+#include "services/operations_service.h"
 #include "storage/posix_files.h"
 
 namespace grid::services {
@@ -44,6 +45,7 @@ struct ServerConfig {
   size_t intake_max_timer_share = 64;       // fired deadlines per batch while callers wait
   int max_receive_bytes = 8 * 1024 * 1024;  // gRPC's per-message limit
   bool sync = true;                         // fsync the WAL on every write
+  uint64_t max_log_bytes = 32ull << 20;     // unflushed log replayed after a crash (storage::StoreOptions)
   RouterOptions router;
   DeadlinePolicy deadline_policy = DeadlinePolicy::Defaults();
   WorkingCalendar calendar;  // default: weekdays 08:30-12:00, 14:30-18:00, no holidays
@@ -105,6 +107,7 @@ class GridServer {
   std::unique_ptr<DirectoryService> directory_service_;
   std::unique_ptr<CaseWorkService> work_service_;
   std::unique_ptr<FeedService> feed_service_;
+  std::unique_ptr<OperationsService> operations_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::once_flag shutdown_once_;

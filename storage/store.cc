@@ -44,9 +44,21 @@ const std::vector<std::string>& FirstColumnFamilies() {
 // loads one small filter partition: with RocksDB's default 8 MB cache and
 // whole-file filters, every read of a case in a million re-read and
 // re-checksummed a filter block of megabytes (1,500 deadline fires/s).
-rocksdb::ColumnFamilyOptions CfOptions(bool point_lookups, const std::shared_ptr<rocksdb::Cache>& cache) {
+//
+// With a log bound (StoreOptions::max_log_bytes), each memtable is half of
+// it and is flushed on its own as soon as it is full (instead of waiting for
+// a second one to merge): the bound is what flushes, and a restart replays
+// the log into memtables without flushing half way. A family whose flushes
+// fall behind stalls writes at four memtables.
+rocksdb::ColumnFamilyOptions CfOptions(bool point_lookups, const std::shared_ptr<rocksdb::Cache>& cache,
+                                       uint64_t max_log_bytes) {
   rocksdb::ColumnFamilyOptions cf;
   cf.OptimizeLevelStyleCompaction();
+  if (max_log_bytes != 0) {
+    cf.write_buffer_size = std::max<size_t>(max_log_bytes / 2, 64u << 10);
+    cf.max_write_buffer_number = 4;
+    cf.min_write_buffer_number_to_merge = 1;
+  }
   rocksdb::BlockBasedTableOptions table;
   if (point_lookups) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.block_cache = cache;
@@ -97,6 +109,14 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   db_options.create_missing_column_families = true;
   db_options.keep_log_file_num = 5;
   db_options.max_background_jobs = 2;
+  // Bounds what a restart after a crash replays: past this much log, the
+  // column families holding the oldest log file are flushed, so that it can
+  // be deleted (StoreOptions::max_log_bytes).
+  db_options.max_total_wal_size = options.max_log_bytes;
+  // A restart replays the log into memtables and serves; the background
+  // flushes write them out later, instead of the open writing a table file
+  // per column family first (half of a restart's time after a crash).
+  db_options.avoid_flush_during_recovery = options.max_log_bytes != 0;
 
   if (!fresh) {
     if (!fs::exists(path / "CURRENT", ec)) {
@@ -131,7 +151,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descs;
   for (const auto& name : AllColumnFamilies()) {
     bool point = name == kCasesCf || name == kIdempotencyCf || name == kMetaCf;
-    descs.emplace_back(name, CfOptions(point, cache));
+    descs.emplace_back(name, CfOptions(point, cache, options.max_log_bytes));
     // The case_index family also holds the summed figures (case_stats.h).
     if (name == kIndexCf) descs.back().options.merge_operator = StatsMergeOperator();
   }

@@ -25,6 +25,7 @@
 #include "engine/status.h"
 #include "grid/v1/case.pb.h"
 #include "grid/v1/directory.pb.h"
+#include "storage/backup.h"
 #include "storage/case_query.h"
 #include "storage/case_stats.h"
 #include "storage/keys.h"
@@ -40,6 +41,14 @@ struct StoreOptions {
   std::string path;
   bool sync = true;                       // fsync the WAL on every write
   size_t block_cache_bytes = 256u << 20;  // shared by every column family
+  // The most write-ahead log kept unflushed, which is what a restart after a
+  // crash replays (docs/operations.md "Recovery after a crash"). Past it, the
+  // column families that hold the oldest log are flushed, so the log stays
+  // near this bound (above it only while flushes catch up; writes stall
+  // when a family holds four memtables); each family's memtable is half of
+  // it. 0: no bound (RocksDB's defaults, 128 MiB memtables: hours of intake
+  // are replayed after a crash).
+  uint64_t max_log_bytes = 32ull << 20;
 };
 
 struct StoredDirectory {
@@ -181,6 +190,8 @@ class Store {
   StatusOr<uint64_t> BackfillQueryIndexes(const Directory& directory);
 
  private:
+  friend StatusOr<BackupSummary> CreateBackup(Store* store, const std::string& data_dir, const std::string& backup_dir,
+                                              uint32_t keep_last);
   Store() = default;
 
   std::unique_ptr<rocksdb::DB> db_;

@@ -3,8 +3,13 @@
 //   gridd --listen 127.0.0.1:50051 --data /var/lib/gridd [--tokens FILE]
 //         [--no-demo] [--config gridd.toml] [--port-file FILE]
 //         [--deadline-policy FILE] [--calendar FILE] [--ping-pong-limit N]
-//         [--clock-offset-hours H]
+//         [--clock-offset-hours H] [--max-log-mb N]
+//         [--restore-from BACKUP_DIR [--backup-id N]]
 //   gridd --verify --data DIR
+//
+// --restore-from restores a backup (gridctl backup create) into the data
+// directory, which must be missing or empty, and then serves it; the side
+// files (grid index, unit table) are rebuilt from the restored store.
 //
 // Deadlines: --deadline-policy (ParseDeadlinePolicy; default
 // DeadlinePolicy::Defaults()) and --calendar (ParseWorkingCalendar; default the
@@ -35,9 +40,12 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <limits>
+#include <optional>
 #include <thread>
 
 #include "services/server.h"
+#include "storage/backup.h"
 #include "storage/verify.h"
 #include "tools/calendar_data.h"
 #include "tools/demo_data.h"
@@ -89,6 +97,9 @@ int main(int argc, char** argv) {
   std::string port_file;
   std::string policy_file, calendar_file;
   double clock_offset_hours = 0;
+  std::string restore_from;
+  uint32_t backup_id = 0;
+  uint64_t max_log_mb = config.max_log_bytes >> 20;
 
   CLI::App app{"gridd: grid-governance case routing server"};
   app.set_config("--config", "", "read these options from a TOML or INI file");
@@ -163,6 +174,17 @@ int main(int argc, char** argv) {
   app.add_flag("--verify", verify,
                "check the store in --data (read-only: nothing is written) and exit: 0 clean, 1 disagreements, "
                "3 no store to check");
+  app.add_option("--max-log-mb", max_log_mb,
+                 "write-ahead log kept unflushed, in MiB: what a restart after a crash replays (0: no bound, "
+                 "RocksDB's defaults; restarts then replay everything since the last start)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
+  auto* restore_opt = app.add_option("--restore-from", restore_from,
+                                     "restore the newest backup in this directory (gridctl backup create) into "
+                                     "the data directory, which must be missing or empty, then serve it");
+  app.add_option("--backup-id", backup_id, "with --restore-from: restore this backup instead of the newest")
+      ->needs(restore_opt)
+      ->check(CLI::Range(1u, std::numeric_limits<uint32_t>::max()));
   app.add_flag("--unsafe-no-sync", no_sync, "do not fsync writes (benchmarks only: acknowledged cases may be lost)");
   try {
     app.parse(argc, argv);
@@ -179,6 +201,7 @@ int main(int argc, char** argv) {
     return report->clean() ? 0 : 1;
   }
   config.sync = !no_sync;
+  config.max_log_bytes = max_log_mb << 20;
   config.feed.retention = static_cast<grid::Micros>(feed_retention_days * 24 * 3600 * 1e6);
   config.feed.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
 
@@ -209,6 +232,17 @@ int main(int argc, char** argv) {
       return 1;
     }
     initial = std::move(loaded).value();
+  }
+
+  if (!restore_from.empty()) {
+    auto restored = grid::storage::RestoreBackup(
+        restore_from, backup_id == 0 ? std::nullopt : std::optional<uint32_t>(backup_id), config.data_dir);
+    if (!restored.ok()) {
+      std::cerr << "gridd: cannot restore: " << restored.status().ToString() << "\n";
+      return 1;
+    }
+    std::cout << "gridd: restored backup " << restored->id << " of " << restore_from << " (" << restored->files
+              << " files, " << restored->size_bytes << " bytes) into " << config.data_dir << std::endl;
   }
 
   grid::services::SystemClock wall_clock;

@@ -26,6 +26,7 @@
 //     cases   --scope U [--status S]... [--category C] [--overdue] [--from/--to T] [--all-pages] ...
 //     stats   --scope U --from YYYY-MM-DD --to YYYY-MM-DD      (see tools/gridctl/queries.h)
 //     verify  --data DIR [--max-lines N]   (local, no server: checks a stopped server's store, read-only)
+//     backup  create DIR [--keep N] | list DIR                  (admins; see tools/gridctl/backup_commands.h)
 //
 // Output is for people by default; --json prints the response messages as
 // protobuf JSON for scripts. Exit codes: 0 success, 1 the server answered
@@ -40,6 +41,7 @@
 #include <memory>
 #include <vector>
 
+#include "tools/gridctl/backup_commands.h"
 #include "tools/gridctl/case_commands.h"
 #include "tools/gridctl/common.h"
 #include "tools/gridctl/import_commands.h"
@@ -70,6 +72,7 @@ int main(int argc, char** argv) {
   commands.push_back(ctl::WatchCommand());    // watch
   commands.push_back(ctl::Queries());         // cases, stats
   commands.push_back(ctl::VerifyCommand());   // verify (local)
+  commands.push_back(ctl::BackupCommands());  // backup create|list
   for (auto& c : commands) c->Add(app);
 
   try {

@@ -1,0 +1,62 @@
+// Operations' methods (see operations_service.h): admit an admin, then do
+// the work on the read executor, one backup directory operation at a time.
+//
+// Thread-safety: as operations_service.h.
+#include "services/operations_service.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "services/errors.h"
+#include "storage/backup.h"
+
+namespace grid::services {
+namespace {
+
+void ToProto(const storage::BackupSummary& b, grid::v1::BackupInfo* out) {
+  out->set_backup_id(b.id);
+  *out->mutable_created_at() = google::protobuf::util::TimeUtil::SecondsToTimestamp(b.created_unix_seconds);
+  out->set_size_bytes(b.size_bytes);
+  out->set_new_bytes(b.new_bytes);
+  out->set_files(b.files);
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* OperationsService::CreateBackup(grpc::CallbackServerContext* context,
+                                                          const grid::v1::CreateBackupRequest* request,
+                                                          grid::v1::CreateBackupResponse* response) {
+  auto principal = Admit(*deps_, *context, Action::kOperate);
+  if (!principal.ok()) return Respond(context, principal.status());
+  auto* reactor = context->DefaultReactor();
+  bool queued = deps_->executor->TrySubmit([this, reactor, context, request, response] {
+    MutexLock lock(&backup_mu_);
+    auto backup = storage::CreateBackup(deps_->store, data_dir_, request->directory(), request->keep_last());
+    if (!backup.ok()) return reactor->Finish(Fail(context, backup.status()));
+    ToProto(*backup, response->mutable_backup());
+    auto kept = storage::ListBackups(request->directory());
+    if (!kept.ok()) return reactor->Finish(Fail(context, kept.status()));
+    response->set_backups_kept(static_cast<uint32_t>(kept->size()));
+    reactor->Finish(grpc::Status::OK);
+  });
+  if (!queued) reactor->Finish(Fail(context, QueueFull()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* OperationsService::ListBackups(grpc::CallbackServerContext* context,
+                                                         const grid::v1::ListBackupsRequest* request,
+                                                         grid::v1::ListBackupsResponse* response) {
+  auto principal = Admit(*deps_, *context, Action::kOperate);
+  if (!principal.ok()) return Respond(context, principal.status());
+  auto* reactor = context->DefaultReactor();
+  bool queued = deps_->executor->TrySubmit([this, reactor, context, request, response] {
+    MutexLock lock(&backup_mu_);
+    auto backups = storage::ListBackups(request->directory());
+    if (!backups.ok()) return reactor->Finish(Fail(context, backups.status()));
+    for (const auto& b : *backups) ToProto(b, response->add_backups());
+    reactor->Finish(grpc::Status::OK);
+  });
+  if (!queued) reactor->Finish(Fail(context, QueueFull()));
+  return reactor;
+}
+
+}  // namespace grid::services
