@@ -1,0 +1,302 @@
+// Faults answered, through a real in-process gRPC server whose store sits on
+// the fault file system (storage/fault_file_system.h): a failed fsync or
+// write acknowledges nothing and turns the server read-only (UNAVAILABLE
+// STORE_FAILED, then STORE_READ_ONLY; health NOT_SERVING for CaseIntake and
+// CaseWork), reads go on, a full disk recovers by itself when space returns,
+// an I/O error on restart; a failed background flush does the same. The
+// real disk-full test runs on a tiny tmpfs where mounting is allowed.
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+
+#include "engine/case_id.h"
+#include "storage/fault_file_system.h"
+#include "tests/support/grpc_client.h"
+#include "tests/support/server_fixture.h"
+#include "tests/support/submit_request.h"
+#include "tests/support/work_client.h"
+
+namespace grid::services {
+namespace {
+
+using storage::FaultFileSystem;
+using testing::CallResult;
+
+// grpc.health.v1.Health/Check for `service`, with no generated code: the
+// response's status (1 SERVING, 2 NOT_SERVING), or -1 on a failed call.
+int Health(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  std::string req = std::string(1, '\x0a') + static_cast<char>(service.size()) + service;
+  grpc::Slice slice(req);
+  grpc::ByteBuffer request(&slice, 1), response;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+    std::lock_guard<std::mutex> lock(mu);
+    status = s;
+    done = true;
+    cv.notify_one();
+  });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return done; });
+  if (!status.ok()) return -1;
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return -1;
+  std::string bytes;
+  for (const auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  if (bytes.empty()) return 0;  // UNKNOWN, the default value
+  if (bytes.size() != 2 || bytes[0] != '\x08') return -1;
+  return bytes[1];
+}
+
+constexpr int kServing = 1, kNotServing = 2;
+
+class StoreFaultsTest : public testing::ServerFixture {
+ protected:
+  void SetUp() override {
+    config_.file_system = fs_;
+    config_.side_files = &side_files_;
+    config_.store_resume_interval = std::chrono::milliseconds(20);
+    StartServer();
+  }
+
+  CallResult Submit(const std::string& key, grid::v1::SubmitCaseResponse* resp) {
+    return testing::Submit(*clients_->intake, testing::Submission().Key(key).Build(), resp);
+  }
+
+  // The health of both write services and of the server as a whole.
+  void ExpectHealth(int write_services) {
+    EXPECT_EQ(Health(clients_->channel, "grid.v1.CaseIntake"), write_services);
+    EXPECT_EQ(Health(clients_->channel, "grid.v1.CaseWork"), write_services);
+    EXPECT_EQ(Health(clients_->channel, ""), kServing);  // reads go on
+  }
+
+  // Reads still answer: the case, and a page of the subtree.
+  void ExpectReadsAnswer(const std::string& id) {
+    grid::v1::GetCaseResponse got;
+    CallResult r = testing::GetCase(*clients_->query, id, &got);
+    ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+    EXPECT_EQ(got.case_().id(), id);
+  }
+
+  std::shared_ptr<FaultFileSystem> fs_ = std::make_shared<FaultFileSystem>();
+  storage::PosixFiles posix_;
+  storage::FaultFiles side_files_{&posix_, fs_.get()};
+};
+
+TEST_F(StoreFaultsTest, AFailedFsyncAcknowledgesNothingAndStopsIntakeUntilARestart) {
+  grid::v1::SubmitCaseResponse first, resp;
+  ASSERT_TRUE(Submit("k1", &first).status.ok());
+  ExpectHealth(kServing);
+
+  fs_->FailNth(FaultFileSystem::Op::kSync, 1, FaultFileSystem::Kind::kIOError);
+  CallResult r = Submit("k2", &resp);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE) << r.status.error_message();
+  EXPECT_EQ(r.reason, "STORE_FAILED");
+  ASSERT_TRUE(server_->WaitWritable(false, std::chrono::seconds(10)));
+  ExpectHealth(kNotServing);
+
+  // Intake stops: a new case, a retry, a case-work command; reads go on.
+  r = Submit("k3", &resp);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(r.reason, "STORE_READ_ONLY");
+  grid::v1::AcceptRequest accept;
+  accept.set_case_id(first.case_().id());
+  accept.set_expected_version(first.case_().version());
+  grid::v1::CaseWorkResponse work;
+  r = testing::Work(*work_, &grid::v1::CaseWork::Stub::Accept, accept, &work, "", "M3");
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(r.reason, "STORE_READ_ONLY");
+  ExpectReadsAnswer(first.case_().id());
+  // The acknowledged submission's retry is a read: it still answers.
+  grid::v1::SubmitCaseResponse again;
+  ASSERT_TRUE(Submit("k1", &again).status.ok());
+  EXPECT_EQ(again.case_().id(), first.case_().id());
+
+  // The disk works again, but an I/O error is not trusted away: a restart.
+  fs_->StopFailing();
+  StopServer();
+  StartServer();
+  ExpectHealth(kServing);
+  ExpectReadsAnswer(first.case_().id());
+  ASSERT_TRUE(Submit("k3", &resp).status.ok());
+  r = testing::Work(*work_, &grid::v1::CaseWork::Stub::Accept, accept, &work, "", "M3");
+  EXPECT_TRUE(r.status.ok()) << r.status.error_message();
+  // k2 was never acknowledged: after the restart it is stored whole or not at all.
+  grid::v1::SubmitCaseResponse k2;
+  ASSERT_TRUE(Submit("k2", &k2).status.ok());
+  grid::v1::GetCaseResponse got;
+  ASSERT_TRUE(testing::GetCase(*clients_->query, k2.case_().id(), &got).status.ok());
+  EXPECT_EQ(got.events_size(), 2);
+}
+
+TEST_F(StoreFaultsTest, ADiskFullRefusesIntakeAndResumesWhenSpaceReturns) {
+  grid::v1::SubmitCaseResponse first, resp;
+  ASSERT_TRUE(Submit("k1", &first).status.ok());
+
+  fs_->FailAll(FaultFileSystem::Op::kWrite, FaultFileSystem::Kind::kNoSpace);
+  CallResult r = Submit("k2", &resp);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE) << r.status.error_message();
+  EXPECT_EQ(r.reason, "STORE_FAILED");
+  ASSERT_TRUE(server_->WaitWritable(false, std::chrono::seconds(10)));
+  ExpectHealth(kNotServing);
+  r = Submit("k3", &resp);
+  EXPECT_EQ(r.reason, "STORE_READ_ONLY") << r.status.error_message();
+  ExpectReadsAnswer(first.case_().id());
+  EXPECT_FALSE(server_->writable());  // still full: the resumer keeps failing
+
+  fs_->StopFailing();  // space returns
+  ASSERT_TRUE(server_->WaitWritable(true, std::chrono::seconds(20)));
+  ExpectHealth(kServing);
+  grid::v1::SubmitCaseResponse k2, k3;
+  ASSERT_TRUE(Submit("k2", &k2).status.ok());
+  ASSERT_TRUE(Submit("k3", &k3).status.ok());
+
+  // Everything acknowledged is there after a restart, whole.
+  StopServer();
+  StartServer();
+  for (const auto* c : {&first, &k2, &k3}) {
+    grid::v1::GetCaseResponse got;
+    ASSERT_TRUE(testing::GetCase(*clients_->query, c->case_().id(), &got).status.ok());
+    EXPECT_EQ(got.case_().SerializeAsString(), c->case_().SerializeAsString());
+    EXPECT_EQ(got.events_size(), 2);
+  }
+}
+
+TEST_F(StoreFaultsTest, AFailedBackgroundFlushTurnsTheServerReadOnly) {
+  grid::v1::SubmitCaseResponse first, resp;
+  ASSERT_TRUE(Submit("k1", &first).status.ok());
+  // The flush writes a table file; every write fails as with a broken disk.
+  fs_->FailAll(FaultFileSystem::Op::kWrite, FaultFileSystem::Kind::kIOError);
+  EXPECT_FALSE(server_->store()->Flush().ok());
+  ASSERT_TRUE(server_->WaitWritable(false, std::chrono::seconds(10)));
+  ExpectHealth(kNotServing);
+  fs_->StopFailing();
+  CallResult r = Submit("k2", &resp);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(r.reason, "STORE_READ_ONLY");
+  ExpectReadsAnswer(first.case_().id());
+  StopServer();
+  StartServer();
+  ExpectHealth(kServing);
+  ASSERT_TRUE(Submit("k2", &resp).status.ok());
+  ExpectReadsAnswer(first.case_().id());
+}
+
+// Power lost while gridd writes its side files (grid-index.bin,
+// unit-table.bin) at start: the next start finds each whole or rebuilds it,
+// and routes as before.
+TEST(SideFilesPowerLoss, TheNextStartLoadsThemWholeOrRebuildsThem) {
+  size_t loaded = 0, rebuilt = 0;
+  for (uint64_t cut = 0; cut < 24; cut += 2) {
+    SCOPED_TRACE("power cut after " + std::to_string(cut) + " operations");
+    testing::TempDir tmp;
+    FakeClock clock(testing::kStart);
+    ServerConfig config;
+    config.listen = "127.0.0.1:0";
+    config.data_dir = tmp.Sub("data");
+    {  // a store with its directory; the side files removed, so that the next start writes them
+      auto first = GridServer::Start(config, &clock, testing::TinyDirectory());
+      ASSERT_TRUE(first.ok()) << first.status().ToString();
+    }
+    std::filesystem::remove(config.data_dir + "/" + kGridIndexFile);
+    std::filesystem::remove(config.data_dir + "/" + kUnitTableFile);
+    {
+      auto fs = std::make_shared<FaultFileSystem>();
+      storage::PosixFiles posix;
+      storage::FaultFiles files(&posix, fs.get());
+      ServerConfig faulty = config;
+      faulty.file_system = fs;
+      faulty.side_files = &files;
+      fs->CutPowerAfter(cut);
+      {
+        auto s = GridServer::Start(faulty, &clock, testing::TinyDirectory());
+        (void)s;  // may or may not start: the power went during it
+      }
+      fs->CutPowerAfter(0);
+      ASSERT_TRUE(fs->RestoreAfterPowerLoss().ok());
+    }
+    auto s = GridServer::Start(config, &clock, testing::TinyDirectory());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    auto report = (*s)->index_report();
+    (report.origin == IndexOrigin::kLoaded ? loaded : rebuilt) += 1;
+    testing::Clients clients("127.0.0.1:" + std::to_string((*s)->port()));
+    grid::v1::SubmitCaseResponse resp;
+    CallResult r = testing::Submit(*clients.intake, testing::Submission().Build(), &resp);
+    ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+    EXPECT_EQ(resp.case_().routing().unit_code(), "100001001002");
+  }
+  EXPECT_GT(loaded, 0u);
+  EXPECT_GT(rebuilt, 0u);
+}
+
+// A real full disk: the data directory on an 8 MiB tmpfs, filled by
+// submissions until the store refuses, then space freed.
+TEST(RealDiskFull, IntakeRefusesCleanlyOnATinyTmpfs) {
+  testing::TempDir tmp;
+  const std::string mnt = tmp.Sub("tmpfs");
+  std::filesystem::create_directories(mnt);
+  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=8m") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (" << std::strerror(errno)
+                 << "); the fault-file-system disk-full test covers this";
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  FakeClock clock(testing::kStart);
+  ServerConfig config;
+  config.listen = "127.0.0.1:0";
+  config.data_dir = mnt + "/data";
+  config.store_resume_interval = std::chrono::milliseconds(20);
+  auto started = GridServer::Start(config, &clock, testing::TinyDirectory());
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  auto server = std::move(started).value();
+  testing::Clients clients("127.0.0.1:" + std::to_string(server->port()));
+  // Ballast beside the store, so that freeing it gives space back.
+  const std::string ballast = mnt + "/ballast";
+  {
+    std::ofstream out(ballast, std::ios::binary);
+    std::string mb(1 << 20, 'x');
+    for (int i = 0; i < 3 && out; ++i) out.write(mb.data(), static_cast<std::streamsize>(mb.size()));
+  }
+  std::vector<std::string> acknowledged;
+  CallResult r;
+  const std::string text(3000, 'x');
+  for (int i = 0; i < 20000; ++i) {
+    grid::v1::SubmitCaseResponse resp;
+    r = testing::Submit(*clients.intake,
+                        testing::Submission().Key("fill-" + std::to_string(i)).Description(text).Build(), &resp);
+    if (!r.status.ok()) break;
+    acknowledged.push_back(resp.case_().id());
+  }
+  ASSERT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE) << r.status.error_message();
+  EXPECT_TRUE(r.reason == "STORE_FAILED" || r.reason == "STORE_READ_ONLY") << r.reason;
+  ASSERT_FALSE(acknowledged.empty());
+  ASSERT_TRUE(server->WaitWritable(false, std::chrono::seconds(10)));
+  grid::v1::GetCaseResponse got;
+  EXPECT_TRUE(testing::GetCase(*clients.query, acknowledged.front(), &got).status.ok());
+  std::filesystem::remove(ballast);
+  ASSERT_TRUE(server->WaitWritable(true, std::chrono::seconds(30)));
+  grid::v1::SubmitCaseResponse resp;
+  r = testing::Submit(*clients.intake, testing::Submission().Key("after").Build(), &resp);
+  EXPECT_TRUE(r.status.ok()) << r.status.error_message();
+  server.reset();
+  // Every acknowledged case is in the store.
+  auto store = storage::Store::Open(storage::StoreOptions{config.data_dir, true});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  for (const auto& id : acknowledged) EXPECT_TRUE((*store)->GetCase(*ParseCaseId(id))->has_value()) << id;
+}
+
+}  // namespace
+}  // namespace grid::services
