@@ -157,8 +157,8 @@ struct RunResult {
 // Opens a store over `fs`, commits, flushes and compacts at random until
 // the power goes (after `cut` operations of the file system) or `steps`
 // steps; closes it.
-RunResult Run(const std::string& path, const std::shared_ptr<FaultFileSystem>& fs, bool sync, uint32_t seed,
-              uint64_t cut, size_t steps) {
+RunResult RunUntilPowerLoss(const std::string& path, const std::shared_ptr<FaultFileSystem>& fs, bool sync,
+                            uint32_t seed, uint64_t cut, size_t steps) {
   RunResult out;
   StoreOptions options{path, sync};
   options.file_system = fs;
@@ -210,7 +210,7 @@ TEST(PowerLoss, EveryAcknowledgedCommitSurvivesAndNothingIsHalfWritten) {
     auto fs = std::make_shared<FaultFileSystem>();
     std::mt19937 pick(seed * 7919);
     const uint64_t cut = pick() % 400;
-    RunResult run = Run(tmp.path(), fs, /*sync=*/true, seed, cut, 60);
+    RunResult run = RunUntilPowerLoss(tmp.path(), fs, /*sync=*/true, seed, cut, 60);
     ASSERT_TRUE(fs->RestoreAfterPowerLoss().ok());
     auto store = Reopen(tmp.path());
     ASSERT_TRUE(store);
@@ -235,7 +235,7 @@ TEST(PowerLoss, EveryAcknowledgedCommitSurvivesAndNothingIsHalfWritten) {
 TEST(PowerLoss, WithoutFsyncAcknowledgedCommitsAreLost) {
   testing::TempDir tmp;
   auto fs = std::make_shared<FaultFileSystem>();
-  RunResult run = Run(tmp.path(), fs, /*sync=*/false, 3, /*cut=*/1000000, 20);
+  RunResult run = RunUntilPowerLoss(tmp.path(), fs, /*sync=*/false, 3, /*cut=*/1000000, 20);
   ASSERT_FALSE(run.acked.cases.empty());
   ASSERT_TRUE(fs->RestoreAfterPowerLoss().ok());
   auto store = Reopen(tmp.path());
@@ -246,7 +246,7 @@ TEST(PowerLoss, WithoutFsyncAcknowledgedCommitsAreLost) {
   // And with fsync, the same steps lose none.
   testing::TempDir tmp2;
   auto fs2 = std::make_shared<FaultFileSystem>();
-  RunResult synced = Run(tmp2.path(), fs2, /*sync=*/true, 3, /*cut=*/1000000, 20);
+  RunResult synced = RunUntilPowerLoss(tmp2.path(), fs2, /*sync=*/true, 3, /*cut=*/1000000, 20);
   ASSERT_TRUE(fs2->RestoreAfterPowerLoss().ok());
   auto store2 = Reopen(tmp2.path());
   ASSERT_TRUE(store2);
