@@ -89,6 +89,12 @@ Status Parse(const std::string& bytes, Msg* msg, const std::string& what) {
 // Turns the store read-only when a background flush or compaction (or a
 // write) fails, and leaves recovery to Store::Resume, so that the server
 // decides when to try (RocksDB's own would poll free space every 5 s).
+// Only a flush or compaction that found the disk full may resume without a
+// restart: it leaves nothing half-done behind (its data is still in the
+// memtables and the WAL). Any other failure, and every failed write to the
+// WAL, waits for a restart: a batch that was not acknowledged may still be
+// in the WAL, and a later batch taking the same case ids or feed cursors
+// would collide with it when the WAL is replayed.
 class Store::Listener final : public rocksdb::EventListener {
  public:
   explicit Listener(Store* store) : store_(store) {}
@@ -96,8 +102,12 @@ class Store::Listener final : public rocksdb::EventListener {
     static const char* const kWhat[] = {"a flush",          "a compaction", "a write",         "a memtable update",
                                         "a manifest write", "a flush",      "a manifest write"};
     const auto at = static_cast<size_t>(reason);
-    store_->MarkReadOnly(std::string(at < std::size(kWhat) ? kWhat[at] : "a background job") +
-                         " failed: " + error->ToString());
+    const bool resumable = error->IsNoSpace() && (reason == rocksdb::BackgroundErrorReason::kFlush ||
+                                                  reason == rocksdb::BackgroundErrorReason::kCompaction ||
+                                                  reason == rocksdb::BackgroundErrorReason::kFlushNoWAL);
+    store_->MarkReadOnly(
+        std::string(at < std::size(kWhat) ? kWhat[at] : "a background job") + " failed: " + error->ToString(),
+        /*needs_restart=*/!resumable);
   }
   void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status, bool* auto_recovery) override {
     *auto_recovery = false;
@@ -106,6 +116,21 @@ class Store::Listener final : public rocksdb::EventListener {
  private:
   Store* const store_;
 };
+
+namespace {
+
+// Under a test file system: RocksDB waits a second after each failed flush
+// or compaction before the next; a fault test makes many of them on purpose.
+// Waits are capped at a millisecond (never dropped, so that nothing spins).
+class ShortPauseEnv final : public rocksdb::EnvWrapper {
+ public:
+  explicit ShortPauseEnv(std::unique_ptr<rocksdb::Env>&& base) : EnvWrapper(std::move(base)) {}
+  static const char* kClassName() { return "GridShortPauseEnv"; }
+  const char* Name() const override { return kClassName(); }
+  void SleepForMicroseconds(int micros) override { EnvWrapper::SleepForMicroseconds(std::min(micros, 1000)); }
+};
+
+}  // namespace
 
 StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   const fs::path path(options.path);
@@ -123,7 +148,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   db_options.max_background_jobs = 2;
   std::unique_ptr<rocksdb::Env> env;
   if (options.file_system) {
-    env = rocksdb::NewCompositeEnv(options.file_system);
+    env = std::make_unique<ShortPauseEnv>(rocksdb::NewCompositeEnv(options.file_system));
     db_options.env = env.get();
   }
 
@@ -431,7 +456,7 @@ Status Store::WriteSynced(rocksdb::WriteBatch* batch, const std::string& what) {
   wo.sync = sync_;
   const rocksdb::Status s = db_->Write(wo, batch);
   if (s.ok()) return Status::Ok();
-  MarkReadOnly(what + " failed: " + s.ToString());
+  MarkReadOnly(what + " failed: " + s.ToString(), /*needs_restart=*/true);
   return Error(reason::STORE_FAILED, what + " failed: " + s.ToString() +
                                          "; nothing was acknowledged (a retry with the same idempotency key is safe)");
 }
@@ -446,18 +471,29 @@ void Store::SetWriteStateListener(std::function<void(const Status&)> listener) {
   state_listener_ = std::move(listener);
 }
 
-void Store::MarkReadOnly(const std::string& cause) {
+void Store::MarkReadOnly(const std::string& cause, bool needs_restart) {
   MutexLock lock(&state_mu_);
+  ++failures_;
+  needs_restart_ |= needs_restart;
   if (!write_state_.ok()) return;  // the first failure names the state
   write_state_ = Error(reason::STORE_READ_ONLY, "the store takes no writes since " + cause + "; reads go on");
   if (state_listener_) state_listener_(write_state_);
 }
 
 Status Store::Resume() {
-  if (WriteState().ok()) return Status::Ok();
+  uint64_t failures = 0;
+  {
+    MutexLock lock(&state_mu_);
+    if (write_state_.ok()) return Status::Ok();
+    if (needs_restart_) {
+      return Error(reason::STORE_READ_ONLY, write_state_.message() + " (it takes writes again after a restart)");
+    }
+    failures = failures_;
+  }
   const rocksdb::Status s = db_->Resume();
   if (!s.ok()) return Error(reason::STORE_READ_ONLY, "the store cannot take writes yet: " + s.ToString());
   MutexLock lock(&state_mu_);
+  if (failures_ != failures) return write_state_;  // failed again meanwhile
   write_state_ = Status::Ok();
   if (state_listener_) state_listener_(write_state_);
   return Status::Ok();

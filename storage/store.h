@@ -10,8 +10,12 @@
 // SaveDirectory answer UNAVAILABLE (STORE_FAILED for the write that failed,
 // STORE_READ_ONLY for those after it) and write nothing, while every read
 // goes on. A background flush or compaction that fails does the same
-// (RocksDB's OnBackgroundError). Resume() leaves the state when RocksDB can
-// (a full disk with space back); an I/O error needs a restart.
+// (RocksDB's OnBackgroundError). Resume() leaves the state only after a
+// flush or compaction found the disk full (and space is back); a failed
+// write or fsync of the WAL, and any I/O error, need a restart, because the
+// batch that failed may still be in the WAL and the writer reuses its case
+// ids and feed cursors (the restart replays the WAL before anything reads
+// them).
 //
 // Thread-safety: all methods are safe to call concurrently (RocksDB is).
 // Idempotency is checked and written by one writer at a time (the intake
@@ -135,7 +139,8 @@ class Store {
   // Tries to take writes again after a failure (RocksDB's DB::Resume: it
   // flushes what is in memory on fresh files). OK when writes resume (or
   // never stopped); otherwise the store stays read-only and the status says
-  // why (an I/O error stays until a restart; a full disk until space returns).
+  // why (a failed WAL write or an I/O error stays until a restart; a flush
+  // or compaction that found the disk full, until space returns).
   Status Resume() ABSL_LOCKS_EXCLUDED(state_mu_);
 
   // The highest case id stored, 0 when none.
@@ -219,13 +224,17 @@ class Store {
   // Writes `batch` (synced unless sync_ is false) if the store takes writes;
   // a failure makes it read-only and answers STORE_FAILED.
   Status WriteSynced(rocksdb::WriteBatch* batch, const std::string& what) ABSL_LOCKS_EXCLUDED(state_mu_);
-  // Records a failure (the first one is kept) and tells the listener.
-  void MarkReadOnly(const std::string& cause) ABSL_LOCKS_EXCLUDED(state_mu_);
+  // Records a failure (the first one names the state) and tells the
+  // listener. `needs_restart`: Resume() may not undo it (a failed write to
+  // the WAL, an I/O error); only a restart does.
+  void MarkReadOnly(const std::string& cause, bool needs_restart) ABSL_LOCKS_EXCLUDED(state_mu_);
 
   std::unique_ptr<rocksdb::Env> env_;  // over options.file_system; outlives db_
   std::shared_ptr<rocksdb::EventListener> listener_;
   mutable Mutex state_mu_;
   Status write_state_ ABSL_GUARDED_BY(state_mu_);
+  bool needs_restart_ ABSL_GUARDED_BY(state_mu_) = false;
+  uint64_t failures_ ABSL_GUARDED_BY(state_mu_) = 0;  // MarkReadOnly calls, to see one during Resume
   std::function<void(const Status&)> state_listener_ ABSL_GUARDED_BY(state_mu_);
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_

@@ -211,7 +211,10 @@ TEST(PowerLoss, EveryAcknowledgedCommitSurvivesAndNothingIsHalfWritten) {
     std::mt19937 pick(seed * 7919);
     const uint64_t cut = pick() % 400;
     RunResult run = RunUntilPowerLoss(tmp.path(), fs, /*sync=*/true, seed, cut, 60);
-    ASSERT_TRUE(fs->RestoreAfterPowerLoss().ok());
+    {
+      const auto r = fs->RestoreAfterPowerLoss();
+      ASSERT_TRUE(r.ok()) << r.ToString();
+    }
     auto store = Reopen(tmp.path());
     ASSERT_TRUE(store);
     commits += run.acked.cases.size();
@@ -237,7 +240,10 @@ TEST(PowerLoss, WithoutFsyncAcknowledgedCommitsAreLost) {
   auto fs = std::make_shared<FaultFileSystem>();
   RunResult run = RunUntilPowerLoss(tmp.path(), fs, /*sync=*/false, 3, /*cut=*/1000000, 20);
   ASSERT_FALSE(run.acked.cases.empty());
-  ASSERT_TRUE(fs->RestoreAfterPowerLoss().ok());
+  {
+    const auto r = fs->RestoreAfterPowerLoss();
+    ASSERT_TRUE(r.ok()) << r.ToString();
+  }
   auto store = Reopen(tmp.path());
   ASSERT_TRUE(store);
   size_t lost = 0;
@@ -247,7 +253,10 @@ TEST(PowerLoss, WithoutFsyncAcknowledgedCommitsAreLost) {
   testing::TempDir tmp2;
   auto fs2 = std::make_shared<FaultFileSystem>();
   RunResult synced = RunUntilPowerLoss(tmp2.path(), fs2, /*sync=*/true, 3, /*cut=*/1000000, 20);
-  ASSERT_TRUE(fs2->RestoreAfterPowerLoss().ok());
+  {
+    const auto r = fs2->RestoreAfterPowerLoss();
+    ASSERT_TRUE(r.ok()) << r.ToString();
+  }
   auto store2 = Reopen(tmp2.path());
   ASSERT_TRUE(store2);
   ExpectStoreIs(*store2, synced.acked);
