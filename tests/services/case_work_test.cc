@@ -376,8 +376,8 @@ TEST_F(CaseWorkTest, TheAsioTimerFiresWithoutBeingAsked) {
     for (const auto& e : r.entries()) escalated = escalated || (e.escalation() && e.event().case_id() == id);
   }
   ctx.TryCancel();
-  (void)reader->Finish();
-  EXPECT_TRUE(escalated);
+  const grpc::Status finished = reader->Finish();
+  EXPECT_TRUE(escalated) << "the stream ended: " << finished.error_code() << " " << finished.error_message();
   EXPECT_GT(Count(Get(id), grid::v1::EVENT_TYPE_ESCALATED), 0);
 }
 
