@@ -144,6 +144,10 @@ namespace grid {
   X(STALE_TIMER, kNotFound, "a fired deadline the case no longer has (already handled, or the case moved on)")         \
   X(STORAGE_ERROR, kInternal, "a RocksDB call failed (DATA_LOSS for corruption, UNAVAILABLE for I/O errors)")          \
   X(STORED_DIRECTORY_INVALID, kDataLoss, "the directory stored in the database does not validate")                     \
+  X(STORE_FAILED, kUnavailable,                                                                                        \
+    "a write or fsync to the store failed: nothing of the request is acknowledged; the store turned read-only")        \
+  X(STORE_READ_ONLY, kUnavailable,                                                                                     \
+    "the store takes no writes after a failed write, fsync, flush or compaction (or a full disk); reads go on")        \
   X(SUBTASKS_OPEN, kFailedPrecondition, "summoned departments have not all reported done")                             \
   X(SWAPPED_COORDINATES, kInvalidArgument, "GeoJSON positions look like [lat, lng] instead of [lng, lat]")             \
   X(TOKEN_FILE_UNREADABLE, kInvalidArgument, "the token file cannot be read")                                          \

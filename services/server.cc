@@ -25,16 +25,22 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
     if (!auth.ok()) return auth.status();
     s->auth_ = std::move(auth).value();
   }
-  auto store = storage::Store::Open(
-      storage::StoreOptions{.path = config.data_dir, .sync = config.sync, .max_log_bytes = config.max_log_bytes});
+  storage::StoreOptions store_options{
+      .path = config.data_dir, .sync = config.sync, .max_log_bytes = config.max_log_bytes};
+  store_options.file_system = config.file_system;
+  auto store = storage::Store::Open(store_options);
   if (!store.ok()) return store.status();
   s->store_ = std::move(store).value();
+  GridServer* self = s.get();
+  s->store_->SetWriteStateListener([self](const Status& state) { self->OnWriteState(state); });
+  s->resumer_ = std::thread([self, interval = config.store_resume_interval] { self->RunResumer(interval); });
   // The grid index and unit table files live in the data directory, beside
   // RocksDB's own files (which RocksDB leaves alone: it only touches names it
   // made).
   s->directory_manager_ = std::make_unique<DirectoryManager>(
       s->store_.get(), &s->directory_,
-      SavedPaths{config.data_dir + "/" + kGridIndexFile, config.data_dir + "/" + kUnitTableFile, &s->files_});
+      SavedPaths{config.data_dir + "/" + kGridIndexFile, config.data_dir + "/" + kUnitTableFile,
+                 config.side_files != nullptr ? config.side_files : &s->files_});
   auto version = s->directory_manager_->LoadAtStart(initial);
   if (!version.ok()) return version.status();
   // Cases stored before the query indexes existed get them, once.
@@ -93,10 +99,56 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   if (!s->server_ || s->port_ == 0) {
     return Error(reason::LISTEN_FAILED, "cannot listen on " + config.listen);
   }
+  {
+    MutexLock lock(&s->health_mu_);
+    s->health_ = s->server_->GetHealthCheckService();
+  }
+  s->OnWriteState(s->store_->WriteState());
   return s;
 }
 
 GridServer::~GridServer() { Shutdown(); }
+
+void GridServer::OnWriteState(const Status& state) {
+  MutexLock lock(&health_mu_);
+  read_only_ = !state.ok();
+  if (health_ != nullptr) {
+    for (const char* name : {grid::v1::CaseIntake::service_full_name(), grid::v1::CaseWork::service_full_name()}) {
+      health_->SetServingStatus(name, state.ok());
+    }
+  }
+  health_cv_.SignalAll();
+}
+
+bool GridServer::writable() const {
+  MutexLock lock(&health_mu_);
+  return !read_only_;
+}
+
+bool GridServer::WaitWritable(bool writable, std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  MutexLock lock(&health_mu_);
+  while (read_only_ == writable) {
+    if (health_cv_.WaitUntil(&health_mu_, deadline) == std::cv_status::timeout) return read_only_ != writable;
+  }
+  return true;
+}
+
+void GridServer::RunResumer(std::chrono::milliseconds interval) {
+  for (;;) {
+    {
+      MutexLock lock(&health_mu_);
+      while (!stopping_ && !read_only_) health_cv_.Wait(&health_mu_);
+      if (stopping_) return;
+      // Give the disk a moment (and stop early on shutdown).
+      const auto until = std::chrono::steady_clock::now() + interval;
+      while (!stopping_ && health_cv_.WaitUntil(&health_mu_, until) != std::cv_status::timeout) {
+      }
+      if (stopping_) return;
+    }
+    if (Status resumed = store_->Resume(); !resumed.ok()) continue;  // still read-only: try again later
+  }
+}
 
 void GridServer::Shutdown() {
   std::call_once(shutdown_once_, [this] {
@@ -105,6 +157,14 @@ void GridServer::Shutdown() {
       // Calls in flight get a few seconds to finish; their writes complete.
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     }
+    {
+      MutexLock lock(&health_mu_);
+      stopping_ = true;
+      health_ = nullptr;
+    }
+    health_cv_.SignalAll();
+    if (resumer_.joinable()) resumer_.join();
+    if (store_) store_->SetWriteStateListener(nullptr);
     if (scheduler_) scheduler_->Stop();
     if (intake_) intake_->Stop();
     if (executor_) executor_->Stop();

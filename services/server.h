@@ -6,17 +6,22 @@
 // threads; Shutdown is idempotent.
 #pragma once
 
+#include <absl/base/thread_annotations.h>
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "engine/calendar.h"
 #include "engine/clock.h"
 #include "engine/deadline.h"
+#include "engine/file_access.h"
 #include "engine/lifecycle.h"
 #include "engine/router.h"
+#include "port/mutex.h"
 #include "services/case_intake_service.h"
 #include "services/case_query_service.h"
 #include "services/case_work_service.h"
@@ -52,6 +57,13 @@ struct ServerConfig {
   LifecycleOptions lifecycle;
   DeadlineScheduler::Options scheduler;
   FeedOptions feed;  // EscalationFeed: buffers, heartbeats, retention
+  // While the store is read-only after a failed write (docs/operations.md),
+  // how often to try to take writes again.
+  std::chrono::milliseconds store_resume_interval{1000};
+  // Under the store and the side files: null for the machine's own. Tests
+  // give a FaultFileSystem and its FaultFiles (storage/fault_file_system.h).
+  std::shared_ptr<rocksdb::FileSystem> file_system;
+  FileAccess* side_files = nullptr;
 };
 
 class GridServer {
@@ -81,6 +93,12 @@ class GridServer {
   // The feed hub behind EscalationFeed.Watch (heartbeats, retention, stats).
   FeedHub* feed() const { return feed_.get(); }
 
+  // Whether the write services (CaseIntake, CaseWork) serve: false while the
+  // store is read-only after a failed write. WaitWritable waits (up to
+  // `timeout`) until the state is `writable`; false on timeout.
+  bool writable() const ABSL_LOCKS_EXCLUDED(health_mu_);
+  bool WaitWritable(bool writable, std::chrono::milliseconds timeout) const ABSL_LOCKS_EXCLUDED(health_mu_);
+
   // Stops accepting calls, finishes those in flight, completes queued
   // writes, closes the store.
   void Shutdown();
@@ -88,6 +106,11 @@ class GridServer {
 
  private:
   GridServer() = default;
+  // The store's write state changed: health status of the write services,
+  // and the resumer woken.
+  void OnWriteState(const Status& state) ABSL_LOCKS_EXCLUDED(health_mu_);
+  // While the store is read-only, tries Store::Resume every interval.
+  void RunResumer(std::chrono::milliseconds interval) ABSL_LOCKS_EXCLUDED(health_mu_);
 
   std::unique_ptr<storage::Store> store_;
   storage::PosixFiles files_;  // the saved grid index and unit table
@@ -111,6 +134,13 @@ class GridServer {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::once_flag shutdown_once_;
+
+  mutable Mutex health_mu_;
+  mutable CondVar health_cv_;  // signalled when read_only_ or stopping_ changes
+  grpc::HealthCheckServiceInterface* health_ ABSL_GUARDED_BY(health_mu_) = nullptr;
+  bool read_only_ ABSL_GUARDED_BY(health_mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(health_mu_) = false;
+  std::thread resumer_;
 };
 
 // The wall clock, for the server binary.

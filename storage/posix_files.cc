@@ -54,9 +54,18 @@ class PosixNewFile final : public NewFile {
     return Status::Ok();
   }
 
+  // The rename, then the directory's fsync: until then a power loss may
+  // leave the old file (or none) under the name.
   Status Rename() override {
     if (::rename(tmp_.c_str(), path_.c_str()) != 0) return IoError(path_, "rename");
     renamed_ = true;
+    const size_t slash = path_.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path_.substr(0, slash);
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return IoError(dir, "open");
+    const int rc = ::fsync(dfd);
+    ::close(dfd);
+    if (rc != 0) return IoError(dir, "fsync");
     return Status::Ok();
   }
 

@@ -1,7 +1,7 @@
 // PosixFiles: the engine's FileAccess (engine/file_access.h) on a POSIX file
 // system, for the grid index and unit table saved beside the store. A new
 // file is written with write/pwrite to path + ".tmp", fsynced by Sync and
-// renamed over path by Rename; a file opened read-only is mapped (mmap,
+// renamed over path by Rename (which fsyncs the directory); a file opened read-only is mapped (mmap,
 // private, never written) so that a restart does not copy it into memory.
 //
 // Thread-safety: PosixFiles holds no state and may be shared by any number

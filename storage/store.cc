@@ -3,7 +3,10 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -95,6 +98,52 @@ Status Parse(const std::string& bytes, Msg* msg, const std::string& what) {
 
 }  // namespace
 
+// Turns the store read-only when a background flush or compaction (or a
+// write) fails, and leaves recovery to Store::Resume, so that the server
+// decides when to try (RocksDB's own would poll free space every 5 s).
+// Only a flush or compaction that found the disk full may resume without a
+// restart: it leaves nothing half-done behind (its data is still in the
+// memtables and the WAL). Any other failure, and every failed write to the
+// WAL, waits for a restart: a batch that was not acknowledged may still be
+// in the WAL, and a later batch taking the same case ids or feed cursors
+// would collide with it when the WAL is replayed.
+class Store::Listener final : public rocksdb::EventListener {
+ public:
+  explicit Listener(Store* store) : store_(store) {}
+  void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* error) override {
+    static const char* const kWhat[] = {"a flush",          "a compaction", "a write",         "a memtable update",
+                                        "a manifest write", "a flush",      "a manifest write"};
+    const auto at = static_cast<size_t>(reason);
+    const bool resumable = error->IsNoSpace() && (reason == rocksdb::BackgroundErrorReason::kFlush ||
+                                                  reason == rocksdb::BackgroundErrorReason::kCompaction ||
+                                                  reason == rocksdb::BackgroundErrorReason::kFlushNoWAL);
+    store_->MarkReadOnly(
+        std::string(at < std::size(kWhat) ? kWhat[at] : "a background job") + " failed: " + error->ToString(),
+        /*needs_restart=*/!resumable);
+  }
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status, bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+
+ private:
+  Store* const store_;
+};
+
+namespace {
+
+// Under a test file system: RocksDB waits a second after each failed flush
+// or compaction before the next; a fault test makes many of them on purpose.
+// Waits are capped at a millisecond (never dropped, so that nothing spins).
+class ShortPauseEnv final : public rocksdb::EnvWrapper {
+ public:
+  explicit ShortPauseEnv(std::unique_ptr<rocksdb::Env>&& base) : EnvWrapper(std::move(base)) {}
+  static const char* kClassName() { return "GridShortPauseEnv"; }
+  const char* Name() const override { return kClassName(); }
+  void SleepForMicroseconds(int micros) override { EnvWrapper::SleepForMicroseconds(std::min(micros, 1000)); }
+};
+
+}  // namespace
+
 StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   const fs::path path(options.path);
   std::error_code ec;
@@ -117,6 +166,11 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // flushes write them out later, instead of the open writing a table file
   // per column family first (half of a restart's time after a crash).
   db_options.avoid_flush_during_recovery = options.max_log_bytes != 0;
+  std::unique_ptr<rocksdb::Env> env;
+  if (options.file_system) {
+    env = std::make_unique<ShortPauseEnv>(rocksdb::NewCompositeEnv(options.file_system));
+    db_options.env = env.get();
+  }
 
   if (!fresh) {
     if (!fs::exists(path / "CURRENT", ec)) {
@@ -157,6 +211,9 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   }
   std::unique_ptr<Store> store(new Store());
   store->sync_ = options.sync;
+  store->env_ = std::move(env);
+  store->listener_ = std::make_shared<Listener>(store.get());
+  db_options.listeners.push_back(store->listener_);
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(db_options, options.path, descs, &store->handles_, &raw);
   if (!s.ok()) {
@@ -299,9 +356,7 @@ Status Store::SaveDirectory(const grid::v1::DirectoryContent& content, uint64_t 
   std::string v;
   PutFixed64BE(&v, version);
   GRID_RETURN_IF_ERROR(FromRocks(batch.Put(meta_, std::string(kDirectoryVersionKey), v), "writing the directory"));
-  rocksdb::WriteOptions wo;
-  wo.sync = sync_;
-  GRID_RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "saving directory version " + std::to_string(version)));
+  GRID_RETURN_IF_ERROR(WriteSynced(&batch, "saving directory version " + std::to_string(version)));
   // Directory versions are rare and can be large (a national import is
   // 665,000 entries): flush them to table files now, so that a restart does
   // not replay them from the log into memtables.
@@ -412,9 +467,56 @@ Status Store::Commit(const std::vector<CaseChange>& changes, const std::vector<g
     entry.SerializeToString(&value);
     GRID_RETURN_IF_ERROR(FromRocks(batch.Put(feed_, FeedKey(entry.cursor()), value), "appending to the feed"));
   }
+  return WriteSynced(&batch, "committing " + std::to_string(changes.size()) + " case change(s)");
+}
+
+Status Store::WriteSynced(rocksdb::WriteBatch* batch, const std::string& what) {
+  GRID_RETURN_IF_ERROR(WriteState());
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
-  return FromRocks(db_->Write(wo, &batch), "committing " + std::to_string(changes.size()) + " case change(s)");
+  const rocksdb::Status s = db_->Write(wo, batch);
+  if (s.ok()) return Status::Ok();
+  MarkReadOnly(what + " failed: " + s.ToString(), /*needs_restart=*/true);
+  return Error(reason::STORE_FAILED, what + " failed: " + s.ToString() +
+                                         "; nothing was acknowledged (a retry with the same idempotency key is safe)");
+}
+
+Status Store::WriteState() const {
+  MutexLock lock(&state_mu_);
+  return write_state_;
+}
+
+void Store::SetWriteStateListener(std::function<void(const Status&)> listener) {
+  MutexLock lock(&state_mu_);
+  state_listener_ = std::move(listener);
+}
+
+void Store::MarkReadOnly(const std::string& cause, bool needs_restart) {
+  MutexLock lock(&state_mu_);
+  ++failures_;
+  needs_restart_ |= needs_restart;
+  if (!write_state_.ok()) return;  // the first failure names the state
+  write_state_ = Error(reason::STORE_READ_ONLY, "the store takes no writes since " + cause + "; reads go on");
+  if (state_listener_) state_listener_(write_state_);
+}
+
+Status Store::Resume() {
+  uint64_t failures = 0;
+  {
+    MutexLock lock(&state_mu_);
+    if (write_state_.ok()) return Status::Ok();
+    if (needs_restart_) {
+      return Error(reason::STORE_READ_ONLY, write_state_.message() + " (it takes writes again after a restart)");
+    }
+    failures = failures_;
+  }
+  const rocksdb::Status s = db_->Resume();
+  if (!s.ok()) return Error(reason::STORE_READ_ONLY, "the store cannot take writes yet: " + s.ToString());
+  MutexLock lock(&state_mu_);
+  if (failures_ != failures) return write_state_;  // failed again meanwhile
+  write_state_ = Status::Ok();
+  if (state_listener_) state_listener_(write_state_);
+  return Status::Ok();
 }
 
 StatusOr<uint64_t> Store::LastFeedCursor() const {

@@ -6,10 +6,23 @@
 // WAL-synced (fsync) before they return, unless Options::sync is false (only
 // for benchmarks that say so).
 //
+// Faults: a write or fsync that fails makes the store read-only: Commit and
+// SaveDirectory answer UNAVAILABLE (STORE_FAILED for the write that failed,
+// STORE_READ_ONLY for those after it) and write nothing, while every read
+// goes on. A background flush or compaction that fails does the same
+// (RocksDB's OnBackgroundError). Resume() leaves the state only after a
+// flush or compaction found the disk full (and space is back); a failed
+// write or fsync of the WAL, and any I/O error, need a restart, because the
+// batch that failed may still be in the WAL and the writer reuses its case
+// ids and feed cursors (the restart replays the WAL before anything reads
+// them).
+//
 // Thread-safety: all methods are safe to call concurrently (RocksDB is).
 // Idempotency is checked and written by one writer at a time (the intake
 // writer in services/); the store itself does not serialise writers.
 #pragma once
+
+#include <absl/base/thread_annotations.h>
 
 #include <cstdint>
 #include <functional>
@@ -25,6 +38,7 @@
 #include "engine/status.h"
 #include "grid/v1/case.pb.h"
 #include "grid/v1/directory.pb.h"
+#include "port/mutex.h"
 #include "storage/backup.h"
 #include "storage/case_query.h"
 #include "storage/case_stats.h"
@@ -33,6 +47,10 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Env;
+class EventListener;
+class FileSystem;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace grid::storage {
@@ -49,6 +67,9 @@ struct StoreOptions {
   // it. 0: no bound (RocksDB's defaults, 128 MiB memtables: hours of intake
   // are replayed after a crash).
   uint64_t max_log_bytes = 32ull << 20;
+  // The file system under the database (null: the machine's). Tests give a
+  // FaultFileSystem (storage/fault_file_system.h).
+  std::shared_ptr<rocksdb::FileSystem> file_system;
 };
 
 struct StoredDirectory {
@@ -116,13 +137,30 @@ class Store {
   Status ForEachBoundary(bool grids,
                          const std::function<Status(std::string_view code, const grid::v1::Boundary&)>& fn) const;
 
+  // OK while the store takes writes; otherwise the UNAVAILABLE
+  // STORE_READ_ONLY status that writes get, naming the failure.
+  Status WriteState() const ABSL_LOCKS_EXCLUDED(state_mu_);
+  // `listener` is called with the new write state each time it changes (an
+  // error when the store turns read-only, OK when it takes writes again), on
+  // the thread that saw the change (a RocksDB background thread, a writer).
+  // It must not block or call the store. Set before any write.
+  void SetWriteStateListener(std::function<void(const Status&)> listener) ABSL_LOCKS_EXCLUDED(state_mu_);
+  // Tries to take writes again after a failure (RocksDB's DB::Resume: it
+  // flushes what is in memory on fresh files). OK when writes resume (or
+  // never stopped); otherwise the store stays read-only and the status says
+  // why (a failed WAL write or an I/O error stays until a restart; a flush
+  // or compaction that found the disk full, until space returns).
+  Status Resume() ABSL_LOCKS_EXCLUDED(state_mu_);
+
   // The highest case id stored, 0 when none.
   StatusOr<uint64_t> MaxCaseId() const;
 
   StatusOr<std::optional<IdempotencyRecord>> FindIdempotency(const std::string& caller, const std::string& key) const;
 
   // Writes every change, its events, its index entries and the feed entries
-  // in one synced batch: all of it or none of it. `orphan_dues` are due-time
+  // in one synced batch: all of it or none of it. A failed write or fsync
+  // answers UNAVAILABLE STORE_FAILED (the batch may survive a restart whole,
+  // never in part) and makes the store read-only. `orphan_dues` are due-time
   // entries that no record asks for any more (found by the writer when a
   // timer fired stale); they are deleted in the same batch.
   Status Commit(const std::vector<CaseChange>& changes, const std::vector<grid::v1::FeedEntry>& feed,
@@ -192,8 +230,23 @@ class Store {
  private:
   friend StatusOr<BackupSummary> CreateBackup(Store* store, const std::string& data_dir, const std::string& backup_dir,
                                               uint32_t keep_last);
+  class Listener;
   Store() = default;
+  // Writes `batch` (synced unless sync_ is false) if the store takes writes;
+  // a failure makes it read-only and answers STORE_FAILED.
+  Status WriteSynced(rocksdb::WriteBatch* batch, const std::string& what) ABSL_LOCKS_EXCLUDED(state_mu_);
+  // Records a failure (the first one names the state) and tells the
+  // listener. `needs_restart`: Resume() may not undo it (a failed write to
+  // the WAL, an I/O error); only a restart does.
+  void MarkReadOnly(const std::string& cause, bool needs_restart) ABSL_LOCKS_EXCLUDED(state_mu_);
 
+  std::unique_ptr<rocksdb::Env> env_;  // over options.file_system; outlives db_
+  std::shared_ptr<rocksdb::EventListener> listener_;
+  mutable Mutex state_mu_;
+  Status write_state_ ABSL_GUARDED_BY(state_mu_);
+  bool needs_restart_ ABSL_GUARDED_BY(state_mu_) = false;
+  uint64_t failures_ ABSL_GUARDED_BY(state_mu_) = 0;  // MarkReadOnly calls, to see one during Resume
+  std::function<void(const Status&)> state_listener_ ABSL_GUARDED_BY(state_mu_);
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;

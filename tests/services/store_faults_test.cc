@@ -1,0 +1,305 @@
+// Faults answered, through a real in-process gRPC server whose store sits on
+// the fault file system (storage/fault_file_system.h): a failed fsync or
+// write acknowledges nothing and turns the server read-only (UNAVAILABLE
+// STORE_FAILED, then STORE_READ_ONLY; health NOT_SERVING for CaseIntake and
+// CaseWork), reads go on; a failed commit (I/O error or full disk) waits for
+// a restart, a flush that found the disk full recovers by itself when space
+// returns, a failed background flush for any other reason waits for a restart.
+#include <grpcpp/generic/generic_stub.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <optional>
+#include <vector>
+
+#include "engine/case_id.h"
+#include "storage/fault_file_system.h"
+#include "tests/support/grpc_client.h"
+#include "tests/support/server_fixture.h"
+#include "tests/support/submit_request.h"
+#include "tests/support/work_client.h"
+
+namespace grid::services {
+namespace {
+
+using storage::FaultFileSystem;
+using testing::CallResult;
+
+// grpc.health.v1.Health/Check for `service`, with no generated code: the
+// response's status (1 SERVING, 2 NOT_SERVING), or -1 on a failed call.
+int Health(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  std::string req = std::string(1, '\x0a') + static_cast<char>(service.size()) + service;
+  grpc::Slice slice(req);
+  grpc::ByteBuffer request(&slice, 1), response;
+  grpc::Status status;
+  grpc::CompletionQueue cq;
+  auto call = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
+  call->StartCall();
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  const bool finished = cq.Next(&tag, &ok) && ok;
+  cq.Shutdown();
+  for (void* t = nullptr; cq.Next(&t, &ok);) {
+  }
+  if (!finished || !status.ok()) return -1;
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return -1;
+  std::string bytes;
+  for (const auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  if (bytes.empty()) return 0;  // UNKNOWN, the default value
+  if (bytes.size() != 2 || bytes[0] != '\x08') return -1;
+  return bytes[1];
+}
+
+constexpr int kServing = 1, kNotServing = 2;
+
+class StoreFaultsTest : public testing::ServerFixture {
+ protected:
+  void SetUp() override {
+    config_.file_system = fs_;
+    config_.side_files = &side_files_;
+    config_.store_resume_interval = std::chrono::milliseconds(20);
+    StartServer();
+  }
+
+  CallResult Submit(const std::string& key, grid::v1::SubmitCaseResponse* resp) {
+    return testing::Submit(*clients_->intake, testing::Submission().Key(key).Build(), resp);
+  }
+
+  // The health of both write services and of the server as a whole.
+  void ExpectHealth(int write_services) {
+    EXPECT_EQ(Health(clients_->channel, "grid.v1.CaseIntake"), write_services);
+    EXPECT_EQ(Health(clients_->channel, "grid.v1.CaseWork"), write_services);
+    EXPECT_EQ(Health(clients_->channel, ""), kServing);  // reads go on
+  }
+
+  // Reads still answer: the case, and a page of the subtree.
+  void ExpectReadsAnswer(const std::string& id) {
+    grid::v1::GetCaseResponse got;
+    CallResult r = testing::GetCase(*clients_->query, id, &got);
+    ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+    EXPECT_EQ(got.case_().id(), id);
+  }
+
+  std::shared_ptr<FaultFileSystem> fs_ = std::make_shared<FaultFileSystem>();
+  storage::PosixFiles posix_;
+  storage::FaultFiles side_files_{&posix_, fs_.get()};
+};
+
+TEST_F(StoreFaultsTest, AFailedFsyncAcknowledgesNothingAndStopsIntakeUntilARestart) {
+  grid::v1::SubmitCaseResponse first, resp;
+  ASSERT_TRUE(Submit("k1", &first).status.ok());
+  ExpectHealth(kServing);
+
+  fs_->FailNth(FaultFileSystem::Op::kSync, 1, FaultFileSystem::Kind::kIOError);
+  CallResult r = Submit("k2", &resp);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE) << r.status.error_message();
+  EXPECT_EQ(r.reason, "STORE_FAILED");
+  ASSERT_TRUE(server_->WaitWritable(false, std::chrono::seconds(10)));
+  ExpectHealth(kNotServing);
+
+  // Intake stops: a new case, a retry, a case-work command; reads go on.
+  r = Submit("k3", &resp);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(r.reason, "STORE_READ_ONLY");
+  grid::v1::AcceptRequest accept;
+  accept.set_case_id(first.case_().id());
+  accept.set_expected_version(first.case_().version());
+  grid::v1::CaseWorkResponse work;
+  r = testing::Work(*work_, &grid::v1::CaseWork::Stub::Accept, accept, &work, "", "M3");
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(r.reason, "STORE_READ_ONLY");
+  ExpectReadsAnswer(first.case_().id());
+  // The acknowledged submission's retry is a read: it still answers.
+  grid::v1::SubmitCaseResponse again;
+  ASSERT_TRUE(Submit("k1", &again).status.ok());
+  EXPECT_EQ(again.case_().id(), first.case_().id());
+
+  // The disk works again, but an I/O error is not trusted away: a restart.
+  fs_->StopFailing();
+  const Status resumed = server_->store()->Resume();
+  EXPECT_EQ(resumed.reason(), "STORE_READ_ONLY") << resumed.ToString();
+  EXPECT_FALSE(server_->writable());
+  StopServer();
+  StartServer();
+  ExpectHealth(kServing);
+  ExpectReadsAnswer(first.case_().id());
+  ASSERT_TRUE(Submit("k3", &resp).status.ok());
+  r = testing::Work(*work_, &grid::v1::CaseWork::Stub::Accept, accept, &work, "", "M3");
+  EXPECT_TRUE(r.status.ok()) << r.status.error_message();
+  // k2 was never acknowledged: after the restart it is stored whole or not at all.
+  grid::v1::SubmitCaseResponse k2;
+  ASSERT_TRUE(Submit("k2", &k2).status.ok());
+  grid::v1::GetCaseResponse got;
+  ASSERT_TRUE(testing::GetCase(*clients_->query, k2.case_().id(), &got).status.ok());
+  EXPECT_EQ(got.events_size(), 2);
+}
+
+// A full disk under a commit: the batch may be in the WAL, so the store
+// waits for a restart even when space returns (docs/operations.md).
+TEST_F(StoreFaultsTest, ADiskFullUnderACommitRefusesIntakeUntilARestart) {
+  grid::v1::SubmitCaseResponse first, resp;
+  ASSERT_TRUE(Submit("k1", &first).status.ok());
+
+  fs_->FailAll(FaultFileSystem::Op::kWrite, FaultFileSystem::Kind::kNoSpace);
+  CallResult r = Submit("k2", &resp);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE) << r.status.error_message();
+  EXPECT_EQ(r.reason, "STORE_FAILED");
+  ASSERT_TRUE(server_->WaitWritable(false, std::chrono::seconds(10)));
+  ExpectHealth(kNotServing);
+  r = Submit("k3", &resp);
+  EXPECT_EQ(r.reason, "STORE_READ_ONLY") << r.status.error_message();
+  ExpectReadsAnswer(first.case_().id());
+
+  fs_->StopFailing();  // space returns: still no writes before a restart
+  const Status resumed = server_->store()->Resume();
+  EXPECT_EQ(resumed.reason(), "STORE_READ_ONLY") << resumed.ToString();
+  EXPECT_FALSE(server_->writable());
+  r = Submit("k3", &resp);
+  EXPECT_EQ(r.reason, "STORE_READ_ONLY") << r.status.error_message();
+
+  StopServer();
+  StartServer();
+  ExpectHealth(kServing);
+  grid::v1::SubmitCaseResponse k2, k3;
+  ASSERT_TRUE(Submit("k2", &k2).status.ok());
+  ASSERT_TRUE(Submit("k3", &k3).status.ok());
+  EXPECT_NE(k2.case_().id(), k3.case_().id());
+  for (const auto* c : {&first, &k2, &k3}) {
+    grid::v1::GetCaseResponse got;
+    ASSERT_TRUE(testing::GetCase(*clients_->query, c->case_().id(), &got).status.ok());
+    EXPECT_EQ(got.case_().SerializeAsString(), c->case_().SerializeAsString());
+    EXPECT_EQ(got.events_size(), 2);
+  }
+}
+
+// A full disk under a flush: nothing was half-written, so the server takes
+// writes again by itself once space returns.
+TEST_F(StoreFaultsTest, ADiskFullUnderAFlushResumesWhenSpaceReturns) {
+  grid::v1::SubmitCaseResponse first, resp;
+  ASSERT_TRUE(Submit("k1", &first).status.ok());
+
+  fs_->FailAll(FaultFileSystem::Op::kWrite, FaultFileSystem::Kind::kNoSpace);
+  EXPECT_FALSE(server_->store()->Flush().ok());
+  ASSERT_TRUE(server_->WaitWritable(false, std::chrono::seconds(10)));
+  ExpectHealth(kNotServing);
+  CallResult r = Submit("k2", &resp);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE) << r.status.error_message();
+  EXPECT_EQ(r.reason, "STORE_READ_ONLY") << r.status.error_message();
+  ExpectReadsAnswer(first.case_().id());
+  EXPECT_FALSE(server_->store()->Resume().ok());  // still full
+  EXPECT_FALSE(server_->writable());
+
+  fs_->StopFailing();  // space returns
+  ASSERT_TRUE(server_->WaitWritable(true, std::chrono::seconds(20)));
+  ExpectHealth(kServing);
+  grid::v1::SubmitCaseResponse k2, k3;
+  ASSERT_TRUE(Submit("k2", &k2).status.ok());
+  ASSERT_TRUE(Submit("k3", &k3).status.ok());
+
+  // Everything acknowledged is there after a restart, whole.
+  StopServer();
+  StartServer();
+  for (const auto* c : {&first, &k2, &k3}) {
+    grid::v1::GetCaseResponse got;
+    ASSERT_TRUE(testing::GetCase(*clients_->query, c->case_().id(), &got).status.ok());
+    EXPECT_EQ(got.case_().SerializeAsString(), c->case_().SerializeAsString());
+    EXPECT_EQ(got.events_size(), 2);
+  }
+}
+
+TEST_F(StoreFaultsTest, AFailedBackgroundFlushTurnsTheServerReadOnly) {
+  grid::v1::SubmitCaseResponse first, resp;
+  ASSERT_TRUE(Submit("k1", &first).status.ok());
+  // The flush writes a table file; every write fails as with a broken disk.
+  fs_->FailAll(FaultFileSystem::Op::kWrite, FaultFileSystem::Kind::kIOError);
+  EXPECT_FALSE(server_->store()->Flush().ok());
+  ASSERT_TRUE(server_->WaitWritable(false, std::chrono::seconds(10)));
+  ExpectHealth(kNotServing);
+  fs_->StopFailing();
+  CallResult r = Submit("k2", &resp);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(r.reason, "STORE_READ_ONLY");
+  ExpectReadsAnswer(first.case_().id());
+  StopServer();
+  StartServer();
+  ExpectHealth(kServing);
+  ASSERT_TRUE(Submit("k2", &resp).status.ok());
+  ExpectReadsAnswer(first.case_().id());
+}
+
+// Power lost while gridd writes its side files (grid-index.bin,
+// unit-table.bin) at start: the next start finds each whole or rebuilds it,
+// and routes as before.
+TEST(SideFilesPowerLoss, TheNextStartLoadsThemWholeOrRebuildsThem) {
+  FakeClock clock(testing::kStart);
+  // A store with its directory and no side files, so that the next start
+  // writes them.
+  auto prepare = [&](const testing::TempDir& tmp) {
+    ServerConfig config;
+    config.listen = "127.0.0.1:0";
+    config.data_dir = tmp.Sub("data");
+    {
+      auto first = GridServer::Start(config, &clock, testing::TinyDirectory());
+      EXPECT_TRUE(first.ok()) << first.status().ToString();
+    }
+    std::filesystem::remove(config.data_dir + "/" + kGridIndexFile);
+    std::filesystem::remove(config.data_dir + "/" + kUnitTableFile);
+    return config;
+  };
+  // A start over the fault file system with the power cut after `cut`
+  // operations; the operations the whole start took.
+  auto start_with_cut = [&](const ServerConfig& config, std::optional<uint64_t> cut) -> uint64_t {
+    auto fs = std::make_shared<FaultFileSystem>();
+    storage::PosixFiles posix;
+    storage::FaultFiles files(&posix, fs.get());
+    ServerConfig faulty = config;
+    faulty.file_system = fs;
+    faulty.side_files = &files;
+    if (cut) fs->CutPowerAfter(*cut);
+    uint64_t used = 0;
+    {
+      auto s = GridServer::Start(faulty, &clock, testing::TinyDirectory());
+      used = fs->operations();
+      (void)s;  // may or may not start: the power went during it
+    }
+    fs->CutPowerAfter(0);
+    const auto restored = fs->RestoreAfterPowerLoss();
+    EXPECT_TRUE(restored.ok()) << restored.ToString();
+    return used;
+  };
+  uint64_t whole = 0;
+  {
+    testing::TempDir tmp;
+    whole = start_with_cut(prepare(tmp), std::nullopt);
+  }
+  ASSERT_GT(whole, 10u);
+  size_t loaded = 0, rebuilt = 0;
+  constexpr uint64_t kPoints = 16;
+  for (uint64_t k = 0; k <= kPoints; ++k) {
+    const uint64_t cut = whole * k / kPoints;
+    SCOPED_TRACE("power cut after " + std::to_string(cut) + " of " + std::to_string(whole) + " operations");
+    testing::TempDir tmp;
+    const ServerConfig config = prepare(tmp);
+    start_with_cut(config, cut);
+    auto s = GridServer::Start(config, &clock, testing::TinyDirectory());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    auto report = (*s)->index_report();
+    (report.origin == IndexOrigin::kLoaded ? loaded : rebuilt) += 1;
+    testing::Clients clients("127.0.0.1:" + std::to_string((*s)->port()));
+    grid::v1::SubmitCaseResponse resp;
+    CallResult r = testing::Submit(*clients.intake, testing::Submission().Build(), &resp);
+    ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+    EXPECT_EQ(resp.case_().routing().unit_code(), "100001001002");
+  }
+  // The power went before the side files were durable, and after.
+  EXPECT_GT(loaded, 0u);
+  EXPECT_GT(rebuilt, 0u);
+}
+
+}  // namespace
+}  // namespace grid::services
