@@ -230,6 +230,9 @@ struct BadCalendar {
   const char* what;
 };
 
+// Shown by gtest and ctest as what the case is about, not as its bytes.
+void PrintTo(const BadCalendar& c, std::ostream* os) { *os << "line " << c.line << ": " << c.what; }
+
 class CalendarParseError : public ::testing::TestWithParam<BadCalendar> {};
 
 TEST_P(CalendarParseError, NamesTheLine) {

@@ -315,6 +315,9 @@ struct BadPolicy {
   const char* what;
 };
 
+// Shown by gtest and ctest as what the case is about, not as its bytes.
+void PrintTo(const BadPolicy& p, std::ostream* os) { *os << "line " << p.line << ": " << p.what; }
+
 class DeadlinePolicyParseError : public ::testing::TestWithParam<BadPolicy> {};
 
 TEST_P(DeadlinePolicyParseError, NamesTheLine) {

@@ -721,6 +721,9 @@ struct BadCommand {
   const char* reason;
 };
 
+// Shown by gtest and ctest as the case's name and reason, not as its bytes.
+void PrintTo(const BadCommand& c, std::ostream* os) { *os << c.name << " -> " << c.reason; }
+
 class LifecycleBadCommand : public LifecycleTest, public ::testing::WithParamInterface<BadCommand> {};
 
 TEST_P(LifecycleBadCommand, IsRefusedWithItsReason) {
