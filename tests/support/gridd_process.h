@@ -2,28 +2,20 @@
 // port 0 with a port file, wait until it serves, kill it (SIGKILL or SIGTERM)
 // and reap it; run a gridctl command line and capture what it printed.
 //
-// Readiness is an event, not a poll: the wait blocks in poll(2) on an
-// inotify watch of the port file's directory (gridd renames the file into
-// place once serving) and on a pidfd of the child (it exited), bounded by
-// kStartTimeout.
+// Readiness is an event, not a poll (tools/process/child_process.h), bounded
+// by kStartTimeout.
 #pragma once
 
-#include <poll.h>
 #include <signal.h>
-#include <sys/inotify.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "tests/support/paths.h"
+#include "tools/process/child_process.h"
 
 namespace grid::testing {
 
@@ -48,52 +40,16 @@ class GriddProcess {
   // Starts gridd with `args`; waits until it serves (its port file appears)
   // or it exits.
   GriddProcess(const std::string& data_dir, const std::string& log, const std::vector<std::string>& extra = {}) {
-    port_file_ = data_dir + ".port";
-    std::filesystem::remove(port_file_);
-    // Watched before the child starts, so the rename cannot be missed.
-    const int notify = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    const std::string dir = std::filesystem::path(port_file_).parent_path().string();
-    if (notify >= 0) inotify_add_watch(notify, dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE);
+    const std::string port_file = data_dir + ".port";
+    process::PortFileWatch watch(port_file);
     std::vector<std::string> args = {BinDir() + "/gridd", "--listen", "127.0.0.1:0", "--data", data_dir,
-                                     "--port-file",       port_file_};
+                                     "--port-file",       port_file};
     args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* f = freopen(log.c_str(), "w", stdout);
-      (void)f;
-      dup2(fileno(stdout), fileno(stderr));
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    const int exited = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
-    const auto give_up = std::chrono::steady_clock::now() + kStartTimeout;
-    while (port_ == 0) {
-      std::ifstream in(port_file_);
-      if (!(in >> port_)) port_ = 0;
-      if (port_ != 0) break;
-      int status;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        break;
-      }
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(give_up - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      // A change in the directory, or the child's exit. Without inotify or
-      // pidfd (exhausted limits, an old kernel) it looks again every 50 ms.
-      pollfd fds[2] = {{notify, POLLIN, 0}, {exited, POLLIN, 0}};
-      const bool both = notify >= 0 && exited >= 0;
-      poll(fds, 2, static_cast<int>(both ? left.count() : std::min<long>(50, left.count())));
-      char events[4096];
-      while (notify >= 0 && read(notify, events, sizeof events) > 0) {
-      }
-    }
-    if (notify >= 0) close(notify);
-    if (exited >= 0) close(exited);
+    pid_ = process::SpawnLogged(std::move(args), log);
+    const process::PortFileWait waited = watch.Wait(pid_, kStartTimeout);
+    port_ = waited.port;
+    exited_ = waited.exited;
+    exit_code_ = waited.exit_status;
   }
   ~GriddProcess() { Kill(SIGKILL); }
 
@@ -109,7 +65,7 @@ class GriddProcess {
     int status = 0;
     waitpid(pid_, &status, 0);
     exited_ = true;
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    exit_code_ = process::ExitStatus(status);
     return exit_code_;
   }
 
@@ -118,7 +74,6 @@ class GriddProcess {
   int port_ = 0;
   bool exited_ = false;
   int exit_code_ = -1;
-  std::string port_file_;
 };
 
 }  // namespace grid::testing

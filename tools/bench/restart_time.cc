@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "grid/v1/service.grpc.pb.h"
+#include "tools/process/child_process.h"
 
 namespace {
 
@@ -53,21 +54,6 @@ struct Options {
   std::string work_dir = "/tmp";
   bool json = false;
 };
-
-// Starts `args` with stdout and stderr to `log`; the child's pid.
-pid_t Spawn(std::vector<std::string> args, const std::string& log) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (!freopen(log.c_str(), "w", stdout)) _exit(127);
-    dup2(fileno(stdout), fileno(stderr));
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
 
 std::vector<std::string> GriddArgs(const Options& o, const std::string& data, const std::string& port_file) {
   return {
@@ -166,15 +152,16 @@ int main(int argc, char** argv) {
     return 1;
   };
 
-  pid_t gridd = Spawn(GriddArgs(o, data, (work / "port").string()), (work / "gridd.log").string());
+  pid_t gridd = grid::process::SpawnLogged(GriddArgs(o, data, (work / "port").string()), (work / "gridd.log").string());
   int port = WaitServing(gridd, (work / "port").string());
   if (port == 0) return fail("gridd did not start");
 
   const double warmup = 1.0;
-  pid_t load = Spawn({o.build + "/tools/bench/submit_load", "--server", "127.0.0.1:" + std::to_string(port),
-                      "--concurrency", std::to_string(o.concurrency), "--warmup-s", std::to_string(warmup),
-                      "--duration-s", std::to_string(o.load_s - warmup), "--json"},
-                     (work / "load.json").string());
+  pid_t load =
+      grid::process::SpawnLogged({o.build + "/tools/bench/submit_load", "--server", "127.0.0.1:" + std::to_string(port),
+                                  "--concurrency", std::to_string(o.concurrency), "--warmup-s", std::to_string(warmup),
+                                  "--duration-s", std::to_string(o.load_s - warmup), "--json"},
+                                 (work / "load.json").string());
   std::this_thread::sleep_for(std::chrono::duration<double>(o.load_s - 0.25));
   Kill(gridd, SIGKILL);
   int status;
@@ -190,8 +177,8 @@ int main(int argc, char** argv) {
     fs::copy(data, copy, fs::copy_options::recursive);
     const std::string port_file = (work / ("port" + std::to_string(i))).string();
     const auto start = SteadyClock::now();
-    pid_t again =
-        Spawn(GriddArgs(o, copy.string(), port_file), (work / ("restart" + std::to_string(i) + ".log")).string());
+    pid_t again = grid::process::SpawnLogged(GriddArgs(o, copy.string(), port_file),
+                                             (work / ("restart" + std::to_string(i) + ".log")).string());
     if (WaitServing(again, port_file) == 0) return fail("gridd did not restart");
     seconds.push_back(std::chrono::duration<double>(SteadyClock::now() - start).count());
     Kill(again, SIGTERM);

@@ -1,18 +1,12 @@
 #include "tools/crashtest/gridd_supervisor.h"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/inotify.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
+
+#include "tools/process/child_process.h"
 
 namespace grid::crashtest {
 
@@ -41,68 +35,26 @@ GriddSupervisor::~GriddSupervisor() {
 
 bool GriddSupervisor::Launch(double offset_hours, std::string* error) {
   const std::string port_file = options_.work_dir + "/gridd.port";
-  std::filesystem::remove(port_file);
-  // Watched before the child starts, so the rename cannot be missed.
-  const int notify = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  if (notify >= 0) inotify_add_watch(notify, options_.work_dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE);
+  process::PortFileWatch watch(port_file);
   std::vector<std::string> args = {options_.gridd,         "--listen",    "127.0.0.1:0", "--data",
                                    options_.data_dir,      "--port-file", port_file,     "--clock-offset-hours",
                                    OffsetArg(offset_hours)};
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
-  const int log = open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    if (log >= 0) {
-      dup2(log, STDOUT_FILENO);
-      dup2(log, STDERR_FILENO);
-    }
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  if (log >= 0) close(log);
+  const pid_t pid = process::SpawnLogged(std::move(args), log_path(), /*append=*/true);
   if (pid < 0) {
     *error = "fork failed";
-    if (notify >= 0) close(notify);
     return false;
   }
   pid_ = pid;
-  const int exited = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  const auto give_up = SteadyClock::now() + kStartTimeout;
-  int port = 0;
-  bool ok = false;
-  while (true) {
-    std::ifstream in(port_file);
-    if (in >> port && port > 0) {
-      ok = true;
-      break;
-    }
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      pid_ = -1;
-      *error = "gridd exited with status " +
-               std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) + " (see " +
-               log_path() + ")";
-      break;
-    }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(give_up - SteadyClock::now());
-    if (left.count() <= 0) {
-      *error = "gridd did not serve within 60 s (see " + log_path() + ")";
-      break;
-    }
-    // A change in the directory, or the child's exit; without inotify or a
-    // pidfd it looks again every 50 ms.
-    pollfd fds[2] = {{notify, POLLIN, 0}, {exited, POLLIN, 0}};
-    const bool both = notify >= 0 && exited >= 0;
-    poll(fds, 2, static_cast<int>(both ? left.count() : std::min<long>(50, left.count())));
-    char events[4096];
-    while (notify >= 0 && read(notify, events, sizeof events) > 0) {
-    }
+  const process::PortFileWait waited = watch.Wait(pid, kStartTimeout);
+  const int port = waited.port;
+  const bool ok = port > 0;
+  if (waited.exited) {
+    pid_ = -1;
+    *error = "gridd exited with status " + std::to_string(waited.exit_status) + " (see " + log_path() + ")";
+  } else if (!ok) {
+    *error = "gridd did not serve within 60 s (see " + log_path() + ")";
   }
-  if (notify >= 0) close(notify);
-  if (exited >= 0) close(exited);
   grid::MutexLock lock(&mu_);
   if (!ok) {
     ended_ = true;
@@ -157,7 +109,7 @@ int GriddSupervisor::Stop() {
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return process::ExitStatus(status);
 }
 
 std::optional<GriddSupervisor::Serving> GriddSupervisor::WaitServing() {

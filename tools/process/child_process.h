@@ -1,0 +1,53 @@
+// Child processes for the tools and tests that run gridd as a process (the
+// integration tests, the crash test, the restart benchmark): start one with
+// its output in a log file, wait until it serves, read how it ended.
+//
+// Readiness is an event, not a poll: PortFileWatch blocks in poll(2) on an
+// inotify watch of the port file's directory (gridd renames the file into
+// place once serving) and on a pidfd of the child (it exited). Without
+// inotify or pidfd (exhausted limits, an old kernel) it looks every 50 ms.
+//
+// Thread-safety: a PortFileWatch belongs to one thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace grid::process {
+
+// Starts args[0] with `args`, its stdout and stderr going to `log`
+// (truncated, or appended to with `append`). The child's pid; -1 when fork
+// failed (a child that cannot exec exits 127).
+pid_t SpawnLogged(std::vector<std::string> args, const std::string& log, bool append = false);
+
+// A waitpid status as one number: the exit code, or 128 + the signal.
+int ExitStatus(int wait_status);
+
+struct PortFileWait {
+  int port = 0;          // > 0 once the child serves
+  bool exited = false;   // the child exited first (and was reaped)
+  int exit_status = -1;  // ExitStatus, when exited
+};
+
+class PortFileWatch {
+ public:
+  // Removes a stale `port_file` and starts watching its directory. Create it
+  // before the child starts, so that the rename cannot be missed.
+  explicit PortFileWatch(std::string port_file);
+  ~PortFileWatch();
+  PortFileWatch(const PortFileWatch&) = delete;
+  PortFileWatch& operator=(const PortFileWatch&) = delete;
+
+  // Blocks until the port file holds a port, `pid` exits, or `timeout`
+  // passes (then port is 0 and exited false).
+  PortFileWait Wait(pid_t pid, std::chrono::milliseconds timeout);
+
+ private:
+  std::string port_file_;
+  int notify_ = -1;
+};
+
+}  // namespace grid::process
