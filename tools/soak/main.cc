@@ -346,7 +346,7 @@ int Run(const Options& o, const std::string& command) {
   std::printf("soak: checking the subscribers against a replay of their scopes\n");
   std::fflush(stdout);
   std::vector<WatcherResult> watched;
-  if (gridd_alive) watched = watchers.Finish(SteadyClock::now() + std::chrono::seconds(120));
+  if (gridd_alive) watched = watchers.Finish(std::chrono::seconds(300));
   size_t matched = 0;
   uint64_t delivered_total = 0;
   for (const auto& r : rows) delivered_total += r.feed_delivered;

@@ -101,7 +101,7 @@ void Watchers::Run(size_t index) {
   }
 }
 
-std::vector<WatcherResult> Watchers::Finish(std::chrono::steady_clock::time_point deadline) {
+std::vector<WatcherResult> Watchers::Finish(std::chrono::seconds patience) {
   std::vector<WatcherResult> results(specs_.size());
   // One replay per distinct spec.
   std::map<std::pair<std::string, bool>, std::pair<std::vector<uint64_t>, uint64_t>> replays;
@@ -112,13 +112,14 @@ std::vector<WatcherResult> Watchers::Finish(std::chrono::steady_clock::time_poin
     std::vector<uint64_t> cursors;
     uint64_t head = 0;
     std::string error;
-    if (Replay(channel_, spec, deadline, &cursors, &head, &error)) {
+    if (Replay(channel_, spec, std::chrono::steady_clock::now() + patience, &cursors, &head, &error)) {
       replays[key] = {std::move(cursors), head};
     } else {
       replay_errors[key] = error;
     }
   }
   std::vector<bool> reached(specs_.size(), false);
+  const auto deadline = std::chrono::steady_clock::now() + patience;
   {
     grid::MutexLock lock(&mu_);
     for (size_t i = 0; i < specs_.size(); ++i) {

@@ -59,9 +59,10 @@ class Watchers {
   uint64_t TakeDeadlineEscalations() { return deadline_escalations_.exchange(0); }
 
   // Compares every subscriber with a replay of its scope (see above), then
-  // ends the streams. A subscriber that does not reach the replayed cursor by
-  // `deadline` fails.
-  std::vector<WatcherResult> Finish(std::chrono::steady_clock::time_point deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  // ends the streams. Each replay, and then the subscribers' catching up
+  // with it, gets `patience`; a subscriber whose replay or whose catching
+  // up takes longer fails.
+  std::vector<WatcherResult> Finish(std::chrono::seconds patience) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct State {
