@@ -50,6 +50,7 @@ namespace grid {
   X(DEMO_ORGANISATIONS, kInternal, "the demo directory ran out of organisation names")                                 \
   X(DEMO_PHONES, kInternal, "the demo directory ran out of member phone numbers (over 9999 members)")                  \
   X(DESCRIPTION_TOO_LONG, kInvalidArgument, "description is longer than the limit (4,000 characters by default)")      \
+  X(DISK_LOW, kUnavailable, "the data directory's disk has less free space than gridd keeps free: nothing written")    \
   X(DUPLICATE_CODE, kInvalidArgument, "a unit, department, category or feature code appears twice")                    \
   X(DUPLICATE_DEPARTMENT, kInvalidArgument, "a summons names the same department twice")                               \
   X(DUPLICATE_MEMBER, kInvalidArgument, "a member id appears twice in the directory")                                  \

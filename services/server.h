@@ -51,6 +51,7 @@ struct ServerConfig {
   int max_receive_bytes = 8 * 1024 * 1024;  // gRPC's per-message limit
   bool sync = true;                         // fsync the WAL on every write
   uint64_t max_log_bytes = 32ull << 20;     // unflushed log replayed after a crash (storage::StoreOptions)
+  uint64_t min_free_bytes = 64ull << 20;  // writes refused (DISK_LOW) below this much free disk (storage::StoreOptions)
   RouterOptions router;
   DeadlinePolicy deadline_policy = DeadlinePolicy::Defaults();
   WorkingCalendar calendar;  // default: weekdays 08:30-12:00, 14:30-18:00, no holidays

@@ -10,6 +10,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -211,6 +212,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   }
   std::unique_ptr<Store> store(new Store());
   store->sync_ = options.sync;
+  store->path_ = options.path;
+  store->min_free_bytes_ = options.min_free_bytes;
   store->env_ = std::move(env);
   store->listener_ = std::make_shared<Listener>(store.get());
   db_options.listeners.push_back(store->listener_);
@@ -471,7 +474,11 @@ Status Store::Commit(const std::vector<CaseChange>& changes, const std::vector<g
 }
 
 Status Store::WriteSynced(rocksdb::WriteBatch* batch, const std::string& what) {
-  GRID_RETURN_IF_ERROR(WriteState());
+  {
+    MutexLock lock(&state_mu_);
+    if (!write_state_.ok()) return write_state_;
+  }
+  GRID_RETURN_IF_ERROR(CheckFreeSpace());
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
   const rocksdb::Status s = db_->Write(wo, batch);
@@ -481,9 +488,11 @@ Status Store::WriteSynced(rocksdb::WriteBatch* batch, const std::string& what) {
                                          "; nothing was acknowledged (a retry with the same idempotency key is safe)");
 }
 
+Status Store::StateLocked() const { return !write_state_.ok() ? write_state_ : disk_low_; }
+
 Status Store::WriteState() const {
   MutexLock lock(&state_mu_);
-  return write_state_;
+  return StateLocked();
 }
 
 void Store::SetWriteStateListener(std::function<void(const Status&)> listener) {
@@ -500,23 +509,46 @@ void Store::MarkReadOnly(const std::string& cause, bool needs_restart) {
   if (state_listener_) state_listener_(write_state_);
 }
 
+Status Store::CheckFreeSpace() {
+  if (min_free_bytes_ == 0) return Status::Ok();
+  struct statvfs fs_stat;
+  if (statvfs(path_.c_str(), &fs_stat) != 0) return Status::Ok();  // cannot tell: RocksDB's own errors still count
+  const uint64_t free_bytes = static_cast<uint64_t>(fs_stat.f_bavail) * fs_stat.f_frsize;
+  Status now = Status::Ok();
+  if (free_bytes < min_free_bytes_) {
+    now = Error(reason::DISK_LOW, "the data directory's file system has " + std::to_string(free_bytes >> 10) +
+                                      " KiB free, less than the " + std::to_string(min_free_bytes_ >> 10) +
+                                      " KiB kept free (--min-free-mb): nothing was written; writes resume once "
+                                      "space is freed, reads go on");
+  }
+  MutexLock lock(&state_mu_);
+  const bool changed = now.ok() != disk_low_.ok();
+  disk_low_ = now;
+  if (changed && write_state_.ok() && state_listener_) state_listener_(disk_low_);
+  return now;
+}
+
 Status Store::Resume() {
   uint64_t failures = 0;
+  bool read_only = false;
   {
     MutexLock lock(&state_mu_);
-    if (write_state_.ok()) return Status::Ok();
-    if (needs_restart_) {
+    read_only = !write_state_.ok();
+    if (read_only && needs_restart_) {
       return Error(reason::STORE_READ_ONLY, write_state_.message() + " (it takes writes again after a restart)");
     }
     failures = failures_;
   }
+  if (!read_only) return CheckFreeSpace();
   const rocksdb::Status s = db_->Resume();
   if (!s.ok()) return Error(reason::STORE_READ_ONLY, "the store cannot take writes yet: " + s.ToString());
-  MutexLock lock(&state_mu_);
-  if (failures_ != failures) return write_state_;  // failed again meanwhile
-  write_state_ = Status::Ok();
-  if (state_listener_) state_listener_(write_state_);
-  return Status::Ok();
+  {
+    MutexLock lock(&state_mu_);
+    if (failures_ != failures) return write_state_;  // failed again meanwhile
+    write_state_ = Status::Ok();
+    if (state_listener_) state_listener_(StateLocked());
+  }
+  return CheckFreeSpace();
 }
 
 StatusOr<uint64_t> Store::LastFeedCursor() const {
@@ -584,6 +616,8 @@ StatusOr<size_t> Store::TrimFeed(int64_t cutoff_micros, size_t limit) {
   }
   GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the feed"));
   if (count == 0) return count;
+  GRID_RETURN_IF_ERROR(WriteState());
+  GRID_RETURN_IF_ERROR(CheckFreeSpace());  // a trim too writes to the log
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
   GRID_RETURN_IF_ERROR(FromRocks(db_->DeleteRange(wo, feed_, FeedKey(first), FeedKey(stop)), "trimming the feed"));

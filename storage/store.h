@@ -6,6 +6,11 @@
 // WAL-synced (fsync) before they return, unless Options::sync is false (only
 // for benchmarks that say so).
 //
+// A low disk: while the data directory's file system has fewer free bytes
+// than StoreOptions::min_free_bytes, writes answer UNAVAILABLE DISK_LOW and
+// write nothing, reads go on, and writes resume by themselves once space is
+// freed (no restart).
+//
 // Faults: a write or fsync that fails makes the store read-only: Commit and
 // SaveDirectory answer UNAVAILABLE (STORE_FAILED for the write that failed,
 // STORE_READ_ONLY for those after it) and write nothing, while every read
@@ -70,6 +75,12 @@ struct StoreOptions {
   // The file system under the database (null: the machine's). Tests give a
   // FaultFileSystem (storage/fault_file_system.h).
   std::shared_ptr<rocksdb::FileSystem> file_system;
+  // Free bytes kept on the data directory's file system: while fewer are
+  // free (statvfs, checked before every write), writes are refused with
+  // UNAVAILABLE DISK_LOW and nothing is written; the first write or Resume()
+  // that finds them free again takes writes. RocksDB then never meets a full
+  // disk in its write-ahead log, which would need a restart. 0: no guard.
+  uint64_t min_free_bytes = 0;
 };
 
 struct StoredDirectory {
@@ -138,7 +149,8 @@ class Store {
                          const std::function<Status(std::string_view code, const grid::v1::Boundary&)>& fn) const;
 
   // OK while the store takes writes; otherwise the UNAVAILABLE
-  // STORE_READ_ONLY status that writes get, naming the failure.
+  // STORE_READ_ONLY status that writes get, naming the failure (or DISK_LOW,
+  // naming the free space, while the disk is low).
   Status WriteState() const ABSL_LOCKS_EXCLUDED(state_mu_);
   // `listener` is called with the new write state each time it changes (an
   // error when the store turns read-only, OK when it takes writes again), on
@@ -149,7 +161,8 @@ class Store {
   // flushes what is in memory on fresh files). OK when writes resume (or
   // never stopped); otherwise the store stays read-only and the status says
   // why (a failed WAL write or an I/O error stays until a restart; a flush
-  // or compaction that found the disk full, until space returns).
+  // or compaction that found the disk full, until space returns). While the
+  // disk is low, it looks at the free space again: DISK_LOW until it is back.
   Status Resume() ABSL_LOCKS_EXCLUDED(state_mu_);
 
   // The highest case id stored, 0 when none.
@@ -239,6 +252,13 @@ class Store {
   // listener. `needs_restart`: Resume() may not undo it (a failed write to
   // the WAL, an I/O error); only a restart does.
   void MarkReadOnly(const std::string& cause, bool needs_restart) ABSL_LOCKS_EXCLUDED(state_mu_);
+  // DISK_LOW while the data directory's file system has fewer than
+  // min_free_bytes_ free (telling the listener when that changes); OK when
+  // it has them, when there is no guard, or when statvfs cannot tell.
+  Status CheckFreeSpace() ABSL_LOCKS_EXCLUDED(state_mu_);
+  // The write state the listener and WriteState() see: a failure first,
+  // then a low disk.
+  Status StateLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(state_mu_);
 
   std::unique_ptr<rocksdb::Env> env_;  // over options.file_system; outlives db_
   std::shared_ptr<rocksdb::EventListener> listener_;
@@ -246,6 +266,9 @@ class Store {
   Status write_state_ ABSL_GUARDED_BY(state_mu_);
   bool needs_restart_ ABSL_GUARDED_BY(state_mu_) = false;
   uint64_t failures_ ABSL_GUARDED_BY(state_mu_) = 0;  // MarkReadOnly calls, to see one during Resume
+  Status disk_low_ ABSL_GUARDED_BY(state_mu_);        // DISK_LOW while the disk is low, else OK
+  std::string path_;                                  // the data directory, for statvfs
+  uint64_t min_free_bytes_ = 0;
   std::function<void(const Status&)> state_listener_ ABSL_GUARDED_BY(state_mu_);
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed before db_

@@ -3,7 +3,7 @@
 //   gridd --listen 127.0.0.1:50051 --data /var/lib/gridd [--tokens FILE]
 //         [--no-demo] [--config gridd.toml] [--port-file FILE]
 //         [--deadline-policy FILE] [--calendar FILE] [--ping-pong-limit N]
-//         [--clock-offset-hours H] [--max-log-mb N]
+//         [--clock-offset-hours H] [--max-log-mb N] [--min-free-mb N]
 //         [--restore-from BACKUP_DIR [--backup-id N]]
 //   gridd --verify --data DIR
 //
@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
   std::string restore_from;
   uint32_t backup_id = 0;
   uint64_t max_log_mb = config.max_log_bytes >> 20;
+  uint64_t min_free_mb = config.min_free_bytes >> 20;
 
   CLI::App app{"gridd: grid-governance case routing server"};
   app.set_config("--config", "", "read these options from a TOML or INI file");
@@ -179,6 +180,11 @@ int main(int argc, char** argv) {
                  "RocksDB's defaults; restarts then replay everything since the last start)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1 << 20));
+  app.add_option("--min-free-mb", min_free_mb,
+                 "free disk space kept on the data directory's file system, in MiB: below it, writes are "
+                 "refused (UNAVAILABLE DISK_LOW) until space is freed (0: no guard)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 24));
   auto* restore_opt = app.add_option("--restore-from", restore_from,
                                      "restore the newest backup in this directory (gridctl backup create) into "
                                      "the data directory, which must be missing or empty, then serve it");
@@ -202,6 +208,7 @@ int main(int argc, char** argv) {
   }
   config.sync = !no_sync;
   config.max_log_bytes = max_log_mb << 20;
+  config.min_free_bytes = min_free_mb << 20;
   config.feed.retention = static_cast<grid::Micros>(feed_retention_days * 24 * 3600 * 1e6);
   config.feed.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
 

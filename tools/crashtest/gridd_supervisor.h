@@ -67,6 +67,9 @@ class GriddSupervisor {
   int64_t server_start_micros() const ABSL_LOCKS_EXCLUDED(mu_);
   std::vector<double> restart_seconds() const ABSL_LOCKS_EXCLUDED(mu_);
   std::string log_path() const { return options_.work_dir + "/gridd.log"; }
+  // The running gridd's process id, -1 when none runs. The controlling
+  // thread only (the soak samples its memory and CPU time through /proc).
+  pid_t pid() const { return pid_; }
 
  private:
   bool Launch(double offset_hours, std::string* error);  // REQUIRES: no child running

@@ -5,58 +5,14 @@
 #include <utility>
 
 #include "grid/v1/service.grpc.pb.h"
+#include "tools/crashtest/plan.h"
 #include "tools/crashtest/rpc.h"
-#include "tools/demo/demo_directory.h"
 
 namespace grid::crashtest {
 
 namespace v1 = grid::v1;
 
 namespace {
-
-enum class Op { kAccept, kStartWork, kNote, kEscalate, kResolve, kCallback, kClose };
-
-const char* OpName(Op op) {
-  switch (op) {
-    case Op::kAccept: return "accept";
-    case Op::kStartWork: return "start_work";
-    case Op::kNote: return "note";
-    case Op::kEscalate: return "escalate";
-    case Op::kResolve: return "resolve";
-    case Op::kCallback: return "callback";
-    case Op::kClose: return "close";
-  }
-  return "?";
-}
-
-// The event each call appends with the caller's note.
-v1::EventType PrimaryEvent(Op op) {
-  switch (op) {
-    case Op::kAccept: return v1::EVENT_TYPE_ACCEPTED;
-    case Op::kStartWork: return v1::EVENT_TYPE_WORK_STARTED;
-    case Op::kNote: return v1::EVENT_TYPE_NOTE;
-    case Op::kEscalate: return v1::EVENT_TYPE_ESCALATED;
-    case Op::kResolve: return v1::EVENT_TYPE_RESOLVED;
-    case Op::kCallback: return v1::EVENT_TYPE_CALLED_BACK;
-    case Op::kClose: return v1::EVENT_TYPE_CLOSED;
-  }
-  return v1::EVENT_TYPE_UNSPECIFIED;
-}
-
-// What a case will go through, by a hash of it: a fifth is never accepted
-// (its accept deadline escalates it to the top), a fifth never resolved.
-std::vector<Op> Plan(uint64_t h) {
-  using enum Op;
-  switch (h % 10) {
-    case 0:
-    case 1: return {};
-    case 2:
-    case 3: return {kAccept};
-    case 4: return {kAccept, kEscalate, kStartWork};
-    case 5: return {kAccept, kStartWork, kNote, kEscalate, kResolve, kCallback, kClose};
-    default: return {kAccept, kStartWork, kNote, kResolve, kCallback, kClose};
-  }
-}
 
 grpc::Status SendOp(v1::CaseWork::Stub& stub, grpc::ClientContext* ctx, Op op, const std::string& id, uint64_t expected,
                     const std::string& note, v1::CaseWorkResponse* resp) {
@@ -99,9 +55,6 @@ grpc::Status SendOp(v1::CaseWork::Stub& stub, grpc::ClientContext* ctx, Op op, c
   }
   return grpc::Status(grpc::StatusCode::INTERNAL, "unknown op");
 }
-
-const char* kDescriptions[] = {"小区门口垃圾桶满溢，已两天未清运", "路边堆放建筑垃圾，影响通行",
-                               "菜市场后巷垃圾无人清理，气味很大", "村道边有人乱倒生活垃圾"};
 
 }  // namespace
 
@@ -147,17 +100,8 @@ struct Load::Caller {
   void Submit() {
     const uint64_t n = submitted++;
     const uint64_t h = Mix(load->options_.seed ^ Mix((index << 32) | n));
-    const grid::DemoExtent& e = grid::kDemoCountyExtent;
     v1::SubmitCaseRequest req;
-    req.set_idempotency_key(load->options_.key_prefix + "-" + std::to_string(index) + "-" + std::to_string(n));
-    req.set_channel(v1::CHANNEL_PHONE);
-    req.set_category("sanitation.garbage");
-    req.set_description(kDescriptions[h % std::size(kDescriptions)]);
-    req.mutable_location()->set_lat(e.south + 1e-6 + Unit(Mix(h ^ 1)) * (e.north - e.south - 2e-6));
-    req.mutable_location()->set_lng(e.west + 1e-6 + Unit(Mix(h ^ 2)) * (e.east - e.west - 2e-6));
-    req.mutable_citizen()->set_name("王女士");
-    req.mutable_citizen()->set_phone("138" + std::to_string(10000000 + Mix(h ^ 3) % 90000000));
-    req.set_priority(v1::PRIORITY_NORMAL);
+    FillSubmit(load->options_.key_prefix + "-" + std::to_string(index) + "-" + std::to_string(n), h, &req);
     v1::SubmitCaseResponse resp;
     std::string reason;
     const grpc::Status st = Send(
