@@ -22,8 +22,6 @@ using grid::v1::CaseEvent;
 using grid::v1::CaseStatus;
 using grid::v1::DeadlineKind;
 using lifecycle_internal::FromTs;
-using lifecycle_internal::kAdmin;
-using lifecycle_internal::kDepartment;
 using lifecycle_internal::kSystem;
 using lifecycle_internal::OneOf;
 using lifecycle_internal::ParentOf;
@@ -82,9 +80,38 @@ const char* CommandName(const CaseCommand& command) {
     case CaseCommand::kExtend: return "extend";
     case CaseCommand::kStartWork: return "start_work";
     case CaseCommand::kFire: return "fire_deadline";
+    case CaseCommand::kReveal: return "reveal_citizen";
     case CaseCommand::ACTION_NOT_SET: break;
   }
   return "unknown";
+}
+
+policy::Rpc CommandRpc(const CaseCommand& command) {
+  using policy::Rpc;
+  switch (command.action_case()) {
+    case CaseCommand::kAccept: return Rpc::kAccept;
+    case CaseCommand::kReject: return Rpc::kReject;
+    case CaseCommand::kTransfer: return Rpc::kTransfer;
+    case CaseCommand::kAddNote: return Rpc::kAddNote;
+    case CaseCommand::kResolve: return Rpc::kResolve;
+    case CaseCommand::kRecordCallback: return Rpc::kRecordCallback;
+    case CaseCommand::kClose: return Rpc::kClose;
+    case CaseCommand::kReopen: return Rpc::kReopen;
+    case CaseCommand::kMerge: return Rpc::kMerge;
+    case CaseCommand::kCancel: return Rpc::kCancel;
+    case CaseCommand::kEscalate: return Rpc::kEscalate;
+    case CaseCommand::kSummon: return Rpc::kSummonDepartments;
+    case CaseCommand::kReportIn: return Rpc::kReportIn;
+    case CaseCommand::kAssignHelper: return Rpc::kAssignHelper;
+    case CaseCommand::kWait: return Rpc::kWait;
+    case CaseCommand::kResume: return Rpc::kResume;
+    case CaseCommand::kExtend: return Rpc::kExtend;
+    case CaseCommand::kStartWork: return Rpc::kStartWork;
+    case CaseCommand::kReveal: return Rpc::kRevealCitizen;
+    case CaseCommand::kFire:
+    case CaseCommand::ACTION_NOT_SET: break;
+  }
+  return Rpc::kAddNote;  // not reached for a validated command other than a timer
 }
 
 bool IsOpen(CaseStatus status) {
@@ -167,23 +194,14 @@ Status Lifecycle::Step::RequireRole(std::initializer_list<std::string_view> role
   return Error(reason::ROLE_NOT_ALLOWED, "role '" + actor_.role + "' may not " + command_ + " a case");
 }
 
-bool Lifecycle::Step::InScope(const Case& c) const {
-  if (actor_.role == kAdmin || actor_.role == kSystem) return true;
-  if (actor_.role == kDepartment) {
-    if (c.department_code() == actor_.id) return true;
-    for (const auto& t : c.subtasks()) {
-      if (t.department_code() == actor_.id) return true;
-    }
-    return actor_.scope.empty() || actor_.scope == "*" ? false : dir_.IsWithin(c.unit_code(), actor_.scope);
-  }
-  if (actor_.scope.empty() || actor_.scope == "*") return true;
-  return dir_.IsWithin(c.unit_code(), actor_.scope) ||
-         (!c.escalation_unit_code().empty() && dir_.IsWithin(c.escalation_unit_code(), actor_.scope));
+Status Lifecycle::Step::Admit(policy::Rpc rpc, const Case& c) const {
+  const auto role = policy::RoleFromName(actor_.role);
+  if (!role) return Error(reason::ROLE_NOT_ALLOWED, "role '" + actor_.role + "' may not " + command_ + " a case");
+  return policy::AdmitCase(dir_, policy::Caller{actor_.id, *role, actor_.scope}, rpc, c);
 }
 
-Status Lifecycle::Step::RequireScope(const Case& c) const {
-  if (InScope(c)) return Status::Ok();
-  return Error(reason::OUT_OF_SCOPE, "case " + c.id() + " (unit " + c.unit_code() + ") is outside the caller's scope");
+bool Lifecycle::Step::UnitInScope(const std::string& unit) const {
+  return policy::IsWholeScope(actor_.scope) || dir_.IsWithin(unit, actor_.scope);
 }
 
 void Lifecycle::Step::SetStageDue(bool accept_stage, Micros start) {
@@ -370,7 +388,7 @@ StatusOr<Transition> Lifecycle::Apply(const Directory& dir, const Case& current,
   if (command.has_fire()) {
     GRID_RETURN_IF_ERROR(step.RequireRole({kSystem}));
   } else {
-    GRID_RETURN_IF_ERROR(step.RequireScope(current));
+    GRID_RETURN_IF_ERROR(step.Admit(CommandRpc(command), current));
   }
   const uint64_t expected = CommandExpectedVersion(command);
   if (expected != 0 && expected != current.version()) {
@@ -407,6 +425,7 @@ Status Lifecycle::Step::Run(const CaseCommand& command, const Case* master) {
     case CaseCommand::kResume: return Resume(command.resume());
     case CaseCommand::kExtend: return Extend(command.extend());
     case CaseCommand::kFire: return FireDeadline(command.fire());
+    case CaseCommand::kReveal: return RevealCitizen(command.reveal());
     case CaseCommand::ACTION_NOT_SET: break;
   }
   return Error(reason::MISSING_ACTION, "the command names no action");

@@ -11,13 +11,16 @@
 //   open --Merge--> MERGED (the master records the duplicate)
 //   open, not yet resolved --Cancel--> CANCELLED
 //   open --Escalate--> same status, supervised one level higher
+//   any --RevealCitizen--> same status: a CITIZEN_REVEALED event, nothing else
 //
 // Apply never reads a clock or storage: it maps (case, command, actor, now,
 // directory) to the next case and the events that record the change, or to
 // an error that changes nothing:
 //   FAILED_PRECONDITION ILLEGAL_TRANSITION  the state does not allow it
 //   PERMISSION_DENIED   ROLE_NOT_ALLOWED    the actor's role may not do it
-//   PERMISSION_DENIED   OUT_OF_SCOPE        the case is outside the actor's scope
+//   PERMISSION_DENIED   OUT_OF_SCOPE        the case is outside the actor's reach
+// Both come from the authorization policy (engine/policy.h), checked on the
+// stored case before anything else.
 //   ABORTED             VERSION_MISMATCH    expected_version is stale
 //   INVALID_ARGUMENT    (field reasons, see ValidateCommand)
 //
@@ -40,6 +43,7 @@
 #include "engine/calendar.h"
 #include "engine/deadline.h"
 #include "engine/directory.h"
+#include "engine/policy.h"
 #include "engine/router.h"
 #include "engine/status.h"
 #include "grid/v1/service.pb.h"
@@ -91,6 +95,9 @@ const std::string& CommandCaseId(const grid::v1::CaseCommand& command);
 uint64_t CommandExpectedVersion(const grid::v1::CaseCommand& command);
 // The command's name, e.g. "accept", for messages.
 const char* CommandName(const grid::v1::CaseCommand& command);
+// The RPC a command comes from, for the authorization policy.
+// REQUIRES: the command has an action other than a FireDeadline.
+policy::Rpc CommandRpc(const grid::v1::CaseCommand& command);
 
 // Field checks that need no case: INVALID_ARGUMENT with reasons
 // MISSING_CASE_ID, INVALID_CASE_ID, MISSING_ACTION, INVALID_UTF8,

@@ -15,20 +15,12 @@ namespace grid {
 using grid::v1::CaseEvent;
 using grid::v1::CaseStatus;
 using lifecycle_internal::FromTs;
-using lifecycle_internal::kAdmin;
-using lifecycle_internal::kCallCenter;
-using lifecycle_internal::kDepartment;
-using lifecycle_internal::kDispatchers;
-using lifecycle_internal::kGridWorker;
-using lifecycle_internal::kHandlers;
-using lifecycle_internal::kSupervisor;
 using lifecycle_internal::OneOf;
 using lifecycle_internal::Ts;
 
 Status Lifecycle::Step::Accept(const grid::v1::AcceptRequest& r) {
   Case& c = next;
   const CaseStatus s = current_.status();
-  GRID_RETURN_IF_ERROR(RequireRole(kHandlers));
   if (s != grid::v1::CASE_STATUS_ROUTED) return IllegalTransition();
   if (!c.has_accepted_at()) {
     *c.mutable_accepted_at() = Ts(now_);
@@ -42,7 +34,6 @@ Status Lifecycle::Step::Accept(const grid::v1::AcceptRequest& r) {
 
 Status Lifecycle::Step::StartWork(const grid::v1::StartWorkRequest& r) {
   const CaseStatus s = current_.status();
-  GRID_RETURN_IF_ERROR(RequireRole(kHandlers));
   if (s != grid::v1::CASE_STATUS_ACCEPTED) return IllegalTransition();
   StartWorkIfAccepted(r.note());
   return Status::Ok();
@@ -57,7 +48,6 @@ Status Lifecycle::Step::AddNote(const grid::v1::AddNoteRequest& r) {
 Status Lifecycle::Step::Resolve(const grid::v1::ResolveRequest& r) {
   Case& c = next;
   const CaseStatus s = current_.status();
-  GRID_RETURN_IF_ERROR(RequireRole(kHandlers));
   if (!OneOf(s, {grid::v1::CASE_STATUS_ACCEPTED, grid::v1::CASE_STATUS_IN_PROGRESS})) {
     return IllegalTransition();
   }
@@ -78,7 +68,6 @@ Status Lifecycle::Step::Resolve(const grid::v1::ResolveRequest& r) {
 Status Lifecycle::Step::RecordCallback(const grid::v1::RecordCallbackRequest& r) {
   Case& c = next;
   const CaseStatus s = current_.status();
-  GRID_RETURN_IF_ERROR(RequireRole(kDispatchers));
   if (s != grid::v1::CASE_STATUS_RESOLVED) return IllegalTransition();
   auto* cb = c.mutable_callback();
   cb->set_satisfied(r.satisfied());
@@ -93,7 +82,6 @@ Status Lifecycle::Step::RecordCallback(const grid::v1::RecordCallbackRequest& r)
 Status Lifecycle::Step::Close(const grid::v1::CloseRequest& r) {
   Case& c = next;
   const CaseStatus s = current_.status();
-  GRID_RETURN_IF_ERROR(RequireRole(kDispatchers));
   if (s != grid::v1::CASE_STATUS_CALLED_BACK) return IllegalTransition();
   *c.mutable_closed_at() = Ts(now_);
   Emit(grid::v1::EVENT_TYPE_CLOSED, grid::v1::CASE_STATUS_CLOSED, r.note());
@@ -103,7 +91,6 @@ Status Lifecycle::Step::Close(const grid::v1::CloseRequest& r) {
 Status Lifecycle::Step::Reopen(const grid::v1::ReopenRequest& r) {
   Case& c = next;
   const CaseStatus s = current_.status();
-  GRID_RETURN_IF_ERROR(RequireRole(kDispatchers));
   const bool unsatisfied = s == grid::v1::CASE_STATUS_CALLED_BACK && !c.callback().satisfied();
   if (!unsatisfied && s != grid::v1::CASE_STATUS_CLOSED) {
     if (s == grid::v1::CASE_STATUS_CALLED_BACK) {
@@ -132,7 +119,6 @@ Status Lifecycle::Step::Reopen(const grid::v1::ReopenRequest& r) {
 Status Lifecycle::Step::Merge(const grid::v1::MergeRequest& r, const Case* master) {
   Case& c = next;
   const CaseStatus s = current_.status();
-  GRID_RETURN_IF_ERROR(RequireRole(kDispatchers));
   if (!IsOpen(s)) return IllegalTransition();
   if (master == nullptr) {
     return Error(reason::CASE_NOT_FOUND, "master case " + r.master_case_id() + " does not exist");
@@ -141,7 +127,7 @@ Status Lifecycle::Step::Merge(const grid::v1::MergeRequest& r, const Case* maste
     return Error(reason::MASTER_NOT_OPEN,
                  "master case " + master->id() + " is " + grid::v1::CaseStatus_Name(master->status()));
   }
-  GRID_RETURN_IF_ERROR(RequireScope(*master));
+  GRID_RETURN_IF_ERROR(Admit(policy::Rpc::kMerge, *master));
   c.set_merged_into(master->id());
   CaseEvent* e = Emit(grid::v1::EVENT_TYPE_MERGED, grid::v1::CASE_STATUS_MERGED, r.note());
   e->set_related_case_id(master->id());
@@ -156,7 +142,6 @@ Status Lifecycle::Step::Merge(const grid::v1::MergeRequest& r, const Case* maste
 Status Lifecycle::Step::Cancel(const grid::v1::CancelRequest& r) {
   Case& c = next;
   const CaseStatus s = current_.status();
-  GRID_RETURN_IF_ERROR(RequireRole(kDispatchers));
   if (!IsOpen(s) || OneOf(s, {grid::v1::CASE_STATUS_RESOLVED, grid::v1::CASE_STATUS_CALLED_BACK})) {
     return IllegalTransition();
   }
@@ -168,7 +153,6 @@ Status Lifecycle::Step::Cancel(const grid::v1::CancelRequest& r) {
 Status Lifecycle::Step::Wait(const grid::v1::WaitRequest& r) {
   Case& c = next;
   const CaseStatus s = current_.status();
-  GRID_RETURN_IF_ERROR(RequireRole(kHandlers));
   if (!OneOf(s, {grid::v1::CASE_STATUS_ACCEPTED, grid::v1::CASE_STATUS_IN_PROGRESS})) {
     return IllegalTransition();
   }
@@ -186,7 +170,6 @@ Status Lifecycle::Step::Wait(const grid::v1::WaitRequest& r) {
 Status Lifecycle::Step::Resume(const grid::v1::ResumeRequest& r) {
   Case& c = next;
   const CaseStatus s = current_.status();
-  GRID_RETURN_IF_ERROR(RequireRole({kGridWorker, kDepartment, kSupervisor, kCallCenter, kAdmin}));
   if (s != grid::v1::CASE_STATUS_WAITING) return IllegalTransition();
   for (auto& p : *c.mutable_deadlines()->mutable_pauses()) {
     if (!p.has_to()) *p.mutable_to() = Ts(std::max(now_, FromTs(p.from()) + 1));
@@ -204,7 +187,6 @@ Status Lifecycle::Step::Resume(const grid::v1::ResumeRequest& r) {
 Status Lifecycle::Step::Extend(const grid::v1::ExtendRequest& r) {
   Case& c = next;
   const CaseStatus s = current_.status();
-  GRID_RETURN_IF_ERROR(RequireRole({kSupervisor, kAdmin}));
   if (!OneOf(s, {grid::v1::CASE_STATUS_ROUTED, grid::v1::CASE_STATUS_ACCEPTED, grid::v1::CASE_STATUS_IN_PROGRESS,
                  grid::v1::CASE_STATUS_WAITING})) {
     return IllegalTransition();
@@ -223,6 +205,12 @@ Status Lifecycle::Step::Extend(const grid::v1::ExtendRequest& r) {
     c.mutable_deadlines()->set_resolve_warned(false);
   }
   Emit(grid::v1::EVENT_TYPE_EXTENDED, s, r.note());
+  return Status::Ok();
+}
+
+Status Lifecycle::Step::RevealCitizen(const grid::v1::RevealCitizenRequest& r) {
+  // The audit record alone: status, clocks and indexes stay as they are.
+  Emit(grid::v1::EVENT_TYPE_CITIZEN_REVEALED, current_.status(), r.note());
   return Status::Ok();
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engine/lifecycle.h"
+#include "engine/policy.h"
 #include "engine/timestamp.h"
 
 namespace grid {
@@ -31,15 +32,7 @@ inline Micros FromTs(const google::protobuf::Timestamp& ts) { return FromTimesta
 
 inline constexpr std::string_view kAdmin = "admin";
 inline constexpr std::string_view kSystem = "system";
-inline constexpr std::string_view kCallCenter = "call_center";
-inline constexpr std::string_view kGridWorker = "grid_worker";
 inline constexpr std::string_view kDepartment = "department";
-inline constexpr std::string_view kSupervisor = "supervisor";
-
-// Roles that work a case in the field (签收, 退单, 答复 ...).
-inline constexpr std::initializer_list<std::string_view> kHandlers = {kGridWorker, kDepartment, kSupervisor, kAdmin};
-// Roles that speak for the hotline and its supervisors (回访, 办结, 合并 ...).
-inline constexpr std::initializer_list<std::string_view> kDispatchers = {kCallCenter, kSupervisor, kAdmin};
 
 inline bool IsBlank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
@@ -78,6 +71,7 @@ decltype(auto) VisitCommand(const grid::v1::CaseCommand& c, Fn&& fn) {
     case CaseCommand::kResume: return fn(c.resume());
     case CaseCommand::kExtend: return fn(c.extend());
     case CaseCommand::kStartWork: return fn(c.start_work());
+    case CaseCommand::kReveal: return fn(c.reveal());
     case CaseCommand::kFire:
     case CaseCommand::ACTION_NOT_SET: break;
   }
@@ -115,9 +109,11 @@ class Lifecycle::Step {
   Status RequireRole(std::initializer_list<std::string_view> roles) const;
   // FAILED_PRECONDITION ILLEGAL_TRANSITION for this command in the current status.
   Status IllegalTransition() const;
-  bool InScope(const Case& c) const;
-  // PERMISSION_DENIED OUT_OF_SCOPE unless InScope(c).
-  Status RequireScope(const Case& c) const;
+  // The authorization policy (engine/policy.h) for `rpc` on case `c`:
+  // PERMISSION_DENIED ROLE_NOT_ALLOWED or OUT_OF_SCOPE.
+  Status Admit(policy::Rpc rpc, const Case& c) const;
+  // Whether `unit` lies within the actor's scope.
+  bool UnitInScope(const std::string& unit) const;
 
   // Recomputes one stage's due and warning point from its start, skipping
   // the recorded pauses. No rule, or an open pause before the due: no timer.
@@ -155,6 +151,7 @@ class Lifecycle::Step {
   Status Wait(const grid::v1::WaitRequest& r);
   Status Resume(const grid::v1::ResumeRequest& r);
   Status Extend(const grid::v1::ExtendRequest& r);
+  Status RevealCitizen(const grid::v1::RevealCitizenRequest& r);
   // lifecycle_routing.cc
   Status Reject(const grid::v1::RejectRequest& r);
   Status Transfer(const grid::v1::TransferRequest& r);

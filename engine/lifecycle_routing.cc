@@ -17,13 +17,6 @@ namespace grid {
 using grid::v1::CaseEvent;
 using grid::v1::CaseStatus;
 using lifecycle_internal::IsBlank;
-using lifecycle_internal::kAdmin;
-using lifecycle_internal::kCallCenter;
-using lifecycle_internal::kDepartment;
-using lifecycle_internal::kDispatchers;
-using lifecycle_internal::kGridWorker;
-using lifecycle_internal::kHandlers;
-using lifecycle_internal::kSupervisor;
 using lifecycle_internal::OneOf;
 using lifecycle_internal::ParentOf;
 using lifecycle_internal::Ts;
@@ -47,7 +40,6 @@ std::string CommonParent(const Directory& dir, const std::string& a, const std::
 Status Lifecycle::Step::Reject(const grid::v1::RejectRequest& r) {
   Case& c = next;
   const CaseStatus s = current_.status();
-  GRID_RETURN_IF_ERROR(RequireRole(kHandlers));
   if (!OneOf(s, {grid::v1::CASE_STATUS_ROUTED, grid::v1::CASE_STATUS_ACCEPTED})) {
     return IllegalTransition();
   }
@@ -162,7 +154,6 @@ Status Lifecycle::Step::Reject(const grid::v1::RejectRequest& r) {
 Status Lifecycle::Step::Transfer(const grid::v1::TransferRequest& r) {
   Case& c = next;
   const CaseStatus s = current_.status();
-  GRID_RETURN_IF_ERROR(RequireRole(kDispatchers));
   if (!OneOf(s, {grid::v1::CASE_STATUS_ROUTED, grid::v1::CASE_STATUS_ACCEPTED, grid::v1::CASE_STATUS_IN_PROGRESS})) {
     return IllegalTransition();
   }
@@ -172,8 +163,8 @@ Status Lifecycle::Step::Transfer(const grid::v1::TransferRequest& r) {
   if (r.unit_code() == c.unit_code() && !c.arbitration()) {
     return Error(reason::SAME_UNIT, "the case is already at unit " + r.unit_code());
   }
-  if (!actor_.scope.empty() && actor_.scope != "*" && actor_.role != kAdmin && actor_.role != kCallCenter &&
-      !dir_.IsWithin(r.unit_code(), actor_.scope)) {
+  // Scope binds where a case goes as well as where it is, for every role.
+  if (!UnitInScope(r.unit_code())) {
     return Error(reason::OUT_OF_SCOPE, "unit " + r.unit_code() + " is outside the caller's scope");
   }
   RouteInput in;
@@ -192,7 +183,6 @@ Status Lifecycle::Step::Transfer(const grid::v1::TransferRequest& r) {
 
 Status Lifecycle::Step::Escalate(const grid::v1::EscalateRequest& r) {
   const CaseStatus s = current_.status();
-  GRID_RETURN_IF_ERROR(RequireRole({kGridWorker, kDepartment, kSupervisor, kCallCenter, kAdmin}));
   if (!OneOf(s, {grid::v1::CASE_STATUS_ROUTED, grid::v1::CASE_STATUS_ACCEPTED, grid::v1::CASE_STATUS_IN_PROGRESS,
                  grid::v1::CASE_STATUS_WAITING})) {
     return IllegalTransition();

@@ -48,7 +48,7 @@ Status ValidateCommand(const CaseCommand& command, const LifecycleOptions& optio
   // Actions whose note is required: it is the record of what was done or why.
   const bool note_required = command.has_add_note() || command.has_resolve() || command.has_reopen() ||
                              command.has_cancel() || command.has_escalate() || command.has_wait() ||
-                             command.has_extend();
+                             command.has_extend() || command.has_reveal();
   GRID_RETURN_IF_ERROR(VisitCommand(
       command, [&](const auto& r) { return CheckText("note", r.note(), options.max_note_chars, note_required); }));
 

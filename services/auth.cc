@@ -1,11 +1,10 @@
-// Authentication and authorisation: see auth.h.
+// Authentication: see auth.h.
 #include "services/auth.h"
 
 #include <fstream>
 #include <sstream>
 
 #include "engine/reasons.h"
-#include "engine/text.h"
 
 namespace grid::services {
 namespace {
@@ -34,21 +33,6 @@ bool IsCallerId(std::string_view id) {
     if (!ok) return false;
   }
   return true;
-}
-
-// Keeps the first code point of a name and masks the rest.
-std::string MaskName(const std::string& name) {
-  if (name.empty()) return name;
-  size_t first = 1;
-  while (first < name.size() && (static_cast<unsigned char>(name[first]) & 0xC0) == 0x80) ++first;
-  size_t rest = text::CodePointCount(std::string_view(name).substr(first));
-  return name.substr(0, first) + std::string(rest, '*');
-}
-
-// Keeps the first three and last four digits.
-std::string MaskPhone(const std::string& phone) {
-  if (phone.size() <= 7) return std::string(phone.size(), '*');
-  return phone.substr(0, 3) + std::string(phone.size() - 7, '*') + phone.substr(phone.size() - 4);
 }
 
 }  // namespace
@@ -122,37 +106,6 @@ StatusOr<Principal> Authenticator::Authenticate(const grpc::CallbackServerContex
   auto it = tokens_.find(std::string(auth.substr(kBearer.size())));
   if (it == tokens_.end()) return Error(reason::UNKNOWN_TOKEN, "the token is not known");
   return it->second;
-}
-
-Status Authorize(const Principal& p, Action action) {
-  bool ok = false;
-  switch (action) {
-    case Action::kSubmitCase:
-      ok = p.role == Role::kCallCenter || p.role == Role::kGridWorker || p.role == Role::kAdmin;
-      break;
-    case Action::kReadCase:
-    case Action::kReadDirectory: ok = true; break;
-    case Action::kChangeDirectory:
-    case Action::kOperate: ok = p.role == Role::kAdmin; break;
-  }
-  if (ok) return Status::Ok();
-  return Error(reason::ROLE_NOT_ALLOWED, std::string("role ") + RoleName(p.role) + " may not do this");
-}
-
-Status CheckScope(const Principal& p, const Directory& directory, std::string_view unit_code) {
-  if (p.scope.empty() || directory.IsWithin(unit_code, p.scope)) return Status::Ok();
-  return Error(reason::OUT_OF_SCOPE, std::string(unit_code) + " is outside the caller's scope " + p.scope);
-}
-
-bool SeesCitizen(const Principal& p) {
-  return p.role == Role::kCallCenter || p.role == Role::kGridWorker || p.role == Role::kAdmin;
-}
-
-void MaskCitizen(const Principal& p, grid::v1::Case* c) {
-  if (SeesCitizen(p)) return;
-  auto* citizen = c->mutable_citizen();
-  citizen->set_name(MaskName(citizen->name()));
-  citizen->set_phone(MaskPhone(citizen->phone()));
 }
 
 }  // namespace grid::services

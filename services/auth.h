@@ -1,5 +1,5 @@
-// Identity and scope: the one place where every call's caller is established
-// and its permissions are checked.
+// Identity: the one place where every call's caller is established. What a
+// caller may do is the authorization policy's (services/policy.h).
 //
 // Callers present "authorization: Bearer <token>". A token file maps tokens to
 // principals, one per line:   <token> <role> <scope-unit-code|*> <caller-id>
@@ -35,10 +35,6 @@ struct Principal {
   std::string scope;  // empty: everything
 };
 
-// What a call wants to do, for Authorize.
-// kOperate: the server's upkeep (Operations: backups), admins only.
-enum class Action { kSubmitCase, kReadCase, kReadDirectory, kChangeDirectory, kOperate };
-
 class Authenticator {
  public:
   // Open mode: no tokens.
@@ -57,17 +53,5 @@ class Authenticator {
   bool open_ = true;
   std::unordered_map<std::string, Principal> tokens_;
 };
-
-// PERMISSION_DENIED (ROLE_NOT_ALLOWED) when the role may not do `action`.
-Status Authorize(const Principal& principal, Action action);
-// PERMISSION_DENIED (OUT_OF_SCOPE) when `unit_code` is not within the
-// principal's scope.
-Status CheckScope(const Principal& principal, const Directory& directory, std::string_view unit_code);
-
-// Masks the citizen's name and phone for roles that do not call citizens back
-// (department, supervisor, town office): "张*", "138****5678".
-void MaskCitizen(const Principal& principal, grid::v1::Case* c);
-// Whether MaskCitizen leaves this principal's cases as they are.
-bool SeesCitizen(const Principal& principal);
 
 }  // namespace grid::services

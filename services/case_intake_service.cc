@@ -16,15 +16,17 @@ namespace grid::services {
 grpc::ServerUnaryReactor* CaseIntakeService::SubmitCase(grpc::CallbackServerContext* context,
                                                         const grpc::ByteBuffer* raw_request,
                                                         grpc::ByteBuffer* raw_response) {
-  auto principal = Admit(*deps_, *context, Action::kSubmitCase);
+  auto principal = Admit(*deps_, *context, policy::Rpc::kSubmitCase);
   if (!principal.ok()) return Respond(context, principal.status());
   CaseWriter::Submission s;
   grid::v1::SubmitCaseRequest& request = s.request;
   if (Status st = ParseRequest(*raw_request, &request); !st.ok()) return Respond(context, st);
   auto dir = deps_->directory->Get();
   if (Status st = ValidateSubmit(request, *dir, deps_->limits); !st.ok()) return Respond(context, st);
-  if (!request.unit_code().empty()) {
-    if (Status st = CheckScope(*principal, *dir, request.unit_code()); !st.ok()) return Respond(context, st);
+  // The unit the operator names must be within the caller's scope; where
+  // the router sends the case need not be (the caller can read it back).
+  if (Status st = AdmitUnit(*principal, *dir, policy::Rpc::kSubmitCase, request.unit_code()); !st.ok()) {
+    return Respond(context, st);
   }
   auto routing = deps_->router->Route(*dir, RouteInputOf(request, *principal));
   if (!routing.ok()) return Respond(context, routing.status());

@@ -197,7 +197,7 @@ void FillFigures(const storage::Counters& c, UnitRef unit, grid::v1::CaseFigures
 grpc::ServerUnaryReactor* CaseQueryService::GetCase(grpc::CallbackServerContext* context,
                                                     const grid::v1::GetCaseRequest* request,
                                                     grid::v1::GetCaseResponse* response) {
-  auto principal = Admit(*deps_, *context, Action::kReadCase);
+  auto principal = Admit(*deps_, *context, policy::Rpc::kGetCase);
   if (!principal.ok()) return Respond(context, principal.status());
   auto id = ParseCaseId(request->case_id());
   if (!id) {
@@ -212,7 +212,7 @@ grpc::ServerUnaryReactor* CaseQueryService::GetCase(grpc::CallbackServerContext*
       return reactor->Finish(Fail(context, Error(reason::CASE_NOT_FOUND, "no case " + CaseIdToString(id))));
     }
     auto dir = deps->directory->Get();
-    if (Status s = CheckScope(p, *dir, storage::IndexedUnit(**c)); !s.ok()) {
+    if (Status s = AdmitCase(p, *dir, policy::Rpc::kGetCase, **c); !s.ok()) {
       return reactor->Finish(Fail(context, s));
     }
     auto events = deps->store->GetEvents(id);
@@ -229,7 +229,7 @@ grpc::ServerUnaryReactor* CaseQueryService::GetCase(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* CaseQueryService::ListCases(grpc::CallbackServerContext* context,
                                                       const grpc::ByteBuffer* raw_request,
                                                       grpc::ByteBuffer* raw_response) {
-  auto principal = Admit(*deps_, *context, Action::kReadCase);
+  auto principal = Admit(*deps_, *context, policy::Rpc::kListCases);
   if (!principal.ok()) return Respond(context, principal.status());
   grid::v1::ListCasesRequest parsed;
   if (Status s = ParseRequest(*raw_request, &parsed); !s.ok()) return Respond(context, s);
@@ -240,7 +240,9 @@ grpc::ServerUnaryReactor* CaseQueryService::ListCases(grpc::CallbackServerContex
   if (dir->FindUnit(query->scope) == nullptr) {
     return Respond(context, Error(reason::UNIT_NOT_FOUND, "no unit '" + query->scope + "'"));
   }
-  if (Status s = CheckScope(*principal, *dir, query->scope); !s.ok()) return Respond(context, s);
+  if (Status s = AdmitUnit(*principal, *dir, policy::Rpc::kListCases, query->scope); !s.ok()) {
+    return Respond(context, s);
+  }
   query->now = deps_->clock != nullptr ? deps_->clock->NowMicros() : 0;
   query->raw = true;
   const uint64_t fingerprint = FilterFingerprint(*request);
@@ -253,6 +255,10 @@ grpc::ServerUnaryReactor* CaseQueryService::ListCases(grpc::CallbackServerContex
         if (!page.ok()) return reactor->Finish(Fail(context, page.status()));
         auto dir = deps->directory->Get();
         const bool as_stored = SeesCitizen(p);
+        // A department lists only the cases it may read (handled by it, or
+        // summoned to), whatever its scope: those need the whole record.
+        const bool per_case = p.role == Role::kDepartment;
+        const policy::Caller caller = CallerOf(p);
         std::string out;
         grid::v1::Case c;
         for (const std::string& bytes : page->raw) {
@@ -262,14 +268,15 @@ grpc::ServerUnaryReactor* CaseQueryService::ListCases(grpc::CallbackServerContex
           }
           // Filed under the scope when written; the directory may have moved
           // a unit since: never show a case outside the caller's scope.
-          if (!CheckScope(p, *dir, unit).ok()) continue;
-          if (as_stored) {
+          if (!policy::OfUnit(*dir, caller, unit).in_scope) continue;
+          if (as_stored && !per_case) {
             AppendLengthDelimited(&out, kCasesField, bytes);
             continue;
           }
           if (!c.ParseFromString(bytes)) {
             return reactor->Finish(Fail(context, Error(reason::CORRUPT_RECORD, "a listed case cannot be parsed")));
           }
+          if (per_case && !AdmitCase(p, *dir, policy::Rpc::kGetCase, c).ok()) continue;
           MaskCitizen(p, &c);
           AppendLengthDelimited(&out, kCasesField, c.SerializeAsString());
         }
@@ -288,7 +295,7 @@ grpc::ServerUnaryReactor* CaseQueryService::ListCases(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* CaseQueryService::GetStats(grpc::CallbackServerContext* context,
                                                      const grid::v1::GetStatsRequest* request,
                                                      grid::v1::GetStatsResponse* response) {
-  auto principal = Admit(*deps_, *context, Action::kReadCase);
+  auto principal = Admit(*deps_, *context, policy::Rpc::kGetStats);
   if (!principal.ok()) return Respond(context, principal.status());
   if (request->scope_unit_code().empty()) {
     return Respond(context, Error(reason::MISSING_SCOPE, "scope_unit_code is required"));
@@ -310,7 +317,9 @@ grpc::ServerUnaryReactor* CaseQueryService::GetStats(grpc::CallbackServerContext
   if (scope == nullptr) {
     return Respond(context, Error(reason::UNIT_NOT_FOUND, "no unit '" + request->scope_unit_code() + "'"));
   }
-  if (Status s = CheckScope(*principal, *dir, scope->code()); !s.ok()) return Respond(context, s);
+  if (Status s = AdmitUnit(*principal, *dir, policy::Rpc::kGetStats, scope->code()); !s.ok()) {
+    return Respond(context, s);
+  }
 
   auto* reactor = context->DefaultReactor();
   const ServiceDeps* deps = deps_;
@@ -329,6 +338,33 @@ grpc::ServerUnaryReactor* CaseQueryService::GetStats(grpc::CallbackServerContext
     reactor->Finish(grpc::Status::OK);
   });
   if (!queued) reactor->Finish(Fail(context, QueueFull()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CaseQueryService::RevealCitizen(grpc::CallbackServerContext* context,
+                                                          const grpc::ByteBuffer* raw_request,
+                                                          grpc::ByteBuffer* raw_response) {
+  auto principal = Admit(*deps_, *context, policy::Rpc::kRevealCitizen);
+  if (!principal.ok()) return Respond(context, principal.status());
+  // One command for the case writer: Lifecycle::Apply admits it on the stored
+  // case (the same rule as GetCase's for the role) and records the event.
+  CaseWriter::Command c;
+  if (Status st = ParseRequest(*raw_request, c.command.mutable_reveal()); !st.ok()) return Respond(context, st);
+  if (Status st = ValidateCommand(c.command, deps_->lifecycle->options()); !st.ok()) return Respond(context, st);
+  c.actor = WorkActor{principal->id, RoleName(principal->role), principal->scope};
+  auto* reactor = context->DefaultReactor();
+  c.done = [reactor, context, raw_response](StatusOr<CaseWriter::CommandResult> result) {
+    if (!result.ok()) {
+      reactor->Finish(Fail(context, result.status()));
+      return;
+    }
+    grid::v1::RevealCitizenResponse response;
+    *response.mutable_citizen() = result->after.citizen();
+    if (!result->events.empty()) *response.mutable_event() = std::move(result->events.back());
+    SerializeResponse(response, raw_response);
+    reactor->Finish(grpc::Status::OK);
+  };
+  if (!deps_->intake->Execute(std::move(c))) reactor->Finish(Fail(context, QueueFull()));
   return reactor;
 }
 

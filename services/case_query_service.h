@@ -1,6 +1,7 @@
 // CaseQuery (proto/grid/v1/service.proto): GetCase, ListCases and GetStats,
 // each checked on the gRPC thread and read from the store on the read
-// executor.
+// executor; and RevealCitizen, which records its CITIZEN_REVEALED event
+// through the case writer before it answers.
 //
 // Thread-safety: holds only a pointer to ServiceDeps (service_deps.h).
 #pragma once
@@ -13,8 +14,10 @@ namespace grid::services {
 // ListCases takes and answers raw bytes: a page splices the stored records
 // (unless the caller's role sees citizens masked) instead of parsing and
 // re-serialising 100 cases, and a request with bad UTF-8 gets INVALID_UTF8.
+// So does RevealCitizen, for its note.
 class CaseQueryService final
-    : public grid::v1::CaseQuery::WithRawCallbackMethod_ListCases<grid::v1::CaseQuery::CallbackService> {
+    : public grid::v1::CaseQuery::WithRawCallbackMethod_ListCases<
+          grid::v1::CaseQuery::WithRawCallbackMethod_RevealCitizen<grid::v1::CaseQuery::CallbackService>> {
  public:
   // REQUIRES: deps outlives the service.
   explicit CaseQueryService(const ServiceDeps* deps) : deps_(deps) {}
@@ -24,6 +27,8 @@ class CaseQueryService final
                                       grpc::ByteBuffer* raw_response) override;
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context, const grid::v1::GetStatsRequest* request,
                                      grid::v1::GetStatsResponse* response) override;
+  grpc::ServerUnaryReactor* RevealCitizen(grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+                                          grpc::ByteBuffer* raw_response) override;
 
  private:
   const ServiceDeps* deps_;

@@ -41,20 +41,41 @@ std::string PageChildren(const Directory& dir, const std::string& code, const st
   return it == kids.end() || out->empty() ? "" : out->rbegin()->code();
 }
 
+// UpsertUnit's scope: the unit where it is now (if it exists) and the parent
+// it is given must both lie within the caller's scope; a root needs scope "*".
+Status AdmitUpsert(const Principal& p, const Directory& dir, const grid::v1::Unit& unit) {
+  const policy::Caller caller = CallerOf(p);
+  if (dir.FindUnit(unit.code()) != nullptr) {
+    GRID_RETURN_IF_ERROR(AdmitUnit(p, dir, policy::Rpc::kUpsertUnit, unit.code()));
+  }
+  policy::Subject parent = policy::OfUnit(dir, caller, unit.parent_code());
+  if (unit.parent_code().empty()) parent.in_scope = parent.whole_scope;
+  return policy::Decide(caller.role, policy::Rpc::kUpsertUnit, parent, "the parent of unit " + unit.code());
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* DirectoryService::GetUnit(grpc::CallbackServerContext* context,
                                                     const grid::v1::GetUnitRequest* request,
                                                     grid::v1::GetUnitResponse* response) {
-  auto principal = Admit(*deps_, *context, Action::kReadDirectory);
+  auto principal = Admit(*deps_, *context, policy::Rpc::kGetUnit);
   if (!principal.ok()) return Respond(context, principal.status());
   auto dir = deps_->directory->Get();
   const UnitRef u = dir->FindUnit(request->code());
   if (u == nullptr) return Respond(context, Error(reason::UNIT_NOT_FOUND, "no unit '" + request->code() + "'"));
+  if (Status s = AdmitUnit(*principal, *dir, policy::Rpc::kGetUnit, u->code()); !s.ok()) return Respond(context, s);
   *response->mutable_unit() = u->ToProto();
   for (const auto a : dir->Ancestors(u->code())) *response->add_ancestors() = Summarise(*dir, *a);
   response->set_next_page_token(PageChildren(*dir, u->code(), "", 100, response->mutable_children()));
-  for (const auto* m : dir->MembersOf(u->code())) *response->add_members() = *m;
+  // Members only of units within the scope (not of those above it), with
+  // their contacts masked for roles that do not dispatch.
+  if (policy::OfUnit(*dir, CallerOf(*principal), u->code()).in_scope) {
+    for (const auto* m : dir->MembersOf(u->code())) {
+      auto* out = response->add_members();
+      *out = *m;
+      MaskMember(*principal, out);
+    }
+  }
   response->set_directory_version(dir->version());
   if (!dir->HasBoundary(u->code())) return Respond(context, Status::Ok());
   // The directory in memory keeps no boundaries: read it from the store, off
@@ -74,7 +95,7 @@ grpc::ServerUnaryReactor* DirectoryService::GetUnit(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* DirectoryService::ListChildren(grpc::CallbackServerContext* context,
                                                          const grid::v1::ListChildrenRequest* request,
                                                          grid::v1::ListChildrenResponse* response) {
-  auto principal = Admit(*deps_, *context, Action::kReadDirectory);
+  auto principal = Admit(*deps_, *context, policy::Rpc::kListChildren);
   if (!principal.ok()) return Respond(context, principal.status());
   if (request->page_size() > 1000) {
     return Respond(context, Error(reason::INVALID_PAGE_SIZE, "page_size must be at most 1000"));
@@ -82,6 +103,9 @@ grpc::ServerUnaryReactor* DirectoryService::ListChildren(grpc::CallbackServerCon
   auto dir = deps_->directory->Get();
   if (!request->code().empty() && dir->FindUnit(request->code()) == nullptr) {
     return Respond(context, Error(reason::UNIT_NOT_FOUND, "no unit '" + request->code() + "'"));
+  }
+  if (Status s = AdmitUnit(*principal, *dir, policy::Rpc::kListChildren, request->code()); !s.ok()) {
+    return Respond(context, s);
   }
   size_t limit = request->page_size() == 0 ? 100 : request->page_size();
   response->set_next_page_token(
@@ -98,9 +122,14 @@ class ImportReactor final : public grpc::ServerReadReactor<grid::v1::ImportChunk
  public:
   ImportReactor(const ServiceDeps* deps, grpc::CallbackServerContext* context, grid::v1::ImportResponse* response)
       : deps_(deps), context_(context), response_(response) {
-    auto principal = Admit(*deps_, *context_, Action::kChangeDirectory);
+    auto principal = Admit(*deps_, *context_, policy::Rpc::kImport);
     if (!principal.ok()) {
       Finish(Fail(context_, principal.status()));
+      return;
+    }
+    // An import may replace the whole directory: only with scope "*".
+    if (Status s = AdmitUnit(*principal, *deps_->directory->Get(), policy::Rpc::kImport, ""); !s.ok()) {
+      Finish(Fail(context_, s));
       return;
     }
     StartRead(&chunk_);
@@ -179,9 +208,12 @@ grpc::ServerReadReactor<grid::v1::ImportChunk>* DirectoryService::Import(grpc::C
 grpc::ServerUnaryReactor* DirectoryService::UpsertUnit(grpc::CallbackServerContext* context,
                                                        const grid::v1::UpsertUnitRequest* request,
                                                        grid::v1::UpsertUnitResponse* response) {
-  auto principal = Admit(*deps_, *context, Action::kChangeDirectory);
+  auto principal = Admit(*deps_, *context, policy::Rpc::kUpsertUnit);
   if (!principal.ok()) return Respond(context, principal.status());
   if (!request->has_unit()) return Respond(context, Error(reason::MISSING_UNIT, "unit is required"));
+  if (Status s = AdmitUpsert(*principal, *deps_->directory->Get(), request->unit()); !s.ok()) {
+    return Respond(context, s);
+  }
   auto* reactor = context->DefaultReactor();
   const ServiceDeps* deps = deps_;
   bool queued = deps_->executor->TrySubmit([deps, reactor, context, request, response] {
@@ -199,7 +231,7 @@ grpc::ServerUnaryReactor* DirectoryService::UpsertUnit(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* DirectoryService::RouteCase(grpc::CallbackServerContext* context,
                                                       const grid::v1::RouteCaseRequest* request,
                                                       grid::v1::RouteCaseResponse* response) {
-  auto principal = Admit(*deps_, *context, Action::kReadDirectory);
+  auto principal = Admit(*deps_, *context, policy::Rpc::kRouteCase);
   if (!principal.ok()) return Respond(context, principal.status());
   if (request->category().empty()) return Respond(context, Error(reason::MISSING_CATEGORY, "category is required"));
   if (request->has_location()) {
@@ -212,9 +244,18 @@ grpc::ServerUnaryReactor* DirectoryService::RouteCase(grpc::CallbackServerContex
     return Respond(context, Error(reason::ADDRESS_TOO_LONG, "address is too long"));
   }
   auto dir = deps_->directory->Get();
+  if (Status s = AdmitUnit(*principal, *dir, policy::Rpc::kRouteCase, request->unit_code()); !s.ok()) {
+    return Respond(context, s);
+  }
   auto routing = deps_->router->Route(*dir, RouteInputOf(*request, *principal));
   if (!routing.ok()) return Respond(context, routing.status());
   *response->mutable_routing() = std::move(routing).value();
+  // Where a case would go is anyone's to know; who there would take it is
+  // not, outside the caller's scope.
+  if (!policy::OfUnit(*dir, CallerOf(*principal), response->routing().unit_code()).in_scope) {
+    response->mutable_routing()->clear_assignee_member_id();
+    response->mutable_routing()->clear_assignee_explanation();
+  }
   return Respond(context, Status::Ok());
 }
 

@@ -367,7 +367,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* FeedService::Watch(grpc::CallbackSer
                                                                const grpc::ByteBuffer* raw_request) {
   auto principal = deps_->auth->Authenticate(*context);
   if (!principal.ok()) return new Refusal(context, principal.status());
-  if (Status st = Authorize(*principal, Action::kReadCase); !st.ok()) return new Refusal(context, st);
+  if (Status st = AdmitRole(*principal, policy::Rpc::kWatch); !st.ok()) return new Refusal(context, st);
   grid::v1::WatchRequest req;
   if (Status st = ParseRequest(*raw_request, &req); !st.ok()) return new Refusal(context, st);
   const grid::v1::WatchRequest* request = &req;
@@ -377,7 +377,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* FeedService::Watch(grpc::CallbackSer
     if (dir->FindUnit(scope) == nullptr) {
       return new Refusal(context, Error(reason::UNKNOWN_UNIT, "no unit " + scope + " in the directory"));
     }
-    if (Status st = CheckScope(*principal, *dir, scope); !st.ok()) return new Refusal(context, st);
+    if (Status st = AdmitUnit(*principal, *dir, policy::Rpc::kWatch, scope); !st.ok()) return new Refusal(context, st);
   }
   return WatchCall::Begin(hub_, context, std::move(scope), *request);
 }

@@ -25,8 +25,12 @@ void ToProto(const storage::BackupSummary& b, grid::v1::BackupInfo* out) {
 grpc::ServerUnaryReactor* OperationsService::CreateBackup(grpc::CallbackServerContext* context,
                                                           const grid::v1::CreateBackupRequest* request,
                                                           grid::v1::CreateBackupResponse* response) {
-  auto principal = Admit(*deps_, *context, Action::kOperate);
+  auto principal = Admit(*deps_, *context, policy::Rpc::kCreateBackup);
   if (!principal.ok()) return Respond(context, principal.status());
+  // The whole store: only an admin whose scope is everything.
+  if (Status s = AdmitUnit(*principal, *deps_->directory->Get(), policy::Rpc::kCreateBackup, ""); !s.ok()) {
+    return Respond(context, s);
+  }
   auto* reactor = context->DefaultReactor();
   bool queued = deps_->executor->TrySubmit([this, reactor, context, request, response] {
     MutexLock lock(&backup_mu_);
@@ -45,8 +49,12 @@ grpc::ServerUnaryReactor* OperationsService::CreateBackup(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* OperationsService::ListBackups(grpc::CallbackServerContext* context,
                                                          const grid::v1::ListBackupsRequest* request,
                                                          grid::v1::ListBackupsResponse* response) {
-  auto principal = Admit(*deps_, *context, Action::kOperate);
+  auto principal = Admit(*deps_, *context, policy::Rpc::kListBackups);
   if (!principal.ok()) return Respond(context, principal.status());
+  // The whole store: only an admin whose scope is everything.
+  if (Status s = AdmitUnit(*principal, *deps_->directory->Get(), policy::Rpc::kListBackups, ""); !s.ok()) {
+    return Respond(context, s);
+  }
   auto* reactor = context->DefaultReactor();
   bool queued = deps_->executor->TrySubmit([this, reactor, context, request, response] {
     MutexLock lock(&backup_mu_);

@@ -2,7 +2,7 @@
 // use, and the first steps of a handler (Admit: authenticate and authorise;
 // RouteInputOf: a request's routing fields as the router's input).
 //
-// Handlers are thin: authenticate and authorise (auth.h), validate and route
+// Handlers are thin: authenticate (auth.h) and authorise (policy.h), validate and route
 // (engine/), then hand blocking work to the case writer (synced writes) or the
 // read executor (RocksDB reads, directory changes). No reaction blocks a gRPC
 // thread; a full queue answers RESOURCE_EXHAUSTED QUEUE_FULL (errors.h).
@@ -22,6 +22,7 @@
 #include "services/case_writer.h"
 #include "services/directory_manager.h"
 #include "services/executor.h"
+#include "services/policy.h"
 #include "storage/store.h"
 
 namespace grid::services {
@@ -41,12 +42,14 @@ struct ServiceDeps {
   size_t max_import_bytes = 1ull << 30;
 };
 
-// Authenticates the caller and authorises `action`; the principal, or
-// UNAUTHENTICATED / PERMISSION_DENIED (auth.h).
-inline StatusOr<Principal> Admit(const ServiceDeps& deps, const grpc::CallbackServerContext& context, Action action) {
+// Authenticates the caller and checks that its role may call `rpc` at all;
+// the principal, or UNAUTHENTICATED (auth.h) / PERMISSION_DENIED
+// ROLE_NOT_ALLOWED (policy.h). The handler then admits the unit or case the
+// request is about (AdmitUnit, AdmitCase).
+inline StatusOr<Principal> Admit(const ServiceDeps& deps, const grpc::CallbackServerContext& context, policy::Rpc rpc) {
   auto principal = deps.auth->Authenticate(context);
   if (!principal.ok()) return principal.status();
-  GRID_RETURN_IF_ERROR(Authorize(*principal, action));
+  GRID_RETURN_IF_ERROR(AdmitRole(*principal, rpc));
   return principal;
 }
 

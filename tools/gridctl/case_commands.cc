@@ -56,6 +56,13 @@ class Cases final : public CommandGroup {
     get_ = app.add_subcommand("get", "show a case and its history");
     get_->add_option("id", case_id_, "case id")->required();
 
+    auto* case_group = app.add_subcommand("case", "audited actions on one case");
+    case_group->require_subcommand(1);
+    reveal_ = case_group->add_subcommand("reveal", "show the citizen's name and phone, recorded in the case's history");
+    reveal_->add_option("id", *reveal_req_.mutable_case_id(), "case id")->required();
+    reveal_->add_option("--reason", *reveal_req_.mutable_note(), "why the citizen's data is needed (recorded)")
+        ->required();
+
     unit_ = app.add_subcommand("unit", "show a unit, its ancestors, children and members");
     unit_->add_option("code", unit_code_, "unit code")->required();
 
@@ -72,6 +79,7 @@ class Cases final : public CommandGroup {
   std::optional<int> Run(const Global& g) override {
     if (sub_->parsed()) return Submit(g);
     if (get_->parsed()) return Get(g);
+    if (reveal_->parsed()) return Reveal(g);
     if (unit_->parsed()) return Unit(g);
     if (route_cmd_->parsed()) return Route(g);
     return std::nullopt;
@@ -117,6 +125,21 @@ class Cases final : public CommandGroup {
     PrintLifecycle(resp.case_());
     std::printf("history\n");
     for (const auto& e : resp.events()) std::printf("  %s  %s\n", FormatTime(e.at()).c_str(), EventLine(e).c_str());
+    return 0;
+  }
+
+  int Reveal(const Global& g) {
+    auto stub = v1::CaseQuery::NewStub(Connect(g));
+    auto ctx = NewContext(g);
+    v1::RevealCitizenResponse resp;
+    grpc::Status st = stub->RevealCitizen(ctx.get(), reveal_req_, &resp);
+    if (!st.ok()) return Report(st);
+    if (g.json) {
+      PrintJson(resp);
+      return 0;
+    }
+    std::printf("citizen     %s  %s\n", resp.citizen().name().c_str(), resp.citizen().phone().c_str());
+    std::printf("recorded    %s  %s\n", FormatTime(resp.event().at()).c_str(), EventLine(resp.event()).c_str());
     return 0;
   }
 
@@ -200,6 +223,8 @@ class Cases final : public CommandGroup {
   // get
   CLI::App* get_ = nullptr;
   std::string case_id_;
+  CLI::App* reveal_ = nullptr;
+  v1::RevealCitizenRequest reveal_req_;
   // unit
   CLI::App* unit_ = nullptr;
   std::string unit_code_;

@@ -2,6 +2,7 @@
 //
 //   submit  --category C (--lat Y --lon X | --address A | --unit U) --description D [--idempotency-key K] ...
 //   get     CASE_ID
+//   case reveal CASE_ID --reason R   (the citizen, unmasked; recorded in the history)
 //   unit    CODE
 //   route   --category C [--lat Y --lon X] [--address A] [--unit U]
 #pragma once

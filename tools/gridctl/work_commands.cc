@@ -83,6 +83,7 @@ grpc::Status SendWork(v1::CaseWork::Stub& stub, grpc::ClientContext* ctx, const 
     case v1::CaseCommand::kWait: return stub.Wait(ctx, c.wait(), resp);
     case v1::CaseCommand::kResume: return stub.Resume(ctx, c.resume(), resp);
     case v1::CaseCommand::kExtend: return stub.Extend(ctx, c.extend(), resp);
+    case v1::CaseCommand::kReveal:  // CaseQuery.RevealCitizen: gridctl case reveal
     case v1::CaseCommand::kFire:
     case v1::CaseCommand::ACTION_NOT_SET: break;
   }
