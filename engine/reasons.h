@@ -157,6 +157,7 @@ namespace grid {
   X(TOO_MUCH_TEXT, kResourceExhausted, "the unit table's codes and names exceed 4 GiB")                                \
   X(UNIT_NOT_FOUND, kNotFound, "no unit has this code")                                                                \
   X(UNKNOWN_CATEGORY, kInvalidArgument, "the category is not in the directory")                                        \
+  X(UNKNOWN_COORDINATE_SYSTEM, kInvalidArgument, "a point's coordinate_system is not one of the known systems")        \
   X(UNKNOWN_DEADLINE_CLASS, kNotFound, "the deadline policy has no rule for this class and priority")                  \
   X(UNKNOWN_DEPARTMENT, kInvalidArgument, "the department is not in the directory")                                    \
   X(UNKNOWN_MEMBER, kInvalidArgument, "the member is not in the directory")                                            \
