@@ -159,7 +159,8 @@ namespace grid {
   X(TOO_MUCH_TEXT, kResourceExhausted, "the unit table's codes and names exceed 4 GiB")                                \
   X(UNIT_NOT_FOUND, kNotFound, "no unit has this code")                                                                \
   X(UNKNOWN_CATEGORY, kInvalidArgument, "the category is not in the directory")                                        \
-  X(UNKNOWN_COORDINATE_SYSTEM, kInvalidArgument, "a point's coordinate_system is not one of the known systems")        \
+  X(UNKNOWN_COORDINATE_SYSTEM, kInvalidArgument,                                                                       \
+    "a point or a boundary file names a coordinate system that is not known")                                          \
   X(UNKNOWN_CRS, kInvalidArgument,                                                                                     \
     "a boundary file has no usable CRS (a shapefile without .prj, a CRS PROJ cannot read)")                            \
   X(UNKNOWN_DEADLINE_CLASS, kNotFound, "the deadline policy has no rule for this class and priority")                  \

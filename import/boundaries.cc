@@ -171,6 +171,10 @@ std::vector<std::string> BoundaryReport::Lines() const {
 
 StatusOr<LoadedBoundaries> ParseGeoJsonBoundaries(std::string_view json_text, const BoundaryOptions& options,
                                                   std::string_view source_name) {
+  if (!grid::v1::CoordinateSystem_IsValid(options.coordinate_system)) {
+    return Error(reason::UNKNOWN_COORDINATE_SYSTEM, std::string(source_name) + ": coordinate system " +
+                                                        std::to_string(options.coordinate_system) + " is not known");
+  }
   LoadedBoundaries out;
   GeoJsonOptions geo;
   geo.coordinate_system = options.coordinate_system;

@@ -16,7 +16,8 @@
 //   MISSING_PROPERTY       the code, name or parent field is not a field of
 //                          the layer (the message lists the fields);
 //   NON_FINITE_COORDINATE  (as INVALID_GEOMETRY) a vertex that is NaN or
-//                          infinite after reprojection.
+//                          infinite after reprojection;
+//   UNKNOWN_COORDINATE_SYSTEM  options.coordinate_system outside the enum.
 // Nothing is imported from a file that is refused: these functions only
 // parse; the caller sends the units when everything passed.
 //
