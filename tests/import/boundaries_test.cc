@@ -132,8 +132,7 @@ TEST(BoundaryRepair, NoRepairKeepsTheStrictRefusal) {
 
 std::string Feature(const std::string& code, const std::string& rings, const std::string& parent = "city") {
   return R"({"type":"Feature","properties":{"district":")" + code + R"(","name":"District )" + code +
-         R"(","parent":")" + parent +
-         R"("},"geometry":{"type":"Polygon","coordinates":[)" + rings + "]}}";
+         R"(","parent":")" + parent + R"("},"geometry":{"type":"Polygon","coordinates":[)" + rings + "]}}";
 }
 std::string Collection(const std::vector<std::string>& features) {
   std::string out = R"({"type":"FeatureCollection","features":[)";
@@ -267,6 +266,9 @@ TEST(BoundaryCoordinates, AGcj02FileIsConvertedToWgs84) {
   const double lng = d > 0 ? 110.31 - d / 2 : 110.30 - d / 2;
   EXPECT_EQ(RoutedTo(*dir, lng, 20.005, grid::v1::COORDINATE_SYSTEM_GCJ02), "1");
   EXPECT_EQ(RoutedTo(*dir, lng, 20.005), "");
+
+  o.coordinate_system = static_cast<grid::v1::CoordinateSystem>(17);
+  EXPECT_EQ(ParseGeoJsonBoundaries(json, o, "datav.json").status().reason(), "UNKNOWN_COORDINATE_SYSTEM");
 }
 
 TEST(BoundaryFormat, ByExtensionOrByName) {
