@@ -94,6 +94,11 @@ uint64_t RequestFingerprint(const grid::v1::SubmitCaseRequest& r) {
   h.AddInt(r.has_location());
   h.AddDouble(r.location().lat());
   h.AddDouble(r.location().lng());
+  // Only when set, so that the fingerprints stored before the field existed
+  // still match their retries.
+  if (r.location().coordinate_system() != grid::v1::COORDINATE_SYSTEM_WGS84) {
+    h.AddInt(static_cast<uint64_t>(r.location().coordinate_system()));
+  }
   h.Add(r.address());
   h.Add(r.citizen().name());
   h.Add(r.citizen().phone());

@@ -57,17 +57,20 @@ Status Lifecycle::Step::Reject(const grid::v1::RejectRequest& r) {
     }
     std::optional<geo::Point> location;
     if (c.has_location()) location = geo::Point{c.location().lng(), c.location().lat()};
+    grid::v1::CoordinateSystem system = c.location().coordinate_system();
     std::string address = c.address();
     if (r.reason() == grid::v1::REJECT_REASON_WRONG_LOCATION) {
       location.reset();
       if (r.has_corrected_location()) {
         location = geo::Point{r.corrected_location().lng(), r.corrected_location().lat()};
+        system = r.corrected_location().coordinate_system();
       }
       if (!IsBlank(r.corrected_address())) address = r.corrected_address();
     }
     std::string parent = ParentOf(dir_, from);
     in.category = category;
     in.location = location;
+    in.location_system = system;
     in.address = address;
     if (r.reason() == grid::v1::REJECT_REASON_OTHER_UNIT) {
       if (dir_.FindUnit(r.suggested_unit_code()) == nullptr) {

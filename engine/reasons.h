@@ -69,6 +69,8 @@ namespace grid {
   X(INVALID_ADDRESS_COVERAGE, kInvalidArgument, "a grid's address coverage entry has an empty or invalid street")      \
   X(INVALID_ARRIVE_WITHIN, kInvalidArgument, "arrive_within_minutes is above the limit (24 h by default)")             \
   X(INVALID_ATTACHMENT_URL, kInvalidArgument, "an attachment URL is not an http(s) URL of acceptable length")          \
+  X(INVALID_BOUNDARY_FILE, kInvalidArgument,                                                                           \
+    "GDAL cannot open or read a boundary file, or a shapefile lacks its .dbf or .shx")                                 \
   X(INVALID_CASE_ID, kInvalidArgument, "a case id is not the 16-digit id of a case")                                   \
   X(INVALID_CATEGORY, kInvalidArgument, "a directory category has no handling, or no department where it needs one")   \
   X(INVALID_CHANNEL, kInvalidArgument, "channel is not a known value")                                                 \
@@ -158,14 +160,21 @@ namespace grid {
   X(TOO_MUCH_TEXT, kResourceExhausted, "the unit table's codes and names exceed 4 GiB")                                \
   X(UNIT_NOT_FOUND, kNotFound, "no unit has this code")                                                                \
   X(UNKNOWN_CATEGORY, kInvalidArgument, "the category is not in the directory")                                        \
+  X(UNKNOWN_COORDINATE_SYSTEM, kInvalidArgument,                                                                       \
+    "a point or a boundary file names a coordinate system that is not known")                                          \
+  X(UNKNOWN_CRS, kInvalidArgument,                                                                                     \
+    "a boundary file has no usable CRS (a shapefile without .prj, a CRS PROJ cannot read)")                            \
   X(UNKNOWN_DEADLINE_CLASS, kNotFound, "the deadline policy has no rule for this class and priority")                  \
   X(UNKNOWN_DEPARTMENT, kInvalidArgument, "the department is not in the directory")                                    \
   X(UNKNOWN_MEMBER, kInvalidArgument, "the member is not in the directory")                                            \
   X(UNKNOWN_PARENT, kInvalidArgument, "a unit's parent does not exist, or a grid has no parent community")             \
   X(UNKNOWN_TOKEN, kUnauthenticated, "the bearer token is not known")                                                  \
   X(UNKNOWN_UNIT, kInvalidArgument, "a unit named in the request or the directory does not exist")                     \
+  X(UNREPAIRABLE_GEOMETRY, kInvalidArgument,                                                                           \
+    "an invalid boundary that make-valid cannot turn into polygons the engine accepts")                                \
   X(UNROUTABLE, kFailedPrecondition, "no rule, location, address or fallback finds a unit for the case")               \
   X(UNSUPPORTED, kFailedPrecondition, "only a cell-grid spatial index can be saved")                                   \
+  X(UNSUPPORTED_FORMAT, kInvalidArgument, "a boundary file is not GeoJSON, TopoJSON, a Shapefile or a GeoPackage")     \
   X(VERSION_MISMATCH, kAborted, "expected_version is stale: the case has changed since")                               \
   X(WINDOW_TOO_LONG, kInvalidArgument, "a statistics window is longer than 400 days")
 

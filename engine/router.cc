@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "engine/address.h"
+#include "engine/coordinates.h"
 #include "engine/reasons.h"
 
 namespace grid {
@@ -70,7 +71,14 @@ StatusOr<RoutingDecision> Router::Route(const Directory& dir, const RouteInput& 
 
   // 2. Location.
   if (!found && in.location) {
-    const geo::Point p = *in.location;
+    const geo::Point p = coords::ToWgs84(*in.location, in.location_system);
+    // "(lat, lng)" for WGS-84; for another system the point as given and the
+    // converted one, so that steps read "point GCJ-02 (..) = WGS-84 (..) lies in".
+    auto FormatPoint = [&](geo::Point q) {
+      if (in.location_system == grid::v1::COORDINATE_SYSTEM_WGS84) return grid::FormatPoint(q);
+      return std::string(coords::SystemName(in.location_system)) + " " + grid::FormatPoint(*in.location) +
+             " = WGS-84 " + grid::FormatPoint(q);
+    };
     auto hits = dir.grid_index().Locate(p);
     if (!hits.empty()) {
       // Hits come in index order, which is directory order; the lowest code wins.

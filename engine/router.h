@@ -36,6 +36,9 @@ namespace grid {
 struct RouteInput {
   std::string_view category;
   std::optional<geo::Point> location;
+  // The system `location` was measured in; the router converts it to WGS-84
+  // (coordinates.h) and names both points in the explanation.
+  grid::v1::CoordinateSystem location_system = grid::v1::COORDINATE_SYSTEM_WGS84;
   std::string_view address;
   std::string_view unit_code;      // explicit unit, may be empty
   std::string_view fallback_unit;  // the lowest unit known from the caller (its scope), may be empty

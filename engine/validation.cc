@@ -52,6 +52,11 @@ bool IsHttpUrl(std::string_view s) {
 }  // namespace
 
 Status ValidateLocation(const grid::v1::LatLng& location) {
+  if (!grid::v1::CoordinateSystem_IsValid(location.coordinate_system())) {
+    return Error(reason::UNKNOWN_COORDINATE_SYSTEM, "location.coordinate_system " +
+                                                        std::to_string(location.coordinate_system()) +
+                                                        " is not one of WGS84, GCJ02, BD09, CGCS2000");
+  }
   if (!std::isfinite(location.lat()) || !std::isfinite(location.lng())) {
     return Error(reason::NON_FINITE_COORDINATE, "location has a NaN or infinite coordinate");
   }

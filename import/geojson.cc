@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/coordinates.h"
 #include "engine/directory.h"
 #include "engine/geo.h"
 #include "engine/reasons.h"
@@ -193,6 +194,19 @@ std::optional<GeometryError> ParseGeometry(const Json* geometry, grid::v1::Bound
   return std::nullopt;
 }
 
+// Every vertex from `system` to WGS-84.
+void ToWgs84(grid::v1::CoordinateSystem system, grid::v1::Boundary* b) {
+  for (auto& p : *b->mutable_polygons()) {
+    for (auto& r : *p.mutable_rings()) {
+      for (int k = 0; k < r.lng_size() && k < r.lat_size(); ++k) {
+        const geo::Point w = coords::ToWgs84(geo::Point{r.lng(k), r.lat(k)}, system);
+        r.set_lng(k, w.lng);
+        r.set_lat(k, w.lat);
+      }
+    }
+  }
+}
+
 // Centre of a boundary's bounding box, (lng, lat).
 std::pair<double, double> BoxCentre(const grid::v1::Boundary& b) {
   double min_lng = 1e9, max_lng = -1e9, min_lat = 1e9, max_lat = -1e9;
@@ -238,6 +252,11 @@ std::string CodeSlug(std::string_view text) {
 
 StatusOr<grid::v1::DirectoryContent> ParseGeoJsonUnits(std::string_view json_text, const GeoJsonMapping& mapping,
                                                        std::string_view source_name) {
+  return ParseGeoJsonUnits(json_text, mapping, source_name, GeoJsonOptions{});
+}
+
+StatusOr<grid::v1::DirectoryContent> ParseGeoJsonUnits(std::string_view json_text, const GeoJsonMapping& mapping,
+                                                       std::string_view source_name, const GeoJsonOptions& options) {
   const std::string src(source_name);
   if (mapping.code_prop.empty()) {
     return Error(reason::MISSING_PROPERTY, src + ": no key property was given (the code property)");
@@ -315,10 +334,21 @@ StatusOr<grid::v1::DirectoryContent> ParseGeoJsonUnits(std::string_view json_tex
     const Json* geometry = nullptr;
     if (auto it = f.find("geometry"); it != f.end()) geometry = &*it;
     if (auto e = ParseGeometry(geometry, u->mutable_boundary())) return fail(*e->reason, e->message);
+    if (options.coordinate_system != grid::v1::COORDINATE_SYSTEM_WGS84) {
+      ToWgs84(options.coordinate_system, u->mutable_boundary());
+    }
     auto shape = geo::FromProto(u->boundary());
     if (!shape.ok()) {
       const bool empty = shape.status().reason() == reason::EMPTY_GEOMETRY.name;
-      return fail(empty ? reason::EMPTY_GEOMETRY : reason::INVALID_GEOMETRY, shape.status().ToString());
+      if (empty || !options.repair) {
+        return fail(empty ? reason::EMPTY_GEOMETRY : reason::INVALID_GEOMETRY, shape.status().ToString());
+      }
+      auto repaired = options.repair(u->boundary(), label, shape.status());
+      if (!repaired.ok()) {
+        const Reason* why = FindReason(repaired.status().reason());
+        return fail(why != nullptr ? *why : reason::UNREPAIRABLE_GEOMETRY, repaired.status().message());
+      }
+      *u->mutable_boundary() = std::move(repaired).value();
     }
     labels.push_back(std::move(label));
   }

@@ -29,6 +29,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -57,10 +58,31 @@ struct GeoJsonMapping {
 // becomes one '-', no leading or trailing '-', at most 64 characters.
 std::string CodeSlug(std::string_view text);
 
+// How a feature's geometry is taken beyond the strict RFC 7946 reading.
+struct GeoJsonOptions {
+  // The system the positions are in. GCJ-02 and BD-09 positions (the DataV
+  // outlines most Chinese web maps use are GCJ-02) are converted to WGS-84
+  // vertex by vertex (engine/coordinates.h) after the range checks and
+  // before the geometry is validated.
+  grid::v1::CoordinateSystem coordinate_system = grid::v1::COORDINATE_SYSTEM_WGS84;
+  // Called for a feature whose positions are well formed but whose boundary
+  // geo::FromProto refuses (a ring that crosses itself ...), with the
+  // feature's label ("f.geojson: feature 3 (nc_id=91)") and the refusal.
+  // Returns the boundary to keep instead, or the error that refuses the
+  // feature (its message is prefixed by the label). Empty: the feature is
+  // refused with the engine's reason (the strict behaviour).
+  std::function<StatusOr<grid::v1::Boundary>(const grid::v1::Boundary& boundary, const std::string& feature,
+                                             const Status& refusal)>
+      repair;
+};
+
 // Parses a FeatureCollection into units (level, code, name, parent and
-// boundary set; nothing else), in feature order.
+// boundary set; nothing else), in feature order. Without options: WGS-84,
+// and nothing repaired.
 StatusOr<grid::v1::DirectoryContent> ParseGeoJsonUnits(std::string_view json_text, const GeoJsonMapping& mapping,
                                                        std::string_view source_name);
+StatusOr<grid::v1::DirectoryContent> ParseGeoJsonUnits(std::string_view json_text, const GeoJsonMapping& mapping,
+                                                       std::string_view source_name, const GeoJsonOptions& options);
 
 // The whole import against a serving directory: ParseGeoJsonUnits, then the
 // units merged into `base`'s content (an existing code gets the new unit: a

@@ -59,7 +59,10 @@ template <typename Request>
 RouteInput RouteInputOf(const Request& r, const Principal& principal) {
   RouteInput in;
   in.category = r.category();
-  if (r.has_location()) in.location = geo::Point{r.location().lng(), r.location().lat()};
+  if (r.has_location()) {
+    in.location = geo::Point{r.location().lng(), r.location().lat()};
+    in.location_system = r.location().coordinate_system();
+  }
   in.address = r.address();
   in.unit_code = r.unit_code();
   in.fallback_unit = principal.scope;

@@ -7,6 +7,7 @@ GRID_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
   libabsl-dev clang clang-format  # thread annotations; the -Wthread-safety check (ctest); tools/format
+  libgeos-dev libgdal-dev  # import/: polygon repair (GEOS C API), Shapefile and GeoPackage (GDAL/OGR)
 )
 
 grid_install_missing() {

@@ -1,7 +1,8 @@
 # The dependency direction on the sources: fails (with every offending line)
 # when a folder includes what it may not.
 #   engine/   no storage/, services/, import/, tools/, no gRPC or RocksDB, no
-#             POSIX file headers (files are reached through FileAccess)
+#             POSIX file headers (files are reached through FileAccess), no
+#             GEOS or GDAL (geometry repair and file formats are import/'s)
 #   import/   no storage/, services/, tools/, gRPC or RocksDB
 #   storage/  no services/, import/, tools/ or gRPC
 #   port/     nothing of ours above it, no gRPC or RocksDB
@@ -16,7 +17,8 @@ endif()
 set(grpc_rx "[<\"](grpc|grpcpp)/|\\.grpc\\.pb\\.h")
 set(rocksdb_rx "[<\"]rocksdb/")
 set(posix_files_rx "<(fcntl\\.h|sys/mman\\.h|unistd\\.h)>")
-set(rule_engine "[\"<](storage|services|import|tools)/|${grpc_rx}|${rocksdb_rx}|${posix_files_rx}")
+set(gis_rx "<(geos_c|gdal|ogr_[a-z_]*|cpl_[a-z_]*)\\.h>")  # GEOS and GDAL belong in import/
+set(rule_engine "[\"<](storage|services|import|tools)/|${grpc_rx}|${rocksdb_rx}|${posix_files_rx}|${gis_rx}")
 set(rule_import "[\"<](storage|services|tools)/|${grpc_rx}|${rocksdb_rx}")
 set(rule_storage "[\"<](services|import|tools)/|${grpc_rx}")
 set(rule_port "[\"<](engine|import|storage|services|tools)/|${grpc_rx}|${rocksdb_rx}")

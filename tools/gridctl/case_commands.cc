@@ -29,16 +29,34 @@ v1::Channel ParseChannel(const std::string& s) {
   return it == m.end() ? v1::CHANNEL_PHONE : it->second;
 }
 
+// --crs: the coordinate system of --lat/--lon.
+CLI::Option* AddCrsOption(CLI::App* cmd, std::string* crs) {
+  return cmd
+      ->add_option("--crs", *crs,
+                   "coordinate system of --lat/--lon: wgs84 (GPS), gcj02 (AMap, Tencent, WeChat), bd09 (Baidu), "
+                   "cgcs2000")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"wgs84", "gcj02", "bd09", "cgcs2000"}));
+}
+
+v1::CoordinateSystem ParseCoordinateSystem(const std::string& crs) {
+  if (crs == "gcj02") return v1::COORDINATE_SYSTEM_GCJ02;
+  if (crs == "bd09") return v1::COORDINATE_SYSTEM_BD09;
+  if (crs == "cgcs2000") return v1::COORDINATE_SYSTEM_CGCS2000;
+  return v1::COORDINATE_SYSTEM_WGS84;
+}
+
 class Cases final : public CommandGroup {
  public:
   void Add(CLI::App& app) override {
     sub_ = app.add_subcommand("submit", "submit a citizen case");
     sub_->add_option("--category", *submit_.mutable_category(), "category code")->required();
     sub_->add_option("--description", *submit_.mutable_description(), "what the citizen reported")->required();
-    lat_opt_ = sub_->add_option("--lat", lat_, "latitude (WGS-84)");
-    auto* lon_opt = sub_->add_option("--lon", lon_, "longitude (WGS-84)");
+    lat_opt_ = sub_->add_option("--lat", lat_, "latitude (WGS-84 unless --crs)");
+    auto* lon_opt = sub_->add_option("--lon", lon_, "longitude (WGS-84 unless --crs)");
     lat_opt_->needs(lon_opt);
     lon_opt->needs(lat_opt_);
+    AddCrsOption(sub_, &crs_)->needs(lat_opt_);
     sub_->add_option("--address", *submit_.mutable_address(), "address text");
     sub_->add_option("--unit", *submit_.mutable_unit_code(), "the responsible unit, if the operator knows it");
     sub_->add_option("--idempotency-key", *submit_.mutable_idempotency_key(),
@@ -72,6 +90,7 @@ class Cases final : public CommandGroup {
     auto* rlon_opt = route_cmd_->add_option("--lon", rlon_, "longitude");
     rlat_opt_->needs(rlon_opt);
     rlon_opt->needs(rlat_opt_);
+    AddCrsOption(route_cmd_, &rcrs_)->needs(rlat_opt_);
     route_cmd_->add_option("--address", *route_.mutable_address(), "address text");
     route_cmd_->add_option("--unit", *route_.mutable_unit_code(), "explicit unit");
   }
@@ -90,6 +109,7 @@ class Cases final : public CommandGroup {
     if (lat_opt_->count() > 0) {
       submit_.mutable_location()->set_lat(lat_);
       submit_.mutable_location()->set_lng(lon_);
+      submit_.mutable_location()->set_coordinate_system(ParseCoordinateSystem(crs_));
     }
     submit_.set_priority(ParsePriority(priority_));
     submit_.set_channel(ParseChannel(channel_));
@@ -199,6 +219,7 @@ class Cases final : public CommandGroup {
     if (rlat_opt_->count() > 0) {
       route_.mutable_location()->set_lat(rlat_);
       route_.mutable_location()->set_lng(rlon_);
+      route_.mutable_location()->set_coordinate_system(ParseCoordinateSystem(rcrs_));
     }
     auto stub = v1::Directory::NewStub(Connect(g));
     auto ctx = NewContext(g);
@@ -218,6 +239,7 @@ class Cases final : public CommandGroup {
   v1::SubmitCaseRequest submit_;
   double lat_ = 0, lon_ = 0;
   CLI::Option* lat_opt_ = nullptr;
+  std::string crs_ = "wgs84";
   std::string priority_ = "normal", channel_ = "phone", name_, phone_;
   std::vector<std::string> attachments_;
   // get
@@ -233,6 +255,7 @@ class Cases final : public CommandGroup {
   v1::RouteCaseRequest route_;
   double rlat_ = 0, rlon_ = 0;
   CLI::Option* rlat_opt_ = nullptr;
+  std::string rcrs_ = "wgs84";
 };
 
 }  // namespace

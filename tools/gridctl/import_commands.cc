@@ -10,6 +10,7 @@
 #include <string>
 
 #include "grid/v1/service.grpc.pb.h"
+#include "import/boundaries.h"
 #include "import/geojson.h"
 #include "tools/loaders.h"
 
@@ -83,8 +84,22 @@ class Import final : public CommandGroup {
         imp->add_subcommand("divisions", "the national division files (provinces, cities, areas, streets, villages)");
     div_->add_option("dir", dir_, "folder holding the five .csv or .csv.gz files")->required();
     div_->add_flag("--replace", replace_, "replace the whole directory instead of merging");
-    geo_ = imp->add_subcommand("geojson", "units with boundaries from a GeoJSON FeatureCollection");
-    geo_->add_option("file", geojson_file_, "GeoJSON file (.geojson, optionally .gz)")->required();
+    geo_ = imp->add_subcommand("geojson",
+                               "units with boundaries from a boundary file (GeoJSON, TopoJSON, Shapefile, "
+                               "GeoPackage)");
+    geo_->alias("boundaries");
+    geo_->add_option("file", geojson_file_,
+                     "boundary file: .geojson/.json (optionally .gz), .topojson, .shp (with .dbf, .shx, .prj), .gpkg")
+        ->required();
+    geo_->add_option("--format", format_, "geojson, topojson, shapefile or gpkg (default: from the extension)")
+        ->check(CLI::IsMember({"geojson", "topojson", "shapefile", "shp", "gpkg", "geopackage"}));
+    geo_->add_flag("--no-repair", no_repair_,
+                   "refuse the file at the first invalid polygon instead of repairing it with GEOS make-valid");
+    geo_->add_option("--crs", crs_,
+                     "coordinate system of the longitudes/latitudes (after reprojection from the file's own CRS): "
+                     "wgs84, gcj02 (DataV outlines), bd09")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"wgs84", "gcj02", "bd09", "cgcs2000"}));
     geo_->add_option("--code-prop", mapping_.code_prop, "feature property holding the unit code")->required();
     geo_->add_option("--name-prop", mapping_.name_prop, "feature property holding the name (default: the code)");
     geo_->add_option("--parent-prop", mapping_.parent_prop, "feature property holding the parent's code");
@@ -109,10 +124,27 @@ class Import final : public CommandGroup {
                                                                   {"community", v1::UNIT_LEVEL_COMMUNITY},
                                                                   {"grid", v1::UNIT_LEVEL_GRID}};
       mapping_.level = levels.at(level_name_);
-      auto text = ReadFileMaybeGz(geojson_file_);
-      if (!text.ok()) return ImportLoaded(g, text.status(), false, geojson_file_);
       const std::string name = std::filesystem::path(geojson_file_).filename().string();
-      return ImportLoaded(g, grid::ParseGeoJsonUnits(*text, mapping_, name), false, geojson_file_);
+      auto format = grid::BoundaryFormatOf(geojson_file_, format_);
+      if (!format.ok()) return ImportLoaded(g, format.status(), false, geojson_file_);
+      grid::BoundaryOptions options;
+      options.mapping = mapping_;
+      options.repair = !no_repair_;
+      options.coordinate_system = crs_ == "gcj02"  ? v1::COORDINATE_SYSTEM_GCJ02
+                                  : crs_ == "bd09" ? v1::COORDINATE_SYSTEM_BD09
+                                                   : v1::COORDINATE_SYSTEM_WGS84;
+      auto loaded = [&]() -> grid::StatusOr<grid::LoadedBoundaries> {
+        if (*format != grid::BoundaryFormat::kGeoJson) {
+          return grid::ReadOgrBoundaries(geojson_file_, *format, options, name);
+        }
+        auto text = ReadFileMaybeGz(geojson_file_);
+        if (!text.ok()) return text.status();
+        return grid::ParseGeoJsonBoundaries(*text, options, name);
+      }();
+      if (!loaded.ok()) return ImportLoaded(g, loaded.status(), false, geojson_file_);
+      // The report goes to stderr with --json (stdout holds the response).
+      for (const auto& line : loaded->report.Lines()) std::fprintf(g.json ? stderr : stdout, "%s\n", line.c_str());
+      return ImportLoaded(g, std::move(loaded->units), false, geojson_file_);
     }
     return std::nullopt;
   }
@@ -121,8 +153,8 @@ class Import final : public CommandGroup {
   CLI::App* div_ = nullptr;
   CLI::App* geo_ = nullptr;
   CLI::App* json_ = nullptr;
-  std::string dir_, json_file_, geojson_file_, level_name_ = "grid";
-  bool replace_ = false;
+  std::string dir_, json_file_, geojson_file_, level_name_ = "grid", format_, crs_ = "wgs84";
+  bool replace_ = false, no_repair_ = false;
   grid::GeoJsonMapping mapping_;
 };
 

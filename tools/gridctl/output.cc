@@ -3,6 +3,9 @@
 
 #include <cstdio>
 #include <ctime>
+#include <string>
+
+#include "engine/coordinates.h"
 
 namespace grid::tools::gridctl {
 
@@ -47,7 +50,12 @@ void PrintCase(const v1::Case& c) {
   std::printf("case %s  %s\n", c.id().c_str(), EnumShort(v1::CaseStatus_Name(c.status()), "CASE_STATUS_").c_str());
   std::printf("  category    %s\n", c.category().c_str());
   std::printf("  description %s\n", c.description().c_str());
-  if (c.has_location()) std::printf("  location    %.6f, %.6f\n", c.location().lat(), c.location().lng());
+  if (c.has_location()) {
+    std::printf("  location    %.6f, %.6f%s\n", c.location().lat(), c.location().lng(),
+                c.location().coordinate_system() == v1::COORDINATE_SYSTEM_WGS84
+                    ? ""
+                    : (" (" + std::string(coords::SystemName(c.location().coordinate_system())) + ")").c_str());
+  }
   if (!c.address().empty()) std::printf("  address     %s\n", c.address().c_str());
   if (!c.citizen().name().empty() || !c.citizen().phone().empty()) {
     std::printf("  citizen     %s %s\n", c.citizen().name().c_str(), c.citizen().phone().c_str());

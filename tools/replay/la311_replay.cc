@@ -3,7 +3,18 @@
 // boundaries, and measures how often the routed neighbourhood council equals
 // the request's own NC label.
 //
-//   la311_replay --data /path/to/la311 [--grids-per-council N] [--pad P] [--parity]
+//   la311_replay --data /path/to/la311 [--councils 2019|2020] [--grids-per-council N] [--pad P] [--parity]
+//
+// --councils picks the council file the directory is built from: the 2019
+// file (default) or the 2020-12-03 file, which the strict importer refuses
+// (one self-intersecting ring) and which is imported with GEOS repair
+// (import/boundaries.h); the repairs and the siblings' overlaps and gaps are
+// printed. The other file only explains misses ("boundary changed").
+// Independent check: for every row with coordinates, a plain even-odd ray
+// cast (written here, sharing no code with the engine) over the ORIGINAL
+// rings of the chosen file, unrepaired, finds the first feature containing
+// the point; its share of rows whose containing feature carries the label is
+// printed beside the engine's strict figure (routed by the containing grid).
 //
 // The directory it builds (one version, validated by Directory::Build):
 //   city "la" (COUNTY) -> 12 service regions (TOWN, code = CodeSlug(service_re))
@@ -30,14 +41,14 @@
 // whose routed council (the routed grid's parent) equals the NC label, and
 // the misses by cause:
 //   no NC label      the row has no (or a 0) NC label;
-//   unknown label    the label is not a 2019 council;
+//   unknown label    the label is not a council of the chosen file;
 //   no polygon       the point lies in no grid (routed to the nearest grid
 //                    within 300 m, by address, or to the city for manual
 //                    dispatch) and that council is not the label;
-//   shared edge      the point is within 1 m of the labelled council's 2019
-//                    boundary;
-//   boundary changed the point lies in the labelled council's 2020-12-03
-//                    polygon;
+//   shared edge      the point is within 1 m of the labelled council's
+//                    boundary in the chosen file;
+//   boundary changed the point lies in the labelled council's polygon of
+//                    the other file;
 //   other.
 //
 // Exit codes: 0 on success, 1 when a file cannot be read or the directory
@@ -68,6 +79,7 @@
 #include "engine/geo.h"
 #include "engine/router.h"
 #include "engine/text.h"
+#include "import/boundaries.h"
 #include "import/geojson.h"
 #include "tools/loaders.h"
 
@@ -532,7 +544,55 @@ Shapes LenientShapes(const std::string& text, const GeoJsonMapping& mapping, con
   return s;
 }
 
-int Run(const std::string& data, int grids_per_council, int pad, bool parity) {
+// The independent check: each feature's rings exactly as the file has them
+// (closing point included), and a plain even-odd ray cast (W. R. Franklin's
+// PNPOLY) over all of a feature's rings, holes and self-crossings included.
+struct RawFeature {
+  std::string code;
+  double min_lng = 1e9, min_lat = 1e9, max_lng = -1e9, max_lat = -1e9;
+  std::vector<std::vector<std::pair<double, double>>> rings;
+};
+
+std::vector<RawFeature> RawFeatures(const std::string& text, const std::string& code_prop) {
+  std::vector<RawFeature> out;
+  const auto doc = nlohmann::json::parse(text);
+  for (const auto& f : doc.at("features")) {
+    RawFeature r;
+    const auto& id = f.at("properties").at(code_prop);
+    r.code = id.is_string() ? id.get<std::string>() : id.dump();
+    const auto& g = f.at("geometry");
+    auto polygons = g.at("type") == "Polygon" ? nlohmann::json::array({g.at("coordinates")}) : g.at("coordinates");
+    for (const auto& pj : polygons) {
+      for (const auto& rj : pj) {
+        std::vector<std::pair<double, double>> ring;
+        for (const auto& pos : rj) {
+          const double x = pos.at(0).get<double>(), y = pos.at(1).get<double>();
+          ring.emplace_back(x, y);
+          r.min_lng = std::min(r.min_lng, x), r.max_lng = std::max(r.max_lng, x);
+          r.min_lat = std::min(r.min_lat, y), r.max_lat = std::max(r.max_lat, y);
+        }
+        r.rings.push_back(std::move(ring));
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+bool RayCastContains(const RawFeature& f, double x, double y) {
+  if (x < f.min_lng || x > f.max_lng || y < f.min_lat || y > f.max_lat) return false;
+  bool inside = false;
+  for (const auto& ring : f.rings) {
+    for (size_t i = 0, j = ring.size() - 1; i < ring.size(); j = i++) {
+      const auto [xi, yi] = ring[i];
+      const auto [xj, yj] = ring[j];
+      if (((yi > y) != (yj > y)) && (x < (xj - xi) * (y - yi) / (yj - yi) + xi)) inside = !inside;
+    }
+  }
+  return inside;
+}
+
+int Run(const std::string& data, int councils_year, int grids_per_council, int pad, bool parity) {
   const auto t0 = std::chrono::steady_clock::now();
   GeoJsonMapping mapping;
   mapping.code_prop = "nc_id";
@@ -540,12 +600,20 @@ int Run(const std::string& data, int grids_per_council, int pad, bool parity) {
   mapping.parent_prop = "service_re";
   mapping.slug_values = true;
   mapping.level = grid::v1::UNIT_LEVEL_COMMUNITY;
-  const std::string councils_text = ReadOrDie(data + "/" + kCouncils2019);
-  auto councils = ParseGeoJsonUnits(councils_text, mapping, kCouncils2019);
-  if (!councils.ok()) Die(councils.status().ToString());
-  const Shapes shapes2019 = ShapesOf(*councils);
-  std::vector<std::string> rejected2020;
-  const Shapes shapes2020 = LenientShapes(ReadOrDie(data + "/" + kCouncils2020), mapping, kCouncils2020, &rejected2020);
+  const char* chosen_file = councils_year == 2020 ? kCouncils2020 : kCouncils2019;
+  const char* other_file = councils_year == 2020 ? kCouncils2019 : kCouncils2020;
+  const std::string councils_text = ReadOrDie(data + "/" + chosen_file);
+  // The strict importer first, to show what it refuses; then the import with repair.
+  const auto strict = ParseGeoJsonUnits(councils_text, mapping, chosen_file);
+  BoundaryOptions boundary_options;
+  boundary_options.mapping = mapping;
+  auto loaded = ParseGeoJsonBoundaries(councils_text, boundary_options, chosen_file);
+  if (!loaded.ok()) Die(loaded.status().ToString());
+  const grid::v1::DirectoryContent* councils = &loaded->units;
+  const Shapes shapes_chosen = ShapesOf(*councils);
+  const std::vector<RawFeature> raw_chosen = RawFeatures(councils_text, mapping.code_prop);
+  std::vector<std::string> rejected_other;
+  const Shapes shapes_other = LenientShapes(ReadOrDie(data + "/" + other_file), mapping, other_file, &rejected_other);
 
   // City and service regions (names from the same file).
   grid::v1::DirectoryContent content;
@@ -555,13 +623,18 @@ int Run(const std::string& data, int grids_per_council, int pad, bool parity) {
   city->set_name("City of Los Angeles");
   std::map<std::string, std::string> regions;
   const nlohmann::json councils_doc = nlohmann::json::parse(councils_text);
-  std::set<std::string> new_councils;  // nc_id_patched: no id yet in 2019, split off an older council
+  std::set<std::string> new_councils;  // nc_id_patched in the 2019 file: no id yet in 2019, split off an older council
   for (const auto& f : councils_doc.at("features")) {
+    const auto& props = f.at("properties");
+    const std::string name = props.at("service_re").get<std::string>();
+    regions.emplace(CodeSlug(name), name);
+  }
+  const nlohmann::json doc2019 =
+      councils_year == 2019 ? councils_doc : nlohmann::json::parse(ReadOrDie(data + "/" + kCouncils2019));
+  for (const auto& f : doc2019.at("features")) {
     const auto& props = f.at("properties");
     if (props.contains("nc_id_patched") && props["nc_id_patched"] == true)
       new_councils.insert(props["nc_id"].get<std::string>());
-    const std::string name = props.at("service_re").get<std::string>();
-    regions.emplace(CodeSlug(name), name);
   }
   for (const auto& [code, name] : regions) {
     auto* r = content.add_units();
@@ -602,9 +675,24 @@ int Run(const std::string& data, int grids_per_council, int pad, bool parity) {
       "as one grid, %zu councils not valid for Boost.Geometry), built in %.2f s\n",
       static_cast<unsigned long long>(dir.version()), dir.unit_count(), regions.size(), councils->units_size(),
       gstats.grids, gstats.councils_single, gstats.boost_invalid_inputs, build_s);
-  std::printf("%s (for the \"boundary changed\" cause only): %zu features, %zu rejected by the importer%s\n",
-              kCouncils2020, shapes2020.by_code.size(), rejected2020.size(), rejected2020.empty() ? "" : ":");
-  for (const auto& r : rejected2020) std::printf("  %s\n", r.c_str());
+  std::printf("councils from %s: strict import %s\n", chosen_file,
+              strict.ok() ? "accepts it" : ("refuses it: " + strict.status().ToString()).c_str());
+  std::printf("import with repair (GEOS make-valid):\n");
+  // The repairs in full; of the siblings' overlaps and gaps, the largest.
+  const auto lines = loaded->report.Lines();
+  for (size_t i = 0; i < 1 + loaded->report.repairs.size() && i < lines.size(); ++i) {
+    std::printf("  %s\n", lines[i].c_str());
+  }
+  std::vector<SiblingIssue> largest = loaded->report.siblings;
+  std::sort(largest.begin(), largest.end(), [](const auto& a, const auto& b) { return a.area_m2 > b.area_m2; });
+  double overlap_m2 = 0, gap_m2 = 0;
+  for (const auto& i : largest) (i.kind == SiblingIssue::Kind::kOverlap ? overlap_m2 : gap_m2) += i.area_m2;
+  std::printf("  siblings: overlaps %.2f km² in all, gaps %.2f km² in all; the largest:\n", overlap_m2 / 1e6,
+              gap_m2 / 1e6);
+  for (size_t i = 0; i < largest.size() && i < 6; ++i) std::printf("    %s\n", largest[i].ToString().c_str());
+  std::printf("%s (for the \"boundary changed\" cause only): %zu features, %zu rejected by the strict importer%s\n",
+              other_file, shapes_other.by_code.size(), rejected_other.size(), rejected_other.empty() ? "" : ":");
+  for (const auto& r : rejected_other) std::printf("  %s\n", r.c_str());
   std::printf(
       "address coverage: from %zu rows with coordinates of the 2018 and 2020 files (%zu usable \"NUMBER "
       "STREET\" addresses in a grid): %zu streets, %zu house-number ranges (%s, pad %d)\n",
@@ -627,22 +715,46 @@ int Run(const std::string& data, int grids_per_council, int pad, bool parity) {
     size_t no_label = 0, unknown_label = 0, no_polygon = 0, shared_edge = 0, changed = 0, split = 0, other = 0;
     size_t in_no_polygon = 0, addr_only = 0, addr_only_labelled = 0, addr_routed = 0, addr_match = 0;
     size_t addr_fallback = 0, hidden_routed = 0, hidden_match = 0, hidden_tried = 0;
+    // The independent check's first containing feature, and the label among
+    // every containing feature; the engine's containing grid's council, and
+    // the label among the councils of every grid containing the point.
+    size_t independent_match = 0, independent_any = 0, strict_labelled = 0, strict_any = 0;
     std::map<std::string, size_t> other_examples, unknown_examples;
     for (const Request& q : f.rows) {
       const std::string addr = RouterAddress(q.address);
       if (q.has_point) {
         ++coord;
-        if (!q.nc.empty()) ++labelled_coord;
+        if (!q.nc.empty()) {
+          ++labelled_coord;
+          bool first = true, any = false;
+          for (const RawFeature& rf : raw_chosen) {
+            if (RayCastContains(rf, q.point.lng, q.point.lat)) {
+              if (first && rf.code == q.nc) ++independent_match;
+              first = false;
+              any = any || rf.code == q.nc;
+            }
+          }
+          if (any) ++independent_any;
+        }
         auto d = router.Route(dir, RouteInput{.category = "la311", .location = q.point, .address = addr});
         ++routes;
         if (!d.ok()) Die("route: " + d.status().ToString());
         const std::string routed = council_of(*d);
         const bool located_in_polygon = d->method() == grid::v1::ROUTING_METHOD_LOCATION;
+        if (located_in_polygon && !q.nc.empty()) {
+          bool any = routed == q.nc;
+          for (const auto& g : d->candidates()) {
+            const UnitRef u = dir.FindUnit(g);
+            any = any || (u && std::string(u->parent_code()) == q.nc);
+          }
+          if (any) ++strict_any;
+        }
         if (!located_in_polygon) ++in_no_polygon;
         if (!q.nc.empty() && routed == q.nc) {
           ++match;
           if (located_in_polygon) {
             ++match_in_polygon;
+            ++strict_labelled;
           } else if (d->method() == grid::v1::ROUTING_METHOD_NEAREST_GRID) {
             ++match_nearest;
           } else {
@@ -650,15 +762,15 @@ int Run(const std::string& data, int grids_per_council, int pad, bool parity) {
           }
         } else if (q.nc.empty()) {
           ++no_label;
-        } else if (!shapes2019.by_code.contains(q.nc)) {
+        } else if (!shapes_chosen.by_code.contains(q.nc)) {
           ++unknown_label;
           ++unknown_examples[q.nc + "->" + routed];
         } else if (!located_in_polygon) {
           ++no_polygon;
-        } else if (geo::DistanceToShapeMeters(shapes2019.by_code.at(q.nc), q.point) <= kSharedEdgeMeters) {
+        } else if (geo::DistanceToShapeMeters(shapes_chosen.by_code.at(q.nc), q.point) <= kSharedEdgeMeters) {
           ++shared_edge;
-        } else if (auto it = shapes2020.by_code.find(q.nc);
-                   it != shapes2020.by_code.end() && geo::ContainingPolygon(it->second, q.point) >= 0) {
+        } else if (auto it = shapes_other.by_code.find(q.nc);
+                   it != shapes_other.by_code.end() && geo::ContainingPolygon(it->second, q.point) >= 0) {
           ++changed;
         } else if (new_councils.contains(routed)) {
           ++split;
@@ -705,12 +817,23 @@ int Run(const std::string& data, int grids_per_council, int pad, bool parity) {
     std::printf("  strict (the polygon containing the point carries the label): %s\n",
                 Pct(match_in_polygon, coord).c_str());
     std::printf(
-        "  misses %zu: no NC label %zu, label not a 2019 council %zu, no polygon %zu (points in no polygon: "
-        "%zu), shared edge (<= %.0f m) %zu, boundary changed (in the 2020 polygon of the label) %zu, council split "
+        "  against the independent check, rows with a label: engine strict %zu / %zu = %s; even-odd ray cast over "
+        "the original rings, first containing feature %zu / %zu = %s\n",
+        strict_labelled, labelled_coord, Pct(strict_labelled, labelled_coord).c_str(), independent_match,
+        labelled_coord, Pct(independent_match, labelled_coord).c_str());
+    std::printf(
+        "    the label among every containing council (overlapping councils both count): engine %zu = %s; ray cast "
+        "%zu = %s\n",
+        strict_any, Pct(strict_any, labelled_coord).c_str(), independent_any,
+        Pct(independent_any, labelled_coord).c_str());
+    std::printf(
+        "  misses %zu: no NC label %zu, label not a council of the file %zu, no polygon %zu (points in no polygon: "
+        "%zu), shared edge (<= %.0f m) %zu, boundary changed (in the other file's polygon of the label) %zu, council "
+        "split "
         "(routed to a council created since: %s) %zu, other %zu\n",
         coord - match, no_label, unknown_label, no_polygon, in_no_polygon, kSharedEdgeMeters, shared_edge, changed,
         Join(new_councils).c_str(), split, other);
-    PrintTop("label not a 2019 council, label->routed:", unknown_examples);
+    PrintTop("label not a council of the file, label->routed:", unknown_examples);
     PrintTop("other, label->routed:", other_examples);
     std::printf(
         "  address-only rows %zu (%zu with a label): routed by address %zu (%s), matching the label %zu (%s "
@@ -741,9 +864,13 @@ int main(int argc, char** argv) {
   CLI::App app{"la311_replay: route the LA 311 requests against the city's own boundaries"};
   std::string data;
   int grids_per_council = 16;
+  int councils_year = 2019;
   int pad = 100;
   bool parity = false;
   app.add_option("--data", data, "the la311 data directory (CSV files and GeoJSON boundaries)")->required();
+  app.add_option("--councils", councils_year,
+                 "the council file the directory is built from: 2019 (ncid_patched) or 2020 (2020-12-03, repaired)")
+      ->check(CLI::IsMember({2019, 2020}));
   app.add_option("--grids-per-council", grids_per_council,
                  "grids per council: the council's box is cut by a k x k lattice, k = ceil(sqrt(N)); 1 = the council "
                  "itself")
@@ -756,5 +883,5 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  return grid::Run(data, grids_per_council, pad, parity);
+  return grid::Run(data, councils_year, grids_per_council, pad, parity);
 }
