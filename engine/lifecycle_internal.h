@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "engine/lifecycle.h"
+#include "engine/text.h"
 #include "engine/timestamp.h"
 
 namespace grid {
@@ -41,7 +42,8 @@ inline constexpr std::initializer_list<std::string_view> kHandlers = {kGridWorke
 // Roles that speak for the hotline and its supervisors (回访, 办结, 合并 ...).
 inline constexpr std::initializer_list<std::string_view> kDispatchers = {kCallCenter, kSupervisor, kAdmin};
 
-inline bool IsBlank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
+// White space of any Unicode kind alone (text::IsBlank) is blank.
+inline bool IsBlank(std::string_view s) { return text::IsBlank(s); }
 
 inline bool OneOf(grid::v1::CaseStatus s, std::initializer_list<grid::v1::CaseStatus> set) {
   for (const grid::v1::CaseStatus x : set) {
