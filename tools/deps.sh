@@ -7,6 +7,7 @@ GRID_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
   libabsl-dev clang clang-format  # thread annotations; the -Wthread-safety check (ctest); tools/format
+  libfuzzer-14-dev  # the libFuzzer harnesses, built with clang (tests/fuzz, ctest fuzz_*)
 )
 
 grid_install_missing() {
