@@ -3,6 +3,7 @@
 // import chunk that is not UTF-8, a REPLACE import that would empty the
 // directory, and control, escape, bidirectional and invisible characters.
 // Each refusal: its status, its reason, and nothing changed in storage.
+#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -135,9 +136,12 @@ void ExpectCutReason(const CallResult& r, grpc::StatusCode code, const std::stri
 
 TEST_F(HostileInputTest, HugeEchoedValuesAreCutAndKeepTheirReason) {
   const std::string id = SubmitGood("k1");
+  grid::v1::CaseWorkResponse resp;
+  grid::v1::AcceptRequest accepted;  // so that a summons is allowed
+  accepted.set_case_id(id);
+  ASSERT_TRUE(Work(*work_, &CaseWork::Stub::Accept, accepted, &resp).status.ok());
   const auto before = VersionOf(id);
   const std::string huge(100'000, '7'), huge_code(60'000, 'x');
-  grid::v1::CaseWorkResponse resp;
 
   grid::v1::AcceptRequest accept;
   accept.set_case_id(huge);
