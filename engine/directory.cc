@@ -24,7 +24,11 @@ using grid::v1::UnitLevel;
 
 const std::vector<const grid::v1::Member*> kNoMembers;
 
-bool IsValidName(std::string_view name) { return !name.empty() && name.size() <= 256 && text::IsValidUtf8(name); }
+// Not empty, not white space alone (of any Unicode kind), at most 256 bytes of
+// UTF-8. (Control and bidirectional characters: CheckCharacters.)
+bool IsValidName(std::string_view name) {
+  return !name.empty() && name.size() <= 256 && text::IsValidUtf8(name) && !text::IsBlank(name);
+}
 
 }  // namespace
 

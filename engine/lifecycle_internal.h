@@ -22,6 +22,7 @@
 
 #include "engine/lifecycle.h"
 #include "engine/policy.h"
+#include "engine/text.h"
 #include "engine/timestamp.h"
 
 namespace grid {
@@ -34,7 +35,8 @@ inline constexpr std::string_view kAdmin = "admin";
 inline constexpr std::string_view kSystem = "system";
 inline constexpr std::string_view kDepartment = "department";
 
-inline bool IsBlank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
+// White space of any Unicode kind alone (text::IsBlank) is blank.
+inline bool IsBlank(std::string_view s) { return text::IsBlank(s); }
 
 inline bool OneOf(grid::v1::CaseStatus s, std::initializer_list<grid::v1::CaseStatus> set) {
   for (const grid::v1::CaseStatus x : set) {

@@ -44,6 +44,7 @@ Status ValidateCommand(const CaseCommand& command, const LifecycleOptions& optio
   if (id.empty()) return Error(reason::MISSING_CASE_ID, "case_id is required");
   if (!ParseCaseId(id)) return Error(reason::INVALID_CASE_ID, "case_id '" + id + "' is not a case id");
   if (command.has_fire()) return Status::Ok();
+  GRID_RETURN_IF_ERROR(CheckCharacters(command));
 
   // Actions whose note is required: it is the record of what was done or why.
   const bool note_required = command.has_add_note() || command.has_resolve() || command.has_reopen() ||

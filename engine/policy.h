@@ -89,6 +89,7 @@ enum class Rpc : uint8_t {
   kListChildren,
   kImport,
   kUpsertUnit,
+  kRestorePreviousVersion,
   kRouteCase,
   kCreateBackup,
   kListBackups,
@@ -127,7 +128,7 @@ inline constexpr Rule P = Rule::kParticipant;
 inline constexpr Rule M = Rule::kSummoned;
 }  // namespace cells
 
-inline constexpr size_t kRpcCount = 31;
+inline constexpr size_t kRpcCount = 32;
 
 // The table. Columns: call_center, grid_worker, department, supervisor,
 // town_office, admin.
@@ -164,6 +165,7 @@ inline constexpr std::array<PolicyRow, kRpcCount> kPolicy = [] {
     {Rpc::kListChildren,      "Directory",      "ListChildren",      {U, U, U, U, U, U}},
     {Rpc::kImport,            "Directory",      "Import",            {D, D, D, D, D, W}},
     {Rpc::kUpsertUnit,        "Directory",      "UpsertUnit",        {D, D, D, D, D, T}},
+    {Rpc::kRestorePreviousVersion, "Directory", "RestorePreviousVersion", {D, D, D, D, D, W}},
     {Rpc::kRouteCase,         "Directory",      "RouteCase",         {T, T, T, T, T, T}},
     {Rpc::kCreateBackup,      "Operations",     "CreateBackup",      {D, D, D, D, D, W}},
     {Rpc::kListBackups,       "Operations",     "ListBackups",       {D, D, D, D, D, W}},

@@ -74,6 +74,8 @@ namespace grid {
   X(INVALID_CASE_ID, kInvalidArgument, "a case id is not the 16-digit id of a case")                                   \
   X(INVALID_CATEGORY, kInvalidArgument, "a directory category has no handling, or no department where it needs one")   \
   X(INVALID_CHANNEL, kInvalidArgument, "channel is not a known value")                                                 \
+  X(INVALID_CHARACTERS, kInvalidArgument,                                                                              \
+    "a name, code or id holds a control character, NUL, escape or bidi override")                                      \
   X(INVALID_CODE, kInvalidArgument, "a unit, member, department, category or division code is malformed")              \
   X(INVALID_DATE, kInvalidArgument, "a date is not YYYY-MM-DD")                                                        \
   X(INVALID_EXTENSION, kInvalidArgument, "an extension's hours are outside 1..720")                                    \
@@ -130,10 +132,13 @@ namespace grid {
   X(NO_BACKUP, kNotFound, "the backup directory does not exist or holds no backup")                                    \
   X(NO_INDEX, kNotFound, "no saved grid index path was given")                                                         \
   X(NO_LIFECYCLE, kUnimplemented, "this case writer was built without a lifecycle and takes no commands")              \
+  X(NO_PREVIOUS_DIRECTORY, kFailedPrecondition, "no directory replaced by a REPLACE import is kept to restore")        \
   X(NO_STORE, kNotFound, "a read-only tool was given a missing or empty data directory")                               \
   X(OUT_OF_SCOPE, kPermissionDenied, "the case, unit or department is outside the caller's scope")                     \
   X(PARENT_LEVEL, kInvalidArgument, "a unit cannot sit below its parent's level")                                      \
   X(QUEUE_FULL, kResourceExhausted, "the server is at capacity; retry with backoff")                                   \
+  X(REPLACE_REMOVES_UNITS, kFailedPrecondition,                                                                        \
+    "a REPLACE removes the root or units with open cases; confirm how many")                                           \
   X(RESTORE_TARGET_NOT_EMPTY, kFailedPrecondition, "a backup is restored only into a missing or empty data dir")       \
   X(RING_LENGTH_MISMATCH, kInvalidArgument, "a boundary ring's latitude and longitude lists differ in length")         \
   X(RING_TOO_SHORT, kInvalidArgument, "a boundary ring has fewer than three distinct vertices")                        \

@@ -1,6 +1,7 @@
 // Text helpers: see text.h.
 #include "engine/text.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace grid::text {
@@ -123,6 +124,132 @@ std::string FoldWidthAndCase(std::string_view s) {
 
 std::string NormaliseForMatch(std::string_view s) {
   return Transform(s, [](uint32_t cp) { return !IsDropped(cp); });
+}
+
+namespace {
+
+bool IsSpaceOrInvisible(uint32_t cp) {
+  switch (cp) {
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\r':
+    case '\v':
+    case '\f':
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x180E:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x2060:
+    case 0x3000:
+    case 0xFEFF: return true;
+    default: return cp >= 0x2000 && cp <= 0x200D;  // the typographic spaces, zero-width space and joiners
+  }
+}
+
+bool IsRefused(uint32_t cp, TextKind kind) {
+  if (cp == '\t' || cp == '\n' || cp == '\r') return kind == TextKind::kLine;
+  if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) return true;
+  if ((cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)) return true;
+  return kind == TextKind::kLine && (cp == 0x061C || cp == 0x200E || cp == 0x200F);
+}
+
+std::string CodePointName(uint32_t cp) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out = "U+";
+  const int digits = cp > 0xFFFF ? 6 : 4;
+  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) out.push_back(kHex[(cp >> shift) & 0xF]);
+  return out;
+}
+
+}  // namespace
+
+bool IsBlank(std::string_view s) {
+  uint32_t cp = 0;
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = Decode(s, i, &cp);
+    if (n == 0 || !IsSpaceOrInvisible(cp)) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string FindRefusedCharacter(std::string_view s, TextKind kind) {
+  uint32_t cp = 0;
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = Decode(s, i, &cp);
+    if (n == 0) {
+      ++i;
+      continue;
+    }
+    if (IsRefused(cp, kind)) return CodePointName(cp);
+    i += n;
+  }
+  return "";
+}
+
+std::string CapEchoes(std::string_view raw, size_t max_run, size_t max_bytes) {
+  // Control and bidirectional characters first, so that what is cut below
+  // is what the caller will read.
+  std::string neutral;
+  std::string_view message = raw;
+  if (!FindRefusedCharacter(raw, TextKind::kLine).empty()) {
+    uint32_t cp = 0;
+    for (size_t i = 0; i < raw.size();) {
+      const size_t n = Decode(raw, i, &cp);
+      if (n == 0) {
+        neutral.push_back(raw[i++]);
+        continue;
+      }
+      if (!IsRefused(cp, TextKind::kLine)) {
+        neutral.append(raw.substr(i, n));
+      } else if (cp < 0x100) {
+        static constexpr char kHex[] = "0123456789ABCDEF";
+        neutral += "\\x";
+        neutral.push_back(kHex[cp >> 4]);
+        neutral.push_back(kHex[cp & 0xF]);
+      } else {
+        neutral += "<" + CodePointName(cp) + ">";
+      }
+      i += n;
+    }
+    message = neutral;
+  }
+  // Bytes of the first `chars` characters of s (a malformed byte is one).
+  auto prefix = [](std::string_view s, size_t chars) {
+    uint32_t cp = 0;
+    size_t i = 0;
+    for (size_t n = 0; n < chars && i < s.size(); ++n) {
+      const size_t len = Decode(s, i, &cp);
+      i += len == 0 ? 1 : len;
+    }
+    return i;
+  };
+  auto cut_mark = [](size_t bytes) { return "...[cut, " + std::to_string(bytes) + " bytes]"; };
+  std::string out;
+  out.reserve(std::min(message.size(), max_bytes + 64));
+  for (size_t i = 0; i < message.size();) {
+    const size_t space = message.find(' ', i);
+    const size_t end = space == std::string_view::npos ? message.size() : space;
+    const std::string_view run = message.substr(i, end - i);
+    const size_t keep = prefix(run, max_run);
+    out.append(run.substr(0, keep));
+    if (keep < run.size()) out += cut_mark(run.size());
+    if (end < message.size()) out.push_back(' ');
+    i = end + 1;
+    if (out.size() > max_bytes) break;
+  }
+  if (out.size() <= max_bytes) return out;
+  const size_t keep = prefix(out, max_bytes);  // at most max_bytes characters...
+  size_t bytes = std::min(keep, max_bytes);    // ...and bytes, on a boundary
+  while (bytes > 0 && bytes < out.size() && (static_cast<unsigned char>(out[bytes]) & 0xC0) == 0x80) --bytes;
+  out.resize(bytes);
+  out += cut_mark(raw.size());
+  return out;
 }
 
 std::u32string ToCodePoints(std::string_view s) {

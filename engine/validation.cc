@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "engine/reasons.h"
 #include "engine/text.h"
@@ -49,7 +50,43 @@ bool IsHttpUrl(std::string_view s) {
   return !rest.empty() && rest[0] != '/' && IsPrintableAscii(s);
 }
 
+Status CheckFields(const google::protobuf::Message& m, const std::string& prefix) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* reflection = m.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  reflection->ListFields(m, &fields);
+  std::string scratch;
+  for (const FieldDescriptor* f : fields) {
+    const std::string name = prefix + f->name();
+    const bool repeated = f->is_repeated();
+    const int n = repeated ? reflection->FieldSize(m, f) : 1;
+    for (int i = 0; i < n; ++i) {
+      auto path = [&] { return repeated ? name + "[" + std::to_string(i) + "]" : name; };
+      if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        // Geometry holds numbers only; a national directory has millions of vertices.
+        if (f->message_type() == grid::v1::Boundary::descriptor()) break;
+        const auto& inner = repeated ? reflection->GetRepeatedMessage(m, f, i) : reflection->GetMessage(m, f);
+        GRID_RETURN_IF_ERROR(CheckFields(inner, path() + "."));
+      } else if (f->type() == FieldDescriptor::TYPE_STRING) {
+        const std::string& v = repeated ? reflection->GetRepeatedStringReference(m, f, i, &scratch)
+                                        : reflection->GetStringReference(m, f, &scratch);
+        const bool free_text = f->name() == "description" || f->name() == "note";
+        const std::string bad =
+            text::FindRefusedCharacter(v, free_text ? text::TextKind::kFreeText : text::TextKind::kLine);
+        if (!bad.empty()) {
+          return Error(
+              reason::INVALID_CHARACTERS,
+              path() + " holds " + bad + " (control characters, escapes and bidirectional overrides are refused)");
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+Status CheckCharacters(const google::protobuf::Message& message) { return CheckFields(message, ""); }
 
 Status ValidateLocation(const grid::v1::LatLng& location) {
   if (!grid::v1::CoordinateSystem_IsValid(location.coordinate_system())) {
@@ -82,6 +119,7 @@ Status ValidateSubmit(const grid::v1::SubmitCaseRequest& r, const Directory& dir
   }
   if (r.category().empty()) return Error(reason::MISSING_CATEGORY, "category is required");
   if (!text::IsValidUtf8(r.category())) return Error(reason::INVALID_UTF8, "category is not valid UTF-8");
+  GRID_RETURN_IF_ERROR(CheckCharacters(r));
   if (directory.FindCategory(r.category()) == nullptr) {
     return Error(reason::UNKNOWN_CATEGORY, "category '" + r.category() + "' is not in the directory");
   }
@@ -91,8 +129,9 @@ Status ValidateSubmit(const grid::v1::SubmitCaseRequest& r, const Directory& dir
   }
   GRID_RETURN_IF_ERROR(
       CheckText("description", r.description(), limits.max_description_chars, reason::DESCRIPTION_TOO_LONG));
-  bool blank = r.description().find_first_not_of(" \t\r\n") == std::string::npos;
-  if (blank) return Error(reason::MISSING_DESCRIPTION, "description is required");
+  if (text::IsBlank(r.description())) {
+    return Error(reason::MISSING_DESCRIPTION, "description is required (white space alone does not count)");
+  }
   if (r.has_location()) GRID_RETURN_IF_ERROR(ValidateLocation(r.location()));
   GRID_RETURN_IF_ERROR(CheckText("address", r.address(), limits.max_address_chars, reason::ADDRESS_TOO_LONG));
   GRID_RETURN_IF_ERROR(CheckText("citizen.name", r.citizen().name(), limits.max_name_chars, reason::NAME_TOO_LONG));

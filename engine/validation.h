@@ -5,7 +5,10 @@
 // MISSING_DESCRIPTION, DESCRIPTION_TOO_LONG, INVALID_UTF8, NON_FINITE_COORDINATE,
 // LATITUDE_OUT_OF_RANGE, LONGITUDE_OUT_OF_RANGE, ADDRESS_TOO_LONG,
 // INVALID_IDEMPOTENCY_KEY, INVALID_CHANNEL, INVALID_PRIORITY, NAME_TOO_LONG,
-// INVALID_PHONE, TOO_MANY_ATTACHMENTS, INVALID_ATTACHMENT_URL, UNKNOWN_UNIT.
+// INVALID_PHONE, TOO_MANY_ATTACHMENTS, INVALID_ATTACHMENT_URL, UNKNOWN_UNIT,
+// INVALID_CHARACTERS (CheckCharacters). A description that is blank in any
+// Unicode sense (text::IsBlank: ideographic or zero-width spaces only) is
+// MISSING_DESCRIPTION.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -32,6 +35,14 @@ struct IntakeLimits {
 // and unit must exist). INVALID_ARGUMENT with the reason on failure.
 Status ValidateSubmit(const grid::v1::SubmitCaseRequest& request, const Directory& directory,
                       const IntakeLimits& limits = IntakeLimits());
+
+// Checks every string field set in `message`, nested messages and repeated
+// fields included, against text::FindRefusedCharacter: fields named
+// "description" or "note" as free text, every other one (names, addresses,
+// codes, ids) as a line. INVALID_ARGUMENT INVALID_CHARACTERS naming the
+// field path ("citizen.name", "content.units[2].name") and the character.
+// Fields that are not UTF-8 are left to INVALID_UTF8.
+Status CheckCharacters(const google::protobuf::Message& message);
 
 // Checks a location: finite, latitude in [-90, 90], longitude in [-180, 180].
 Status ValidateLocation(const grid::v1::LatLng& location);

@@ -9,12 +9,13 @@
 #include "services/case_query_service.h"
 
 #include <algorithm>
-#include <cstring>
 #include <limits>
 
 #include "engine/case_id.h"
 #include "engine/reasons.h"
 #include "services/errors.h"
+#include "services/page_token.h"
+#include "services/parsed_call.h"
 #include "services/wire.h"
 #include "storage/case_index.h"
 
@@ -24,44 +25,7 @@ namespace {
 constexpr uint32_t kMaxPageSize = 1000;
 constexpr uint32_t kDefaultPageSize = 50;
 constexpr uint32_t kMaxStatsDays = 400;
-constexpr char kTokenVersion = 'L';
 constexpr uint32_t kCasesField = 1;  // ListCasesResponse.cases
-
-// ---- page tokens: base64url of  'L' | cursor (8, BE) | filter fingerprint (8, BE)
-
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string Base64Url(const std::string& in) {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char ch : in) {
-    acc = (acc << 8) | ch;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kB64[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kB64[(acc << (6 - bits)) & 63]);
-  return out;
-}
-
-bool FromBase64Url(const std::string& in, std::string* out) {
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char ch : in) {
-    const char* p = ch == '\0' ? nullptr : std::strchr(kB64, ch);
-    if (p == nullptr) return false;
-    acc = (acc << 6) | static_cast<uint32_t>(p - kB64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return true;
-}
 
 // FNV-1a over the filters (the request without its paging fields).
 uint64_t FilterFingerprint(const grid::v1::ListCasesRequest& request) {
@@ -74,24 +38,6 @@ uint64_t FilterFingerprint(const grid::v1::ListCasesRequest& request) {
     h *= 1099511628211ull;
   }
   return h;
-}
-
-std::string EncodeToken(uint64_t cursor, uint64_t fingerprint) {
-  std::string raw(1, kTokenVersion);
-  storage::PutFixed64BE(&raw, cursor);
-  storage::PutFixed64BE(&raw, fingerprint);
-  return Base64Url(raw);
-}
-
-Status DecodeToken(const std::string& token, uint64_t fingerprint, uint64_t* cursor) {
-  const Status bad = Error(reason::INVALID_PAGE_TOKEN, "page_token is not a token this query issued");
-  std::string raw;
-  if (token.size() > 64 || !FromBase64Url(token, &raw) || raw.size() != 17 || raw[0] != kTokenVersion) return bad;
-  if (storage::DecodeFixed64BE(raw.data() + 9) != fingerprint) {
-    return Error(reason::INVALID_PAGE_TOKEN, "page_token was issued for other filters");
-  }
-  *cursor = storage::DecodeFixed64BE(raw.data() + 1);
-  return Status::Ok();
 }
 
 // A Timestamp as micros; false when out of the range protobuf allows.
@@ -147,7 +93,7 @@ StatusOr<storage::CaseListQuery> QueryOf(const grid::v1::ListCasesRequest& r) {
       CheckRange("updated", r.has_updated_from(), r.updated_from(), r.has_updated_to(), r.updated_to(), &uf, &ut));
   if (r.has_updated_from()) q.updated_from = uf;
   if (r.has_updated_to()) q.updated_to = std::max<Micros>(ut, 1);
-  if (!r.page_token().empty()) GRID_RETURN_IF_ERROR(DecodeToken(r.page_token(), FilterFingerprint(r), &q.after_id));
+  if (!r.page_token().empty()) GRID_RETURN_IF_ERROR(DecodePageToken(r.page_token(), FilterFingerprint(r), &q.after_id));
   return q;
 }
 
@@ -195,35 +141,30 @@ void FillFigures(const storage::Counters& c, UnitRef unit, grid::v1::CaseFigures
 }  // namespace
 
 grpc::ServerUnaryReactor* CaseQueryService::GetCase(grpc::CallbackServerContext* context,
-                                                    const grid::v1::GetCaseRequest* request,
-                                                    grid::v1::GetCaseResponse* response) {
+                                                    const grpc::ByteBuffer* raw_request,
+                                                    grpc::ByteBuffer* raw_response) {
+  auto* call = new ParsedCall<grid::v1::GetCaseRequest, grid::v1::GetCaseResponse>(context, raw_response);
   auto principal = Admit(*deps_, *context, policy::Rpc::kGetCase);
-  if (!principal.ok()) return Respond(context, principal.status());
-  auto id = ParseCaseId(request->case_id());
-  if (!id) {
-    return Respond(context, Error(reason::INVALID_CASE_ID, "case_id must be the 16-digit id of a case"));
-  }
-  auto* reactor = context->DefaultReactor();
+  if (!principal.ok()) return call->Reply(principal.status());
+  if (Status s = call->Parse(*raw_request); !s.ok()) return call->Reply(s);
+  auto id = ParseCaseId(call->request.case_id());
+  if (!id) return call->Reply(Error(reason::INVALID_CASE_ID, "case_id must be the 16-digit id of a case"));
   const ServiceDeps* deps = deps_;
-  bool queued = deps_->executor->TrySubmit([deps, reactor, context, response, id = *id, p = *principal] {
+  bool queued = deps_->executor->TrySubmit([deps, call, id = *id, p = *principal] {
     auto c = deps->store->GetCase(id);
-    if (!c.ok()) return reactor->Finish(Fail(context, c.status()));
-    if (!c->has_value()) {
-      return reactor->Finish(Fail(context, Error(reason::CASE_NOT_FOUND, "no case " + CaseIdToString(id))));
-    }
+    if (!c.ok()) return (void)call->Reply(c.status());
+    if (!c->has_value()) return (void)call->Reply(Error(reason::CASE_NOT_FOUND, "no case " + CaseIdToString(id)));
     auto dir = deps->directory->Get();
-    if (Status s = AdmitCase(p, *dir, policy::Rpc::kGetCase, **c); !s.ok()) {
-      return reactor->Finish(Fail(context, s));
-    }
+    if (Status s = AdmitCase(p, *dir, policy::Rpc::kGetCase, **c); !s.ok()) return (void)call->Reply(s);
     auto events = deps->store->GetEvents(id);
-    if (!events.ok()) return reactor->Finish(Fail(context, events.status()));
+    if (!events.ok()) return (void)call->Reply(events.status());
     MaskCitizen(p, &**c);
-    *response->mutable_case_() = std::move(**c);
-    for (auto& e : *events) *response->add_events() = std::move(e);
-    reactor->Finish(grpc::Status::OK);
+    *call->response.mutable_case_() = std::move(**c);
+    for (auto& e : *events) *call->response.add_events() = std::move(e);
+    call->Reply(Status::Ok());
   });
-  if (!queued) reactor->Finish(Fail(context, QueueFull()));
-  return reactor;
+  if (!queued) return call->Reply(QueueFull());
+  return call;
 }
 
 grpc::ServerUnaryReactor* CaseQueryService::ListCases(grpc::CallbackServerContext* context,
@@ -281,7 +222,7 @@ grpc::ServerUnaryReactor* CaseQueryService::ListCases(grpc::CallbackServerContex
           AppendLengthDelimited(&out, kCasesField, c.SerializeAsString());
         }
         grid::v1::ListCasesResponse tail;  // fields after the cases, serialised by protobuf
-        if (!page->done) tail.set_next_page_token(EncodeToken(page->cursor, fingerprint));
+        if (!page->done) tail.set_next_page_token(EncodePageToken(page->cursor, fingerprint));
         tail.set_examined(page->examined);
         out += tail.SerializeAsString();
         grpc::Slice slice(std::move(out));
@@ -293,52 +234,52 @@ grpc::ServerUnaryReactor* CaseQueryService::ListCases(grpc::CallbackServerContex
 }
 
 grpc::ServerUnaryReactor* CaseQueryService::GetStats(grpc::CallbackServerContext* context,
-                                                     const grid::v1::GetStatsRequest* request,
-                                                     grid::v1::GetStatsResponse* response) {
+                                                     const grpc::ByteBuffer* raw_request,
+                                                     grpc::ByteBuffer* raw_response) {
+  auto* call = new ParsedCall<grid::v1::GetStatsRequest, grid::v1::GetStatsResponse>(context, raw_response);
   auto principal = Admit(*deps_, *context, policy::Rpc::kGetStats);
-  if (!principal.ok()) return Respond(context, principal.status());
+  if (!principal.ok()) return call->Reply(principal.status());
+  if (Status s = call->Parse(*raw_request); !s.ok()) return call->Reply(s);
+  const grid::v1::GetStatsRequest* request = &call->request;
   if (request->scope_unit_code().empty()) {
-    return Respond(context, Error(reason::MISSING_SCOPE, "scope_unit_code is required"));
+    return call->Reply(Error(reason::MISSING_SCOPE, "scope_unit_code is required"));
   }
   uint32_t from = 0, to = 0;
   if (!storage::ParseDay(request->from_date(), &from)) {
-    return Respond(context, Error(reason::INVALID_DATE, "from_date must be a date YYYY-MM-DD"));
+    return call->Reply(Error(reason::INVALID_DATE, "from_date must be a date YYYY-MM-DD"));
   }
   if (!storage::ParseDay(request->to_date(), &to)) {
-    return Respond(context, Error(reason::INVALID_DATE, "to_date must be a date YYYY-MM-DD"));
+    return call->Reply(Error(reason::INVALID_DATE, "to_date must be a date YYYY-MM-DD"));
   }
-  if (from > to) return Respond(context, Error(reason::INVALID_RANGE, "from_date is after to_date"));
+  if (from > to) return call->Reply(Error(reason::INVALID_RANGE, "from_date is after to_date"));
   if (to - from + 1 > kMaxStatsDays) {
-    return Respond(context,
-                   Error(reason::WINDOW_TOO_LONG, "the window is at most " + std::to_string(kMaxStatsDays) + " days"));
+    return call->Reply(
+        Error(reason::WINDOW_TOO_LONG, "the window is at most " + std::to_string(kMaxStatsDays) + " days"));
   }
   auto dir = deps_->directory->Get();
   const UnitRef scope = dir->FindUnit(request->scope_unit_code());
   if (scope == nullptr) {
-    return Respond(context, Error(reason::UNIT_NOT_FOUND, "no unit '" + request->scope_unit_code() + "'"));
+    return call->Reply(Error(reason::UNIT_NOT_FOUND, "no unit '" + request->scope_unit_code() + "'"));
   }
-  if (Status s = AdmitUnit(*principal, *dir, policy::Rpc::kGetStats, scope->code()); !s.ok()) {
-    return Respond(context, s);
-  }
+  if (Status s = AdmitUnit(*principal, *dir, policy::Rpc::kGetStats, scope->code()); !s.ok()) return call->Reply(s);
 
-  auto* reactor = context->DefaultReactor();
   const ServiceDeps* deps = deps_;
-  bool queued = deps_->executor->TrySubmit([deps, reactor, context, response, dir, scope, from, to] {
+  bool queued = deps_->executor->TrySubmit([deps, call, dir, scope, from, to] {
     std::vector<UnitRef> units = {scope};
     for (const auto child : dir->Children(scope->code())) units.push_back(child);
     std::vector<std::string> codes;
     codes.reserve(units.size());
     for (const auto u : units) codes.push_back(u->code());
     auto counters = deps->store->ReadStats(codes, from, to);
-    if (!counters.ok()) return reactor->Finish(Fail(context, counters.status()));
-    FillFigures((*counters)[0], *scope, response->mutable_total());
-    for (size_t i = 1; i < units.size(); ++i) FillFigures((*counters)[i], *units[i], response->add_children());
-    response->set_from_date(storage::FormatDay(from));
-    response->set_to_date(storage::FormatDay(to));
-    reactor->Finish(grpc::Status::OK);
+    if (!counters.ok()) return (void)call->Reply(counters.status());
+    FillFigures((*counters)[0], *scope, call->response.mutable_total());
+    for (size_t i = 1; i < units.size(); ++i) FillFigures((*counters)[i], *units[i], call->response.add_children());
+    call->response.set_from_date(storage::FormatDay(from));
+    call->response.set_to_date(storage::FormatDay(to));
+    call->Reply(Status::Ok());
   });
-  if (!queued) reactor->Finish(Fail(context, QueueFull()));
-  return reactor;
+  if (!queued) return call->Reply(QueueFull());
+  return call;
 }
 
 grpc::ServerUnaryReactor* CaseQueryService::RevealCitizen(grpc::CallbackServerContext* context,

@@ -16,17 +16,18 @@ namespace grid::services {
 // re-serialising 100 cases, and a request with bad UTF-8 gets INVALID_UTF8.
 // So does RevealCitizen, for its note.
 class CaseQueryService final
-    : public grid::v1::CaseQuery::WithRawCallbackMethod_ListCases<
-          grid::v1::CaseQuery::WithRawCallbackMethod_RevealCitizen<grid::v1::CaseQuery::CallbackService>> {
+    : public grid::v1::CaseQuery::WithRawCallbackMethod_GetCase<
+          grid::v1::CaseQuery::WithRawCallbackMethod_ListCases<grid::v1::CaseQuery::WithRawCallbackMethod_GetStats<
+              grid::v1::CaseQuery::WithRawCallbackMethod_RevealCitizen<grid::v1::CaseQuery::Service>>>> {
  public:
   // REQUIRES: deps outlives the service.
   explicit CaseQueryService(const ServiceDeps* deps) : deps_(deps) {}
-  grpc::ServerUnaryReactor* GetCase(grpc::CallbackServerContext* context, const grid::v1::GetCaseRequest* request,
-                                    grid::v1::GetCaseResponse* response) override;
+  grpc::ServerUnaryReactor* GetCase(grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+                                    grpc::ByteBuffer* raw_response) override;
   grpc::ServerUnaryReactor* ListCases(grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
                                       grpc::ByteBuffer* raw_response) override;
-  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context, const grid::v1::GetStatsRequest* request,
-                                     grid::v1::GetStatsResponse* response) override;
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+                                     grpc::ByteBuffer* raw_response) override;
   grpc::ServerUnaryReactor* RevealCitizen(grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
                                           grpc::ByteBuffer* raw_response) override;
 

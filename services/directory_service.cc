@@ -14,7 +14,10 @@
 
 #include "engine/reasons.h"
 #include "engine/text.h"
+#include "engine/validation.h"
 #include "services/errors.h"
+#include "services/parsed_call.h"
+#include "services/wire.h"
 
 namespace grid::services {
 namespace {
@@ -56,14 +59,18 @@ Status AdmitUpsert(const Principal& p, const Directory& dir, const grid::v1::Uni
 }  // namespace
 
 grpc::ServerUnaryReactor* DirectoryService::GetUnit(grpc::CallbackServerContext* context,
-                                                    const grid::v1::GetUnitRequest* request,
-                                                    grid::v1::GetUnitResponse* response) {
+                                                    const grpc::ByteBuffer* raw_request,
+                                                    grpc::ByteBuffer* raw_response) {
+  auto* call = new ParsedCall<grid::v1::GetUnitRequest, grid::v1::GetUnitResponse>(context, raw_response);
   auto principal = Admit(*deps_, *context, policy::Rpc::kGetUnit);
-  if (!principal.ok()) return Respond(context, principal.status());
+  if (!principal.ok()) return call->Reply(principal.status());
+  if (Status s = call->Parse(*raw_request); !s.ok()) return call->Reply(s);
+  const grid::v1::GetUnitRequest* request = &call->request;
+  grid::v1::GetUnitResponse* response = &call->response;
   auto dir = deps_->directory->Get();
   const UnitRef u = dir->FindUnit(request->code());
-  if (u == nullptr) return Respond(context, Error(reason::UNIT_NOT_FOUND, "no unit '" + request->code() + "'"));
-  if (Status s = AdmitUnit(*principal, *dir, policy::Rpc::kGetUnit, u->code()); !s.ok()) return Respond(context, s);
+  if (u == nullptr) return call->Reply(Error(reason::UNIT_NOT_FOUND, "no unit '" + request->code() + "'"));
+  if (Status s = AdmitUnit(*principal, *dir, policy::Rpc::kGetUnit, u->code()); !s.ok()) return call->Reply(s);
   *response->mutable_unit() = u->ToProto();
   for (const auto a : dir->Ancestors(u->code())) *response->add_ancestors() = Summarise(*dir, *a);
   response->set_next_page_token(PageChildren(*dir, u->code(), "", 100, response->mutable_children()));
@@ -77,50 +84,54 @@ grpc::ServerUnaryReactor* DirectoryService::GetUnit(grpc::CallbackServerContext*
     }
   }
   response->set_directory_version(dir->version());
-  if (!dir->HasBoundary(u->code())) return Respond(context, Status::Ok());
+  if (!dir->HasBoundary(u->code())) return call->Reply(Status::Ok());
   // The directory in memory keeps no boundaries: read it from the store, off
   // the gRPC thread. (A change applied meanwhile may already show.)
-  auto* reactor = context->DefaultReactor();
   const ServiceDeps* deps = deps_;
-  bool queued = deps_->executor->TrySubmit([deps, reactor, context, response] {
-    auto boundary = deps->store->GetBoundary(response->unit().code());
-    if (!boundary.ok()) return reactor->Finish(Fail(context, boundary.status()));
-    if (boundary->has_value()) *response->mutable_unit()->mutable_boundary() = std::move(**boundary);
-    reactor->Finish(grpc::Status::OK);
+  bool queued = deps_->executor->TrySubmit([deps, call] {
+    auto boundary = deps->store->GetBoundary(call->response.unit().code());
+    if (!boundary.ok()) return (void)call->Reply(boundary.status());
+    if (boundary->has_value()) *call->response.mutable_unit()->mutable_boundary() = std::move(**boundary);
+    call->Reply(Status::Ok());
   });
-  if (!queued) reactor->Finish(Fail(context, QueueFull()));
-  return reactor;
+  if (!queued) return call->Reply(QueueFull());
+  return call;
 }
 
 grpc::ServerUnaryReactor* DirectoryService::ListChildren(grpc::CallbackServerContext* context,
-                                                         const grid::v1::ListChildrenRequest* request,
-                                                         grid::v1::ListChildrenResponse* response) {
+                                                         const grpc::ByteBuffer* raw_request,
+                                                         grpc::ByteBuffer* raw_response) {
+  auto* call = new ParsedCall<grid::v1::ListChildrenRequest, grid::v1::ListChildrenResponse>(context, raw_response);
   auto principal = Admit(*deps_, *context, policy::Rpc::kListChildren);
-  if (!principal.ok()) return Respond(context, principal.status());
+  if (!principal.ok()) return call->Reply(principal.status());
+  if (Status s = call->Parse(*raw_request); !s.ok()) return call->Reply(s);
+  const grid::v1::ListChildrenRequest* request = &call->request;
   if (request->page_size() > 1000) {
-    return Respond(context, Error(reason::INVALID_PAGE_SIZE, "page_size must be at most 1000"));
+    return call->Reply(Error(reason::INVALID_PAGE_SIZE, "page_size must be at most 1000"));
   }
   auto dir = deps_->directory->Get();
   if (!request->code().empty() && dir->FindUnit(request->code()) == nullptr) {
-    return Respond(context, Error(reason::UNIT_NOT_FOUND, "no unit '" + request->code() + "'"));
+    return call->Reply(Error(reason::UNIT_NOT_FOUND, "no unit '" + request->code() + "'"));
   }
   if (Status s = AdmitUnit(*principal, *dir, policy::Rpc::kListChildren, request->code()); !s.ok()) {
-    return Respond(context, s);
+    return call->Reply(s);
   }
   size_t limit = request->page_size() == 0 ? 100 : request->page_size();
-  response->set_next_page_token(
-      PageChildren(*dir, request->code(), request->page_token(), limit, response->mutable_children()));
-  response->set_directory_version(dir->version());
-  return Respond(context, Status::Ok());
+  call->response.set_next_page_token(
+      PageChildren(*dir, request->code(), request->page_token(), limit, call->response.mutable_children()));
+  call->response.set_directory_version(dir->version());
+  return call->Reply(Status::Ok());
 }
 
 namespace {
 
 // Client-streaming import: accumulates chunks, then applies them as one
-// version on the executor.
-class ImportReactor final : public grpc::ServerReadReactor<grid::v1::ImportChunk> {
+// version on the executor. Chunks arrive as raw bytes, parsed by
+// ParseRequest: a chunk that is not a valid ImportChunk (a code that is not
+// UTF-8) ends the call with its own reason, not with IMPORT_INCOMPLETE.
+class ImportReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
  public:
-  ImportReactor(const ServiceDeps* deps, grpc::CallbackServerContext* context, grid::v1::ImportResponse* response)
+  ImportReactor(const ServiceDeps* deps, grpc::CallbackServerContext* context, grpc::ByteBuffer* response)
       : deps_(deps), context_(context), response_(response) {
     auto principal = Admit(*deps_, *context_, policy::Rpc::kImport);
     if (!principal.ok()) {
@@ -132,7 +143,7 @@ class ImportReactor final : public grpc::ServerReadReactor<grid::v1::ImportChunk
       Finish(Fail(context_, s));
       return;
     }
-    StartRead(&chunk_);
+    StartRead(&raw_chunk_);
   }
 
   void OnReadDone(bool ok) override {
@@ -149,6 +160,20 @@ class ImportReactor final : public grpc::ServerReadReactor<grid::v1::ImportChunk
       Finish(Fail(context_, Error(reason::IMPORT_AFTER_LAST, "a chunk arrived after the one marked last")));
       return;
     }
+    bytes_ += raw_chunk_.Length();
+    if (bytes_ > deps_->max_import_bytes) {
+      Finish(Fail(context_, Error(reason::IMPORT_TOO_LARGE,
+                                  "the import exceeds " + std::to_string(deps_->max_import_bytes) + " bytes")));
+      return;
+    }
+    if (Status s = ParseRequest(raw_chunk_, &chunk_); !s.ok()) {
+      // The parse's own reason (INVALID_UTF8 with the field path), saying which chunk.
+      Finish(Fail(context_, Status(s.code(), s.reason(),
+                                   "chunk " + std::to_string(chunks_ + 1) + ": " + s.message() + "; nothing changed")));
+      return;
+    }
+    raw_chunk_.Clear();
+    ++chunks_;
     last_seen_ = chunk_.last();
     if (first_) {
       if (!grid::v1::ImportMode_IsValid(chunk_.mode())) {
@@ -156,17 +181,12 @@ class ImportReactor final : public grpc::ServerReadReactor<grid::v1::ImportChunk
         return;
       }
       replace_ = chunk_.mode() == grid::v1::IMPORT_MODE_REPLACE;
+      confirm_removed_units_ = chunk_.confirm_removed_units();
       first_ = false;
-    }
-    bytes_ += chunk_.ByteSizeLong();
-    if (bytes_ > deps_->max_import_bytes) {
-      Finish(Fail(context_, Error(reason::IMPORT_TOO_LARGE,
-                                  "the import exceeds " + std::to_string(deps_->max_import_bytes) + " bytes")));
-      return;
     }
     content_.MergeFrom(chunk_.content());
     chunk_.Clear();
-    StartRead(&chunk_);
+    StartRead(&raw_chunk_);
   }
 
   void OnDone() override { delete this; }
@@ -174,14 +194,17 @@ class ImportReactor final : public grpc::ServerReadReactor<grid::v1::ImportChunk
  private:
   void Apply() {
     bool queued = deps_->executor->TrySubmit([this] {
-      auto version = deps_->directory_manager->Apply(content_, replace_);
-      if (!version.ok()) return Finish(Fail(context_, version.status()));
-      response_->set_directory_version(*version);
-      response_->set_units(static_cast<uint32_t>(content_.units_size()));
-      response_->set_members(static_cast<uint32_t>(content_.members_size()));
-      response_->set_departments(static_cast<uint32_t>(content_.departments_size()));
-      response_->set_categories(static_cast<uint32_t>(content_.categories_size()));
-      response_->set_category_rules(static_cast<uint32_t>(content_.category_rules_size()));
+      auto applied = deps_->directory_manager->Apply(content_, replace_, confirm_removed_units_);
+      if (!applied.ok()) return Finish(Fail(context_, applied.status()));
+      grid::v1::ImportResponse response;
+      response.set_directory_version(applied->version);
+      response.set_units(static_cast<uint32_t>(content_.units_size()));
+      response.set_members(static_cast<uint32_t>(content_.members_size()));
+      response.set_departments(static_cast<uint32_t>(content_.departments_size()));
+      response.set_categories(static_cast<uint32_t>(content_.categories_size()));
+      response.set_category_rules(static_cast<uint32_t>(content_.category_rules_size()));
+      response.set_removed_units(applied->removed_units);
+      SerializeResponse(response, response_);
       Finish(grpc::Status::OK);
     });
     if (!queued) Finish(Fail(context_, QueueFull()));
@@ -189,10 +212,13 @@ class ImportReactor final : public grpc::ServerReadReactor<grid::v1::ImportChunk
 
   const ServiceDeps* deps_;
   grpc::CallbackServerContext* context_;
-  grid::v1::ImportResponse* response_;
+  grpc::ByteBuffer* response_;
+  grpc::ByteBuffer raw_chunk_;
   grid::v1::ImportChunk chunk_;
   grid::v1::DirectoryContent content_;
   size_t bytes_ = 0;
+  uint32_t chunks_ = 0;
+  uint32_t confirm_removed_units_ = 0;
   bool first_ = true;
   bool replace_ = false;
   bool last_seen_ = false;
@@ -200,63 +226,95 @@ class ImportReactor final : public grpc::ServerReadReactor<grid::v1::ImportChunk
 
 }  // namespace
 
-grpc::ServerReadReactor<grid::v1::ImportChunk>* DirectoryService::Import(grpc::CallbackServerContext* context,
-                                                                         grid::v1::ImportResponse* response) {
+grpc::ServerReadReactor<grpc::ByteBuffer>* DirectoryService::Import(grpc::CallbackServerContext* context,
+                                                                    grpc::ByteBuffer* response) {
   return new ImportReactor(deps_, context, response);
 }
 
 grpc::ServerUnaryReactor* DirectoryService::UpsertUnit(grpc::CallbackServerContext* context,
-                                                       const grid::v1::UpsertUnitRequest* request,
-                                                       grid::v1::UpsertUnitResponse* response) {
+                                                       const grpc::ByteBuffer* raw_request,
+                                                       grpc::ByteBuffer* raw_response) {
+  auto* call = new ParsedCall<grid::v1::UpsertUnitRequest, grid::v1::UpsertUnitResponse>(context, raw_response);
   auto principal = Admit(*deps_, *context, policy::Rpc::kUpsertUnit);
-  if (!principal.ok()) return Respond(context, principal.status());
-  if (!request->has_unit()) return Respond(context, Error(reason::MISSING_UNIT, "unit is required"));
-  if (Status s = AdmitUpsert(*principal, *deps_->directory->Get(), request->unit()); !s.ok()) {
-    return Respond(context, s);
+  if (!principal.ok()) return call->Reply(principal.status());
+  if (Status s = call->Parse(*raw_request); !s.ok()) return call->Reply(s);
+  if (!call->request.has_unit()) return call->Reply(Error(reason::MISSING_UNIT, "unit is required"));
+  if (Status s = AdmitUpsert(*principal, *deps_->directory->Get(), call->request.unit()); !s.ok()) {
+    return call->Reply(s);
   }
-  auto* reactor = context->DefaultReactor();
   const ServiceDeps* deps = deps_;
-  bool queued = deps_->executor->TrySubmit([deps, reactor, context, request, response] {
+  bool queued = deps_->executor->TrySubmit([deps, call] {
     grid::v1::DirectoryContent delta;
-    *delta.add_units() = request->unit();
-    auto version = deps->directory_manager->Apply(delta, /*replace=*/false);
-    if (!version.ok()) return reactor->Finish(Fail(context, version.status()));
-    response->set_directory_version(*version);
-    reactor->Finish(grpc::Status::OK);
+    *delta.add_units() = call->request.unit();
+    auto applied = deps->directory_manager->Apply(delta, /*replace=*/false);
+    if (!applied.ok()) return (void)call->Reply(applied.status());
+    call->response.set_directory_version(applied->version);
+    call->Reply(Status::Ok());
   });
-  if (!queued) reactor->Finish(Fail(context, QueueFull()));
-  return reactor;
+  if (!queued) return call->Reply(QueueFull());
+  return call;
+}
+
+grpc::ServerUnaryReactor* DirectoryService::RestorePreviousVersion(grpc::CallbackServerContext* context,
+                                                                   const grpc::ByteBuffer* raw_request,
+                                                                   grpc::ByteBuffer* raw_response) {
+  auto* call = new ParsedCall<grid::v1::RestorePreviousVersionRequest, grid::v1::RestorePreviousVersionResponse>(
+      context, raw_response);
+  auto principal = Admit(*deps_, *context, policy::Rpc::kRestorePreviousVersion);
+  if (!principal.ok()) return call->Reply(principal.status());
+  if (Status s = call->Parse(*raw_request); !s.ok()) return call->Reply(s);
+  // A restore may replace the whole directory: only with scope "*".
+  if (Status s = AdmitUnit(*principal, *deps_->directory->Get(), policy::Rpc::kRestorePreviousVersion, ""); !s.ok()) {
+    return call->Reply(s);
+  }
+  const ServiceDeps* deps = deps_;
+  bool queued = deps_->executor->TrySubmit([deps, call] {
+    uint64_t restored = 0;
+    auto applied = deps->directory_manager->RestorePrevious(call->request.confirm_removed_units(), &restored);
+    if (!applied.ok()) return (void)call->Reply(applied.status());
+    call->response.set_directory_version(applied->version);
+    call->response.set_restored_version(restored);
+    call->response.set_units(static_cast<uint32_t>(deps->directory->Get()->unit_count()));
+    call->response.set_removed_units(applied->removed_units);
+    call->Reply(Status::Ok());
+  });
+  if (!queued) return call->Reply(QueueFull());
+  return call;
 }
 
 grpc::ServerUnaryReactor* DirectoryService::RouteCase(grpc::CallbackServerContext* context,
-                                                      const grid::v1::RouteCaseRequest* request,
-                                                      grid::v1::RouteCaseResponse* response) {
+                                                      const grpc::ByteBuffer* raw_request,
+                                                      grpc::ByteBuffer* raw_response) {
+  auto* call = new ParsedCall<grid::v1::RouteCaseRequest, grid::v1::RouteCaseResponse>(context, raw_response);
   auto principal = Admit(*deps_, *context, policy::Rpc::kRouteCase);
-  if (!principal.ok()) return Respond(context, principal.status());
-  if (request->category().empty()) return Respond(context, Error(reason::MISSING_CATEGORY, "category is required"));
+  if (!principal.ok()) return call->Reply(principal.status());
+  if (Status s = call->Parse(*raw_request); !s.ok()) return call->Reply(s);
+  const grid::v1::RouteCaseRequest* request = &call->request;
+  if (request->category().empty()) return call->Reply(Error(reason::MISSING_CATEGORY, "category is required"));
   if (request->has_location()) {
-    if (Status s = ValidateLocation(request->location()); !s.ok()) return Respond(context, s);
+    if (Status s = ValidateLocation(request->location()); !s.ok()) return call->Reply(s);
   }
   if (!text::IsValidUtf8(request->address())) {
-    return Respond(context, Error(reason::INVALID_UTF8, "address is not valid UTF-8"));
+    return call->Reply(Error(reason::INVALID_UTF8, "address is not valid UTF-8"));
   }
   if (text::CodePointCount(request->address()) > deps_->limits.max_address_chars) {
-    return Respond(context, Error(reason::ADDRESS_TOO_LONG, "address is too long"));
+    return call->Reply(Error(reason::ADDRESS_TOO_LONG, "address is too long"));
   }
+  if (Status s = CheckCharacters(*request); !s.ok()) return call->Reply(s);
   auto dir = deps_->directory->Get();
   if (Status s = AdmitUnit(*principal, *dir, policy::Rpc::kRouteCase, request->unit_code()); !s.ok()) {
-    return Respond(context, s);
+    return call->Reply(s);
   }
   auto routing = deps_->router->Route(*dir, RouteInputOf(*request, *principal));
-  if (!routing.ok()) return Respond(context, routing.status());
-  *response->mutable_routing() = std::move(routing).value();
+  if (!routing.ok()) return call->Reply(routing.status());
+  *call->response.mutable_routing() = std::move(routing).value();
   // Where a case would go is anyone's to know; who there would take it is
   // not, outside the caller's scope.
-  if (!policy::OfUnit(*dir, CallerOf(*principal), response->routing().unit_code()).in_scope) {
-    response->mutable_routing()->clear_assignee_member_id();
-    response->mutable_routing()->clear_assignee_explanation();
+  if (!policy::OfUnit(*dir, CallerOf(*principal), call->response.routing().unit_code()).in_scope) {
+    call->response.mutable_routing()->clear_assignee_member_id();
+    call->response.mutable_routing()->clear_assignee_explanation();
   }
-  return Respond(context, Status::Ok());
+  return call->Reply(Status::Ok());
 }
 
 }  // namespace grid::services

@@ -11,21 +11,29 @@
 
 namespace grid::services {
 
-class DirectoryService final : public grid::v1::Directory::CallbackService {
+// Every method takes its request as raw bytes (ParseRequest, wire.h), so a
+// request that does not parse gets a reason, not a bare UNIMPLEMENTED.
+class DirectoryService final
+    : public grid::v1::Directory::WithRawCallbackMethod_GetUnit<grid::v1::Directory::WithRawCallbackMethod_ListChildren<
+          grid::v1::Directory::WithRawCallbackMethod_Import<grid::v1::Directory::WithRawCallbackMethod_UpsertUnit<
+              grid::v1::Directory::WithRawCallbackMethod_RouteCase<
+                  grid::v1::Directory::WithRawCallbackMethod_RestorePreviousVersion<grid::v1::Directory::Service>>>>>> {
  public:
   // REQUIRES: deps outlives the service.
   explicit DirectoryService(const ServiceDeps* deps) : deps_(deps) {}
-  grpc::ServerUnaryReactor* GetUnit(grpc::CallbackServerContext* context, const grid::v1::GetUnitRequest* request,
-                                    grid::v1::GetUnitResponse* response) override;
-  grpc::ServerUnaryReactor* ListChildren(grpc::CallbackServerContext* context,
-                                         const grid::v1::ListChildrenRequest* request,
-                                         grid::v1::ListChildrenResponse* response) override;
-  grpc::ServerReadReactor<grid::v1::ImportChunk>* Import(grpc::CallbackServerContext* context,
-                                                         grid::v1::ImportResponse* response) override;
-  grpc::ServerUnaryReactor* UpsertUnit(grpc::CallbackServerContext* context, const grid::v1::UpsertUnitRequest* request,
-                                       grid::v1::UpsertUnitResponse* response) override;
-  grpc::ServerUnaryReactor* RouteCase(grpc::CallbackServerContext* context, const grid::v1::RouteCaseRequest* request,
-                                      grid::v1::RouteCaseResponse* response) override;
+  grpc::ServerUnaryReactor* GetUnit(grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+                                    grpc::ByteBuffer* raw_response) override;
+  grpc::ServerUnaryReactor* ListChildren(grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+                                         grpc::ByteBuffer* raw_response) override;
+  grpc::ServerReadReactor<grpc::ByteBuffer>* Import(grpc::CallbackServerContext* context,
+                                                    grpc::ByteBuffer* raw_response) override;
+  grpc::ServerUnaryReactor* UpsertUnit(grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+                                       grpc::ByteBuffer* raw_response) override;
+  grpc::ServerUnaryReactor* RouteCase(grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+                                      grpc::ByteBuffer* raw_response) override;
+  grpc::ServerUnaryReactor* RestorePreviousVersion(grpc::CallbackServerContext* context,
+                                                   const grpc::ByteBuffer* raw_request,
+                                                   grpc::ByteBuffer* raw_response) override;
 
  private:
   const ServiceDeps* deps_;

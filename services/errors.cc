@@ -3,12 +3,17 @@
 #include "services/errors.h"
 
 #include "engine/reasons.h"
+#include "engine/text.h"
 
 namespace grid::services {
 
 grpc::Status ToGrpc(const Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), status.ToString());
+  // Messages echo what the caller sent (a code, an id, a category): capped
+  // here, once for every error, so that a huge value never makes the status
+  // too large for the trailing metadata (the client would then see a bare
+  // RESOURCE_EXHAUSTED without our reason).
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), text::CapEchoes(status.ToString()));
 }
 
 grpc::Status Fail(grpc::CallbackServerContext* context, const Status& status) {

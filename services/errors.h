@@ -17,6 +17,8 @@ namespace grid::services {
 
 inline constexpr const char* kReasonMetadataKey = "grid-reason";
 
+// The message is "REASON: description" with every echoed value capped at 100
+// characters and the whole at 1 KiB, marked where cut (text::CapEchoes).
 grpc::Status ToGrpc(const Status& status);
 
 // Converts `status` and, when it is an error, adds its reason to the call's

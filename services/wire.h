@@ -18,8 +18,11 @@
 namespace grid::services {
 
 // Parses `buffer` into `message`. Errors (INVALID_ARGUMENT): INVALID_UTF8
-// (the message names the field path, e.g. "citizen.name"), MALFORMED_REQUEST.
+// (the message names the field path, e.g. "citizen.name"), found before
+// protobuf parses (so it logs nothing), MALFORMED_REQUEST.
 Status ParseRequest(const grpc::ByteBuffer& buffer, google::protobuf::Message* message);
+// The same over bytes in hand (the fuzz harnesses call it).
+Status ParseRequestBytes(std::string_view bytes, google::protobuf::Message* message);
 
 // Serialises `message` into `buffer`.
 void SerializeResponse(const google::protobuf::Message& message, grpc::ByteBuffer* buffer);

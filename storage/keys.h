@@ -31,6 +31,15 @@ inline constexpr std::string_view kFormatValue = "gridcase-store-v1";
 inline constexpr std::string_view kDirectoryVersionKey =
     "\x01"
     "directory_version";
+// The version of the directory kept for Directory.RestorePreviousVersion:
+// the one the last REPLACE replaced (its entries: kPreviousDirectoryByte).
+inline constexpr std::string_view kPreviousDirectoryVersionKey =
+    "\x01"
+    "previous_directory_version";
+// The directory column family's entries of that kept version: this byte,
+// then the entry's key as it was (kind byte, code or id). Every kind byte
+// sorts below it.
+inline constexpr char kPreviousDirectoryByte = '\x80';
 // Present once every stored case has its query index entries and figures
 // (Store::BackfillQueryIndexes).
 inline constexpr std::string_view kQueryIndexesKey =

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <system_error>
 
 #include "engine/case_id.h"
@@ -279,6 +280,7 @@ StatusOr<std::optional<StoredDirectory>> Store::LoadDirectory(bool with_units) c
     }
     if (!it->Valid()) break;
     key = it->key();
+    if (static_cast<unsigned char>(key[0]) >= 0x7f) break;  // the previous directory (kPreviousDirectoryByte)
     // Parsed straight from the iterator's bytes: millions of entries at
     // national scale, so no copy and no message string per entry.
     const rocksdb::Slice value = it->value();
@@ -319,7 +321,26 @@ Status Store::ForEachUnit(const std::function<Status(const grid::v1::Unit&)>& fn
 Status Store::SaveDirectory(const grid::v1::DirectoryContent& content, uint64_t version, bool replace) {
   rocksdb::WriteBatch batch;
   if (replace) {
-    // Every kind byte sorts below 0x7F: this range covers all entries.
+    // Keep what this version replaces as the previous directory (the one
+    // kept before goes), then clear: every kind byte sorts below 0x7F, the
+    // kept copy's keys start with 0x80.
+    std::string current_version;
+    auto s = db_->Get(rocksdb::ReadOptions(), meta_, std::string(kDirectoryVersionKey), &current_version);
+    if (!s.IsNotFound()) {
+      GRID_RETURN_IF_ERROR(FromRocks(s, "reading the directory version"));
+      const std::string prev(1, kPreviousDirectoryByte);
+      GRID_RETURN_IF_ERROR(
+          FromRocks(batch.DeleteRange(directory_, prev, std::string(1, static_cast<char>(kPreviousDirectoryByte + 1))),
+                    "dropping the previous directory"));
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), directory_));
+      for (it->SeekToFirst(); it->Valid() && static_cast<unsigned char>(it->key()[0]) < 0x7f; it->Next()) {
+        GRID_RETURN_IF_ERROR(
+            FromRocks(batch.Put(directory_, prev + it->key().ToString(), it->value()), "keeping the directory"));
+      }
+      GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the directory"));
+      GRID_RETURN_IF_ERROR(FromRocks(batch.Put(meta_, std::string(kPreviousDirectoryVersionKey), current_version),
+                                     "keeping the directory"));
+    }
     GRID_RETURN_IF_ERROR(FromRocks(batch.DeleteRange(directory_, std::string(1, '\0'), std::string(1, '\x7f')),
                                    "clearing the directory"));
   }
@@ -365,6 +386,53 @@ Status Store::SaveDirectory(const grid::v1::DirectoryContent& content, uint64_t 
   // not replay them from the log into memtables.
   rocksdb::FlushOptions flush;
   return FromRocks(db_->Flush(flush, handles_), "flushing directory version " + std::to_string(version));
+}
+
+StatusOr<std::optional<StoredDirectory>> Store::LoadPreviousDirectory() const {
+  std::string version_bytes;
+  auto s = db_->Get(rocksdb::ReadOptions(), meta_, std::string(kPreviousDirectoryVersionKey), &version_bytes);
+  if (s.IsNotFound()) return std::optional<StoredDirectory>();
+  GRID_RETURN_IF_ERROR(FromRocks(s, "reading the previous directory version"));
+  if (version_bytes.size() != 8) return Error(reason::CORRUPT_RECORD, "previous directory version is malformed");
+  StoredDirectory out;
+  out.version = DecodeFixed64BE(version_bytes.data());
+  // Boundaries ('A', 'B') sort before units ('U'): held until their unit.
+  std::map<std::string, grid::v1::Boundary, std::less<>> boundaries;
+  const std::string prefix(1, kPreviousDirectoryByte);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), directory_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    rocksdb::Slice key = it->key();
+    key.remove_prefix(1);
+    if (key.empty()) continue;
+    const rocksdb::Slice value = it->value();
+    const std::string id(key.data() + 1, key.size() - 1);
+    auto parse = [&](google::protobuf::MessageLite* msg) -> Status {
+      if (msg->ParseFromArray(value.data(), static_cast<int>(value.size()))) return Status::Ok();
+      return Error(reason::CORRUPT_RECORD, "previous directory entry " + key.ToString() + " cannot be parsed");
+    };
+    switch (static_cast<DirectoryKind>(key[0])) {
+      case DirectoryKind::kUnit: {
+        grid::v1::Unit* u = out.content.add_units();
+        GRID_RETURN_IF_ERROR(parse(u));
+        if (auto b = boundaries.find(u->code()); b != boundaries.end()) {
+          *u->mutable_boundary() = std::move(b->second);
+          boundaries.erase(b);
+        }
+        break;
+      }
+      case DirectoryKind::kMember: GRID_RETURN_IF_ERROR(parse(out.content.add_members())); break;
+      case DirectoryKind::kDepartment: GRID_RETURN_IF_ERROR(parse(out.content.add_departments())); break;
+      case DirectoryKind::kCategory: GRID_RETURN_IF_ERROR(parse(out.content.add_categories())); break;
+      case DirectoryKind::kCategoryRule: GRID_RETURN_IF_ERROR(parse(out.content.add_category_rules())); break;
+      case DirectoryKind::kGridBoundary:
+      case DirectoryKind::kAreaBoundary: GRID_RETURN_IF_ERROR(parse(&boundaries[id])); break;
+      default:
+        return Error(reason::CORRUPT_RECORD,
+                     "unknown directory entry kind in previous directory entry " + key.ToString());
+    }
+  }
+  GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the previous directory"));
+  return std::optional<StoredDirectory>(std::move(out));
 }
 
 StatusOr<std::optional<grid::v1::Boundary>> Store::GetBoundary(const std::string& unit_code) const {

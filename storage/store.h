@@ -139,7 +139,14 @@ class Store {
   // directory and everything else is removed; otherwise its entries are
   // added or replaced (a unit given without a boundary loses its stored
   // one). One synced batch.
+  //
+  // A replace keeps the entries it removes (the directory saved before it,
+  // when there is one) as the previous directory, in the same batch,
+  // dropping the one kept before: LoadPreviousDirectory reads it.
   Status SaveDirectory(const grid::v1::DirectoryContent& content, uint64_t version, bool replace);
+  // The directory the last replace replaced, with every unit's boundary in
+  // its unit (as an import brings it); nullopt when none is kept.
+  StatusOr<std::optional<StoredDirectory>> LoadPreviousDirectory() const;
 
   // A unit's stored boundary; nullopt when the unit has none (or is unknown).
   StatusOr<std::optional<grid::v1::Boundary>> GetBoundary(const std::string& unit_code) const;

@@ -232,7 +232,10 @@ class Verifier {
       const std::string_view key(it->key().data(), it->key().size());
       const auto value = it->value();
       google::protobuf::MessageLite* msg = nullptr;
-      switch (key.empty() ? '\0' : key[0]) {
+      // The previous directory's entries (kept for a restore) carry one byte more.
+      const bool kept = !key.empty() && key[0] == kPreviousDirectoryByte;
+      const std::string_view entry = kept ? key.substr(1) : key;
+      switch (entry.empty() ? '\0' : entry[0]) {
         case static_cast<char>(DirectoryKind::kUnit): msg = &unit; break;
         case static_cast<char>(DirectoryKind::kMember): msg = &member; break;
         case static_cast<char>(DirectoryKind::kDepartment): msg = &department; break;
@@ -246,7 +249,7 @@ class Verifier {
         problems_.Add("directory: entry " + Printable(key) + " cannot be parsed");
         continue;
       }
-      if (msg == &unit) parents_[unit.code()] = unit.parent_code();
+      if (msg == &unit && !kept) parents_[unit.code()] = unit.parent_code();
     }
     return FromRocks(it->status(), "reading the directory");
   }

@@ -8,6 +8,7 @@ GRID_PACKAGES=(
   nlohmann-json3-dev libcli11-dev
   libabsl-dev clang clang-format  # thread annotations; the -Wthread-safety check (ctest); tools/format
   libgeos-dev libgdal-dev  # import/: polygon repair (GEOS C API), Shapefile and GeoPackage (GDAL/OGR)
+  libfuzzer-14-dev  # the libFuzzer harnesses, built with clang (tests/fuzz, ctest fuzz_*)
 )
 
 grid_install_missing() {

@@ -244,6 +244,7 @@ class PolicyMatrixTest : public testing::ServerFixture {
         }
         return r;
       }
+      case Rpc::kRestorePreviousVersion: return std::make_unique<v1::RestorePreviousVersionRequest>();
       case Rpc::kRouteCase: {
         auto r = std::make_unique<v1::RouteCaseRequest>();
         r->set_category("sanitation");
@@ -356,11 +357,13 @@ TEST_F(PolicyMatrixTest, EveryRpcEveryRoleInAndOutOfReach) {
           before = Stored(s.case_id);
           facts = policy::OfCase(*dir_, caller, before);
         } else {
-          const std::string unit =
-              row.rpc == Rpc::kListCases || row.rpc == Rpc::kGetStats || row.rpc == Rpc::kWatch          ? s.town
-              : row.rpc == Rpc::kListChildren                                                            ? s.community
-              : row.rpc == Rpc::kImport || row.rpc == Rpc::kCreateBackup || row.rpc == Rpc::kListBackups ? ""
-                                                                                                         : s.unit;
+          const std::string unit = row.rpc == Rpc::kListCases || row.rpc == Rpc::kGetStats || row.rpc == Rpc::kWatch
+                                       ? s.town
+                                   : row.rpc == Rpc::kListChildren ? s.community
+                                   : row.rpc == Rpc::kImport || row.rpc == Rpc::kRestorePreviousVersion ||
+                                           row.rpc == Rpc::kCreateBackup || row.rpc == Rpc::kListBackups
+                                       ? ""
+                                       : s.unit;
           facts = policy::OfUnit(*dir_, caller, unit);
         }
         const Status want = policy::Decide(t.role, row.rpc, facts);

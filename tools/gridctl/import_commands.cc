@@ -19,8 +19,12 @@ namespace {
 
 namespace v1 = grid::v1;
 
+constexpr const char* kConfirmHelp =
+    "the number of units a REPLACE removes, required when they include the root or units with open cases";
+
 // Streams `content` in chunks of at most `per_chunk` entries of each kind.
-int SendImport(const Global& g, const v1::DirectoryContent& content, bool replace, const std::string& source) {
+int SendImport(const Global& g, const v1::DirectoryContent& content, bool replace, const std::string& source,
+               uint32_t confirm_removed_units) {
   auto stub = v1::Directory::NewStub(Connect(g));
   auto ctx = NewContext(g);
   ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(30));
@@ -35,6 +39,7 @@ int SendImport(const Global& g, const v1::DirectoryContent& content, bool replac
     if (first) {
       chunk.set_mode(replace ? v1::IMPORT_MODE_REPLACE : v1::IMPORT_MODE_MERGE);
       chunk.set_source(source);
+      chunk.set_confirm_removed_units(confirm_removed_units);
       first = false;
     }
     auto* out = chunk.mutable_content();
@@ -61,18 +66,19 @@ int SendImport(const Global& g, const v1::DirectoryContent& content, bool replac
         "imported %u units, %u members, %u departments, %u categories, %u category rules: directory version %llu\n",
         response.units(), response.members(), response.departments(), response.categories(), response.category_rules(),
         static_cast<unsigned long long>(response.directory_version()));
+    if (replace) std::printf("removed %u units of the previous version\n", response.removed_units());
   }
   return 0;
 }
 
 // Loads content locally, then streams it to the server.
-int ImportLoaded(const Global& g, grid::StatusOr<v1::DirectoryContent> content, bool replace,
-                 const std::string& source) {
+int ImportLoaded(const Global& g, grid::StatusOr<v1::DirectoryContent> content, bool replace, const std::string& source,
+                 uint32_t confirm_removed_units = 0) {
   if (!content.ok()) {
     std::cerr << "gridctl: " << content.status().ToString() << "\n";
     return 3;
   }
-  return SendImport(g, *content, replace, source);
+  return SendImport(g, *content, replace, source, confirm_removed_units);
 }
 
 class Import final : public CommandGroup {
@@ -84,6 +90,7 @@ class Import final : public CommandGroup {
         imp->add_subcommand("divisions", "the national division files (provinces, cities, areas, streets, villages)");
     div_->add_option("dir", dir_, "folder holding the five .csv or .csv.gz files")->required();
     div_->add_flag("--replace", replace_, "replace the whole directory instead of merging");
+    div_->add_option("--confirm-removed-units", confirm_, kConfirmHelp);
     geo_ = imp->add_subcommand("geojson",
                                "units with boundaries from a boundary file (GeoJSON, TopoJSON, Shapefile, "
                                "GeoPackage)");
@@ -113,11 +120,12 @@ class Import final : public CommandGroup {
     json_ = imp->add_subcommand("json", "a DirectoryContent message in protobuf JSON");
     json_->add_option("file", json_file_, "file")->required();
     json_->add_flag("--replace", replace_, "replace the whole directory instead of merging");
+    json_->add_option("--confirm-removed-units", confirm_, kConfirmHelp);
   }
 
   std::optional<int> Run(const Global& g) override {
-    if (div_->parsed()) return ImportLoaded(g, LoadDivisionsDir(dir_), replace_, dir_);
-    if (json_->parsed()) return ImportLoaded(g, LoadDirectoryJson(json_file_), replace_, json_file_);
+    if (div_->parsed()) return ImportLoaded(g, LoadDivisionsDir(dir_), replace_, dir_, confirm_);
+    if (json_->parsed()) return ImportLoaded(g, LoadDirectoryJson(json_file_), replace_, json_file_, confirm_);
     if (geo_->parsed()) {
       static const std::map<std::string, v1::UnitLevel> levels = {{"county", v1::UNIT_LEVEL_COUNTY},
                                                                   {"town", v1::UNIT_LEVEL_TOWN},
@@ -155,11 +163,48 @@ class Import final : public CommandGroup {
   CLI::App* json_ = nullptr;
   std::string dir_, json_file_, geojson_file_, level_name_ = "grid", format_, crs_ = "wgs84";
   bool replace_ = false, no_repair_ = false;
+  uint32_t confirm_ = 0;
   grid::GeoJsonMapping mapping_;
+};
+
+// gridctl directory restore-previous: Directory.RestorePreviousVersion.
+class DirectoryGroup final : public CommandGroup {
+ public:
+  void Add(CLI::App& app) override {
+    auto* dir = app.add_subcommand("directory", "directory versions");
+    dir->require_subcommand(1);
+    restore_ = dir->add_subcommand("restore-previous", "bring back the directory the last REPLACE import replaced");
+    restore_->add_option("--confirm-removed-units", confirm_, kConfirmHelp);
+  }
+
+  std::optional<int> Run(const Global& g) override {
+    if (!restore_->parsed()) return std::nullopt;
+    auto stub = v1::Directory::NewStub(Connect(g));
+    auto ctx = NewContext(g);
+    v1::RestorePreviousVersionRequest request;
+    request.set_confirm_removed_units(confirm_);
+    v1::RestorePreviousVersionResponse response;
+    grpc::Status status = stub->RestorePreviousVersion(ctx.get(), request, &response);
+    if (!status.ok()) return Report(status);
+    if (g.json) {
+      PrintJson(response);
+    } else {
+      std::printf("restored the content of version %llu as directory version %llu: %u units, %u removed\n",
+                  static_cast<unsigned long long>(response.restored_version()),
+                  static_cast<unsigned long long>(response.directory_version()), response.units(),
+                  response.removed_units());
+    }
+    return 0;
+  }
+
+ private:
+  CLI::App* restore_ = nullptr;
+  uint32_t confirm_ = 0;
 };
 
 }  // namespace
 
 std::unique_ptr<CommandGroup> ImportCommands() { return std::make_unique<Import>(); }
+std::unique_ptr<CommandGroup> DirectoryCommands() { return std::make_unique<DirectoryGroup>(); }
 
 }  // namespace grid::tools::gridctl

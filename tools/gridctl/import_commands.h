@@ -13,5 +13,7 @@
 namespace grid::tools::gridctl {
 
 std::unique_ptr<CommandGroup> ImportCommands();
+// directory restore-previous
+std::unique_ptr<CommandGroup> DirectoryCommands();
 
 }  // namespace grid::tools::gridctl

@@ -8,6 +8,7 @@
 //     import  divisions DIR [--replace]      (the five national division files, .csv or .csv.gz)
 //     import  json FILE [--replace]          (a DirectoryContent in protobuf JSON)
 //     import  geojson FILE --code-prop P [--name-prop P] [--parent-prop P | --parent CODE] [--level L] [--slug]
+//     directory restore-previous             (undo the last REPLACE import)
 //   and one command per CaseWork RPC, each `COMMAND CASE_ID [--note N] [--expected-version V]` plus:
 //     accept | start | close | resume                  (no more flags)
 //     note | resolve | reopen | cancel | escalate | wait  --note is required
@@ -66,13 +67,14 @@ int main(int argc, char** argv) {
 
   // In the order `gridctl --help` lists them.
   std::vector<std::unique_ptr<ctl::CommandGroup>> commands;
-  commands.push_back(ctl::CaseCommands());    // submit, get, unit, route
-  commands.push_back(ctl::ImportCommands());  // import divisions|geojson|json
-  commands.push_back(ctl::WorkCommands());    // accept, reject, ... extend
-  commands.push_back(ctl::WatchCommand());    // watch
-  commands.push_back(ctl::Queries());         // cases, stats
-  commands.push_back(ctl::VerifyCommand());   // verify (local)
-  commands.push_back(ctl::BackupCommands());  // backup create|list
+  commands.push_back(ctl::CaseCommands());       // submit, get, unit, route
+  commands.push_back(ctl::ImportCommands());     // import divisions|geojson|json
+  commands.push_back(ctl::DirectoryCommands());  // directory restore-previous
+  commands.push_back(ctl::WorkCommands());       // accept, reject, ... extend
+  commands.push_back(ctl::WatchCommand());       // watch
+  commands.push_back(ctl::Queries());            // cases, stats
+  commands.push_back(ctl::VerifyCommand());      // verify (local)
+  commands.push_back(ctl::BackupCommands());     // backup create|list
   for (auto& c : commands) c->Add(app);
 
   try {
