@@ -4,6 +4,8 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/unknown_field_set.h>
 
+#include <limits>
+#include <utility>
 #include <vector>
 
 #include "engine/reasons.h"
@@ -39,7 +41,27 @@ std::string FindInvalidUtf8(const UnknownFieldSet& fields, const Descriptor* d, 
 
 }  // namespace
 
+size_t MaxRequestBytes(std::string_view type_name) {
+  // Each limit is far above what a valid request of the type holds (a case's
+  // description is 4,000 characters, ten attachment URLs); gRPC's own limit
+  // (ServerConfig::max_receive_bytes) bounds the methods that do not parse
+  // here (directory imports, the typed ones).
+  static constexpr std::pair<std::string_view, size_t> kLimits[] = {
+      {"grid.v1.SubmitCaseRequest", 256 << 10},
+      {"grid.v1.ListCasesRequest", 16 << 10},
+      {"grid.v1.WatchRequest", 4 << 10},
+  };
+  for (const auto& [name, limit] : kLimits) {
+    if (name == type_name) return limit;
+  }
+  return 64 << 10;  // CaseWork's actions
+}
+
 Status ParseRequest(const grpc::ByteBuffer& buffer, google::protobuf::Message* message) {
+  if (const size_t limit = MaxRequestBytes(message->GetDescriptor()->full_name()); buffer.Length() > limit) {
+    return Error(reason::MESSAGE_TOO_LARGE, "a " + message->GetTypeName() + " is at most " + std::to_string(limit) +
+                                                " bytes, not " + std::to_string(buffer.Length()));
+  }
   std::vector<grpc::Slice> slices;
   std::string bytes;
   if (!buffer.Dump(&slices).ok()) return Error(reason::MALFORMED_REQUEST, "the request could not be read");

@@ -17,8 +17,13 @@
 
 namespace grid::services {
 
+// The largest request of this message type (full name) a method accepts:
+// smaller than gRPC's global limit for the client-facing requests.
+size_t MaxRequestBytes(std::string_view type_name);
+
 // Parses `buffer` into `message`. Errors (INVALID_ARGUMENT): INVALID_UTF8
-// (the message names the field path, e.g. "citizen.name"), MALFORMED_REQUEST.
+// (the message names the field path, e.g. "citizen.name"), MALFORMED_REQUEST,
+// MESSAGE_TOO_LARGE beyond MaxRequestBytes (checked before parsing).
 Status ParseRequest(const grpc::ByteBuffer& buffer, google::protobuf::Message* message);
 
 // Serialises `message` into `buffer`.
