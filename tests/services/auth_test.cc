@@ -348,9 +348,9 @@ TEST_F(AuthTest, WatchStreamsAreCappedPerToken) {
   config_.auth_limits.max_watch_streams = 1;
   Start();
   auto stub = v1::EscalationFeed::NewStub(clients_->channel);
-  v1::WatchRequest req;
-  req.set_from_latest(true);
+  v1::WatchRequest req;  // from cursor 0 of an empty feed: caught up at once
   auto open = [&](grpc::ClientContext* ctx, const char* token) {
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
     ctx->AddMetadata("authorization", std::string("Bearer ") + token);
     return stub->Watch(ctx, req);
   };
