@@ -14,7 +14,7 @@ constexpr bool RowsInOrder() {
   return true;
 }
 static_assert(RowsInOrder(), "kPolicy must list the RPCs in the order of enum Rpc");
-static_assert(static_cast<size_t>(Rpc::kListBackups) + 1 == kRpcCount, "kRpcCount must count every Rpc");
+static_assert(static_cast<size_t>(Rpc::kRevokeToken) + 1 == kRpcCount, "kRpcCount must count every Rpc");
 
 constexpr bool RolesInOrder() {
   for (size_t i = 0; i < kRoles.size(); ++i) {

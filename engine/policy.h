@@ -93,6 +93,9 @@ enum class Rpc : uint8_t {
   kRouteCase,
   kCreateBackup,
   kListBackups,
+  kCreateToken,
+  kListTokens,
+  kRevokeToken,
 };
 
 // What a role needs of the subject to call an RPC.
@@ -128,7 +131,7 @@ inline constexpr Rule P = Rule::kParticipant;
 inline constexpr Rule M = Rule::kSummoned;
 }  // namespace cells
 
-inline constexpr size_t kRpcCount = 32;
+inline constexpr size_t kRpcCount = 35;
 
 // The table. Columns: call_center, grid_worker, department, supervisor,
 // town_office, admin.
@@ -169,6 +172,9 @@ inline constexpr std::array<PolicyRow, kRpcCount> kPolicy = [] {
     {Rpc::kRouteCase,         "Directory",      "RouteCase",         {T, T, T, T, T, T}},
     {Rpc::kCreateBackup,      "Operations",     "CreateBackup",      {D, D, D, D, D, W}},
     {Rpc::kListBackups,       "Operations",     "ListBackups",       {D, D, D, D, D, W}},
+    {Rpc::kCreateToken,       "Operations",     "CreateToken",       {D, D, D, D, D, W}},
+    {Rpc::kListTokens,        "Operations",     "ListTokens",        {D, D, D, D, D, W}},
+    {Rpc::kRevokeToken,       "Operations",     "RevokeToken",       {D, D, D, D, D, W}},
       // clang-format on
   }};
 }();

@@ -39,8 +39,13 @@ namespace grid {
   X(BACKUP_DIR_UNWRITABLE, kFailedPrecondition, "the server cannot create or write the backup directory")              \
   X(BACKUP_NOT_FOUND, kNotFound, "the backup directory holds no backup with this id")                                  \
   X(BAD_CASE_ID, kInternal, "a stored idempotency record names a case id that is not numeric")                         \
+  X(BAD_CLIENT_CN, kInvalidArgument, "client_cn is not 1-64 printable ASCII, or a live token has it")                  \
+  X(BAD_TOKEN_EXPIRY, kInvalidArgument, "expires_in_seconds is beyond ten years")                                      \
+  X(BAD_TOKEN_ID, kInvalidArgument, "a token id is 16 lowercase hex digits")                                           \
+  X(BAD_TOKEN_NAME, kInvalidArgument, "a token name is 1-64 characters of [0-9A-Za-z._@-]")                            \
   X(CANCELLED, kCancelled, "the client cancelled the stream")                                                          \
   X(CASE_NOT_FOUND, kNotFound, "no case has this id (or the master case of a merge does not exist)")                   \
+  X(CLIENT_CERT_MISMATCH, kUnauthenticated, "the token is bound to a client certificate not presented")                \
   X(COORDINATE_OUT_OF_RANGE, kInvalidArgument, "a boundary vertex lies outside [-90, 90] x [-180, 180]")               \
   X(CORRUPT_INDEX, kInvalidArgument, "a saved grid index file is truncated, of another version or fails its checksum") \
   X(CORRUPT_RECORD, kDataLoss, "a stored record or key cannot be parsed")                                              \
@@ -109,7 +114,7 @@ namespace grid {
   X(MALFORMED_TOKEN_FILE, kInvalidArgument, "a line of the token file is malformed (named in the message)")            \
   X(MASTER_NOT_OPEN, kFailedPrecondition, "the master case of a merge is closed, cancelled or merged")                 \
   X(MEMBER_NOT_NEARBY, kFailedPrecondition, "the member serves neither the case's grid nor its community")             \
-  X(MESSAGE_TOO_LARGE, kInvalidArgument, "the request is over the size limit (64 KiB by default)")                     \
+  X(MESSAGE_TOO_LARGE, kInvalidArgument, "the request is over its method's size limit (docs/security.md)")             \
   X(MISSING_ACTION, kInvalidArgument, "the command names no action")                                                   \
   X(MISSING_CASE_ID, kInvalidArgument, "case_id is required")                                                          \
   X(MISSING_CATEGORY, kInvalidArgument, "category (or corrected_category for WRONG_CATEGORY) is required")             \
@@ -134,9 +139,11 @@ namespace grid {
   X(NO_LIFECYCLE, kUnimplemented, "this case writer was built without a lifecycle and takes no commands")              \
   X(NO_PREVIOUS_DIRECTORY, kFailedPrecondition, "no directory replaced by a REPLACE import is kept to restore")        \
   X(NO_STORE, kNotFound, "a read-only tool was given a missing or empty data directory")                               \
+  X(OPEN_MODE_NOT_LOOPBACK, kFailedPrecondition, "open mode (no --tokens) listens on a loopback address only")         \
   X(OUT_OF_SCOPE, kPermissionDenied, "the case, unit or department is outside the caller's scope")                     \
   X(PARENT_LEVEL, kInvalidArgument, "a unit cannot sit below its parent's level")                                      \
   X(QUEUE_FULL, kResourceExhausted, "the server is at capacity; retry with backoff")                                   \
+  X(RATE_LIMITED, kResourceExhausted, "the token's call rate is over its role's limit; retry later")                   \
   X(REPLACE_REMOVES_UNITS, kFailedPrecondition,                                                                        \
     "a REPLACE removes the root or units with open cases; confirm how many")                                           \
   X(RESTORE_TARGET_NOT_EMPTY, kFailedPrecondition, "a backup is restored only into a missing or empty data dir")       \
@@ -158,8 +165,14 @@ namespace grid {
     "the store takes no writes after a failed write, fsync, flush or compaction (or a full disk); reads go on")        \
   X(SUBTASKS_OPEN, kFailedPrecondition, "summoned departments have not all reported done")                             \
   X(SWAPPED_COORDINATES, kInvalidArgument, "GeoJSON positions look like [lat, lng] instead of [lng, lat]")             \
+  X(TLS_FILE_INVALID, kInvalidArgument, "a TLS certificate, key or CA file cannot be read or parsed")                  \
+  X(TOKEN_EXPIRED, kUnauthenticated, "the bearer token has expired")                                                   \
+  X(TOKEN_FILE_SHARED, kFailedPrecondition, "the token file is readable by group or others (chmod 600 it)")            \
   X(TOKEN_FILE_UNREADABLE, kInvalidArgument, "the token file cannot be read")                                          \
+  X(TOKEN_NOT_FOUND, kNotFound, "no token has this id")                                                                \
+  X(TOKEN_REVOKED, kUnauthenticated, "the bearer token has been revoked")                                              \
   X(TOO_MANY_ATTACHMENTS, kInvalidArgument, "more than 10 attachment URLs")                                            \
+  X(TOO_MANY_AUTH_FAILURES, kResourceExhausted, "too many failed authentications from this peer; retry later")         \
   X(TOO_MANY_DEPARTMENTS, kInvalidArgument, "a summons names more departments than allowed (20 by default)")           \
   X(TOO_MANY_UNITS, kResourceExhausted, "the unit table cannot hold more than 2^32 - 1 units")                         \
   X(TOO_MUCH_TEXT, kResourceExhausted, "the unit table's codes and names exceed 4 GiB")                                \
@@ -173,6 +186,7 @@ namespace grid {
   X(UNKNOWN_DEPARTMENT, kInvalidArgument, "the department is not in the directory")                                    \
   X(UNKNOWN_MEMBER, kInvalidArgument, "the member is not in the directory")                                            \
   X(UNKNOWN_PARENT, kInvalidArgument, "a unit's parent does not exist, or a grid has no parent community")             \
+  X(UNKNOWN_ROLE, kInvalidArgument, "role is not one of the six roles (call_center ... admin)")                        \
   X(UNKNOWN_TOKEN, kUnauthenticated, "the bearer token is not known")                                                  \
   X(UNKNOWN_UNIT, kInvalidArgument, "a unit named in the request or the directory does not exist")                     \
   X(UNREPAIRABLE_GEOMETRY, kInvalidArgument,                                                                           \
@@ -181,6 +195,7 @@ namespace grid {
   X(UNSUPPORTED, kFailedPrecondition, "only a cell-grid spatial index can be saved")                                   \
   X(UNSUPPORTED_FORMAT, kInvalidArgument, "a boundary file is not GeoJSON, TopoJSON, a Shapefile or a GeoPackage")     \
   X(VERSION_MISMATCH, kAborted, "expected_version is stale: the case has changed since")                               \
+  X(WATCH_LIMIT, kResourceExhausted, "the token holds as many Watch streams as its role may")                          \
   X(WINDOW_TOO_LONG, kInvalidArgument, "a statistics window is longer than 400 days")
 
 // One reason: its wire name, the status code it always travels with, and

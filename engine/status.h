@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cassert>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <variant>
@@ -47,6 +48,14 @@ class [[nodiscard]] Status {
   StatusCode code() const { return code_; }
   const std::string& reason() const { return reason_; }
   const std::string& message() const { return message_; }
+  // A hint for RESOURCE_EXHAUSTED refusals that clear by themselves (rate
+  // limits): retry after this many milliseconds (0: no hint). The services
+  // edge sends it as the trailing metadata "retry-after-ms".
+  int64_t retry_after_ms() const { return retry_after_ms_; }
+  Status& set_retry_after_ms(int64_t ms) {
+    retry_after_ms_ = ms;
+    return *this;
+  }
   // "REASON: message", or "OK".
   std::string ToString() const {
     if (ok()) return "OK";
@@ -57,6 +66,7 @@ class [[nodiscard]] Status {
   StatusCode code_ = StatusCode::kOk;
   std::string reason_;
   std::string message_;
+  int64_t retry_after_ms_ = 0;
 };
 
 inline Status InvalidArgument(std::string reason, std::string message) {

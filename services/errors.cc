@@ -17,7 +17,12 @@ grpc::Status ToGrpc(const Status& status) {
 }
 
 grpc::Status Fail(grpc::CallbackServerContext* context, const Status& status) {
-  if (!status.ok() && context != nullptr) context->AddTrailingMetadata(kReasonMetadataKey, status.reason());
+  if (!status.ok() && context != nullptr) {
+    context->AddTrailingMetadata(kReasonMetadataKey, status.reason());
+    if (status.retry_after_ms() > 0) {
+      context->AddTrailingMetadata(kRetryAfterMetadataKey, std::to_string(status.retry_after_ms()));
+    }
+  }
   return ToGrpc(status);
 }
 

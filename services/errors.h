@@ -16,6 +16,9 @@
 namespace grid::services {
 
 inline constexpr const char* kReasonMetadataKey = "grid-reason";
+// With refusals that clear by themselves (RATE_LIMITED, ...): milliseconds
+// to wait before retrying (Status::retry_after_ms).
+inline constexpr const char* kRetryAfterMetadataKey = "retry-after-ms";
 
 // The message is "REASON: description" with every echoed value capped at 100
 // characters and the whole at 1 KiB, marked where cut (text::CapEchoes).

@@ -55,10 +55,13 @@ class Refusal final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 
 class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, public FeedSink {
  public:
+  // `lease`: the caller's Watch slot (Authenticator::AcquireStream), held
+  // until the stream is done.
   static WatchCall* Begin(FeedHub* hub, grpc::CallbackServerContext* context, std::string scope,
-                          const grid::v1::WatchRequest& request) {
+                          const grid::v1::WatchRequest& request, std::shared_ptr<void> lease) {
     std::shared_ptr<WatchCall> call(new WatchCall(hub, context, std::move(scope), request.all_changes()));
     call->self_ = call;
+    call->lease_ = std::move(lease);
     auto last = hub->Register(call, call->scope_, call->all_);
     {
       MutexLock lock(&call->mu_);
@@ -140,6 +143,7 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
       MutexLock lock(&mu_);
       DropBufferLocked();
     }
+    lease_.reset();                    // the Watch slot is free again
     auto last_ref = std::move(self_);  // may destroy *this on return
   }
 
@@ -357,6 +361,7 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   Status final_ ABSL_GUARDED_BY(mu_);         // set: end the stream with it
   uint64_t oldest_ ABSL_GUARDED_BY(mu_) = 0;  // with FEED_CURSOR_TRIMMED
+  std::shared_ptr<void> lease_;               // the caller's Watch slot; set once by Begin
   std::string out_;                           // owned by the holder of busy_: the WatchResponse being built
   grpc::ByteBuffer msg_;                      // owned by the holder of busy_: the one in flight
 };
@@ -379,7 +384,9 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* FeedService::Watch(grpc::CallbackSer
     }
     if (Status st = AdmitUnit(*principal, *dir, policy::Rpc::kWatch, scope); !st.ok()) return new Refusal(context, st);
   }
-  return WatchCall::Begin(hub_, context, std::move(scope), *request);
+  auto lease = deps_->auth->AcquireStream(*principal);
+  if (!lease.ok()) return new Refusal(context, lease.status());
+  return WatchCall::Begin(hub_, context, std::move(scope), *request, std::move(lease).value());
 }
 
 }  // namespace grid::services

@@ -67,4 +67,57 @@ grpc::ServerUnaryReactor* OperationsService::ListBackups(grpc::CallbackServerCon
   return reactor;
 }
 
+grpc::ServerUnaryReactor* OperationsService::CreateToken(grpc::CallbackServerContext* context,
+                                                         const grid::v1::CreateTokenRequest* request,
+                                                         grid::v1::CreateTokenResponse* response) {
+  auto principal = Admit(*deps_, *context, policy::Rpc::kCreateToken);
+  if (!principal.ok()) return Respond(context, principal.status());
+  // Tokens of any scope: only an admin whose scope is everything.
+  if (Status s = AdmitUnit(*principal, *deps_->directory->Get(), policy::Rpc::kCreateToken, ""); !s.ok()) {
+    return Respond(context, s);
+  }
+  auto* reactor = context->DefaultReactor();
+  bool queued = deps_->executor->TrySubmit([this, reactor, context, request, response] {
+    auto created = deps_->auth->CreateToken(*request, *deps_->directory->Get());
+    if (!created.ok()) return reactor->Finish(Fail(context, created.status()));
+    *response = std::move(created).value();
+    reactor->Finish(grpc::Status::OK);
+  });
+  if (!queued) reactor->Finish(Fail(context, QueueFull()));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* OperationsService::ListTokens(grpc::CallbackServerContext* context,
+                                                        const grid::v1::ListTokensRequest* /*request*/,
+                                                        grid::v1::ListTokensResponse* response) {
+  auto principal = Admit(*deps_, *context, policy::Rpc::kListTokens);
+  if (!principal.ok()) return Respond(context, principal.status());
+  // Tokens of any scope: only an admin whose scope is everything.
+  if (Status s = AdmitUnit(*principal, *deps_->directory->Get(), policy::Rpc::kListTokens, ""); !s.ok()) {
+    return Respond(context, s);
+  }
+  for (auto& t : deps_->auth->ListTokens()) *response->add_tokens() = std::move(t);  // from memory: no store read
+  return Respond(context, Status::Ok());
+}
+
+grpc::ServerUnaryReactor* OperationsService::RevokeToken(grpc::CallbackServerContext* context,
+                                                         const grid::v1::RevokeTokenRequest* request,
+                                                         grid::v1::RevokeTokenResponse* response) {
+  auto principal = Admit(*deps_, *context, policy::Rpc::kRevokeToken);
+  if (!principal.ok()) return Respond(context, principal.status());
+  // Tokens of any scope: only an admin whose scope is everything.
+  if (Status s = AdmitUnit(*principal, *deps_->directory->Get(), policy::Rpc::kRevokeToken, ""); !s.ok()) {
+    return Respond(context, s);
+  }
+  auto* reactor = context->DefaultReactor();
+  bool queued = deps_->executor->TrySubmit([this, reactor, context, request, response] {
+    auto revoked = deps_->auth->RevokeToken(request->token_id());
+    if (!revoked.ok()) return reactor->Finish(Fail(context, revoked.status()));
+    *response->mutable_token() = std::move(revoked).value();
+    reactor->Finish(grpc::Status::OK);
+  });
+  if (!queued) reactor->Finish(Fail(context, QueueFull()));
+  return reactor;
+}
+
 }  // namespace grid::services

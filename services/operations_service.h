@@ -28,6 +28,16 @@ class OperationsService final : public grid::v1::Operations::CallbackService {
   grpc::ServerUnaryReactor* ListBackups(grpc::CallbackServerContext* context,
                                         const grid::v1::ListBackupsRequest* request,
                                         grid::v1::ListBackupsResponse* response) override;
+  // Tokens (docs/security.md "Tokens"): admins only; creation and revocation
+  // write the store synced, on the read executor.
+  grpc::ServerUnaryReactor* CreateToken(grpc::CallbackServerContext* context,
+                                        const grid::v1::CreateTokenRequest* request,
+                                        grid::v1::CreateTokenResponse* response) override;
+  grpc::ServerUnaryReactor* ListTokens(grpc::CallbackServerContext* context, const grid::v1::ListTokensRequest* request,
+                                       grid::v1::ListTokensResponse* response) override;
+  grpc::ServerUnaryReactor* RevokeToken(grpc::CallbackServerContext* context,
+                                        const grid::v1::RevokeTokenRequest* request,
+                                        grid::v1::RevokeTokenResponse* response) override;
 
  private:
   const ServiceDeps* deps_;

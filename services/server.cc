@@ -6,11 +6,135 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sys/stat.h>
+
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
 
 #include "engine/reasons.h"
 
 namespace grid::services {
+namespace {
+
+std::string HostOf(const std::string& listen) {
+  std::string host = listen.substr(0, listen.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return host;
+}
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.starts_with("127.") || host.starts_with("ipv4:127.") ||
+         host == "unix" || host.starts_with("unix:");
+}
+
+// The files gRPC watches, in config.tls_dir.
+std::string ServedCert(const ServerConfig& c) { return c.tls_dir + "/server.crt"; }
+std::string ServedKey(const ServerConfig& c) { return c.tls_dir + "/server.key"; }
+std::string ServedClientCa(const ServerConfig& c) { return c.tls_dir + "/client-ca.crt"; }
+
+StatusOr<std::string> ReadWhole(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  if (!in) return Error(reason::TLS_FILE_INVALID, std::string("cannot read the ") + what + " " + path);
+  return out.str();
+}
+
+using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
+Bio MemBio(const std::string& pem) { return Bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free); }
+
+// Checks that `cert` and `key` are PEM, that the key is the certificate's,
+// and that `ca` (when given) holds at least one PEM certificate.
+Status CheckTlsFiles(const std::string& cert, const std::string& key, const std::string& ca,
+                     const ServerConfig& config) {
+  auto bio = MemBio(cert);
+  std::unique_ptr<X509, decltype(&X509_free)> x509(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (!x509) return Error(reason::TLS_FILE_INVALID, config.tls_cert + " holds no PEM certificate");
+  auto kbio = MemBio(key);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(
+      PEM_read_bio_PrivateKey(kbio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  if (!pkey) return Error(reason::TLS_FILE_INVALID, config.tls_key + " holds no PEM private key (or it is encrypted)");
+  if (X509_check_private_key(x509.get(), pkey.get()) != 1) {
+    return Error(reason::TLS_FILE_INVALID, config.tls_key + " is not the key of " + config.tls_cert);
+  }
+  if (!config.tls_client_ca.empty()) {
+    auto cbio = MemBio(ca);
+    std::unique_ptr<X509, decltype(&X509_free)> root(PEM_read_bio_X509(cbio.get(), nullptr, nullptr, nullptr),
+                                                     &X509_free);
+    if (!root) return Error(reason::TLS_FILE_INVALID, config.tls_client_ca + " holds no PEM certificate");
+  }
+  return Status::Ok();
+}
+
+// Writes `bytes` to `path` (mode 0600) by way of a temporary file and a rename,
+// so that gRPC's watcher never reads half a file.
+Status Install(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) return Error(reason::TLS_FILE_INVALID, "cannot write " + tmp);
+  ::chmod(tmp.c_str(), 0600);
+  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  if (std::fclose(f) != 0 || !ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Error(reason::TLS_FILE_INVALID, "cannot write " + path);
+  }
+  return Status::Ok();
+}
+
+std::shared_ptr<grpc::ServerCredentials> TlsCredentials(const ServerConfig& c) {
+  std::shared_ptr<grpc::experimental::CertificateProviderInterface> provider;
+  if (c.tls_client_ca.empty()) {
+    provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(ServedKey(c), ServedCert(c),
+                                                                                    c.tls_refresh_seconds);
+  } else {
+    provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        ServedKey(c), ServedCert(c), ServedClientCa(c), c.tls_refresh_seconds);
+  }
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (!c.tls_client_ca.empty()) {
+    options.watch_root_certs();
+    options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  } else {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  }
+  return grpc::experimental::TlsServerCredentials(options);
+}
+
+}  // namespace
+
+Status GridServer::ReloadTls() const {
+  if (!tls()) return Status::Ok();
+  const ServerConfig& c = config_;
+  auto cert = ReadWhole(c.tls_cert, "TLS certificate");
+  if (!cert.ok()) return cert.status();
+  auto key = ReadWhole(c.tls_key, "TLS key");
+  if (!key.ok()) return key.status();
+  std::string ca;
+  if (!c.tls_client_ca.empty()) {
+    auto read = ReadWhole(c.tls_client_ca, "client CA");
+    if (!read.ok()) return read.status();
+    ca = std::move(read).value();
+  }
+  GRID_RETURN_IF_ERROR(CheckTlsFiles(*cert, *key, ca, c));
+  std::error_code ec;
+  std::filesystem::create_directories(c.tls_dir, ec);
+  ::chmod(c.tls_dir.c_str(), 0700);
+  // Each file is renamed into place whole. A watcher that looks between the
+  // two renames may read a key and a certificate that do not match; its next
+  // look, tls_refresh_seconds on, reads the matching pair.
+  GRID_RETURN_IF_ERROR(Install(ServedKey(c), *key));
+  GRID_RETURN_IF_ERROR(Install(ServedCert(c), *cert));
+  if (!c.tls_client_ca.empty()) GRID_RETURN_IF_ERROR(Install(ServedClientCa(c), ca));
+  return Status::Ok();
+}
 
 Micros SystemClock::NowMicros() const {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -20,11 +144,22 @@ Micros SystemClock::NowMicros() const {
 StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& config, const Clock* clock,
                                                         const std::optional<grid::v1::DirectoryContent>& initial) {
   std::unique_ptr<GridServer> s(new GridServer());
+  s->config_ = config;
+  if (config.tokens_file.empty() && !IsLoopback(HostOf(config.listen))) {
+    return Error(reason::OPEN_MODE_NOT_LOOPBACK,
+                 "without --tokens every caller is an admin, so gridd listens only on a loopback address "
+                 "(127.0.0.1, ::1, localhost), not " +
+                     config.listen + "; give it a token file");
+  }
   if (!config.tokens_file.empty()) {
-    auto auth = Authenticator::FromFile(config.tokens_file);
+    auto auth = Authenticator::FromFile(config.tokens_file, config.allow_shared_token_file);
     if (!auth.ok()) return auth.status();
     s->auth_ = std::move(auth).value();
   }
+  if (config.tls_cert.empty() != config.tls_key.empty() || (!config.tls_client_ca.empty() && config.tls_cert.empty())) {
+    return Error(reason::TLS_FILE_INVALID, "TLS needs both a certificate and a key (and a client CA only with them)");
+  }
+  if (s->config_.tls_dir.empty()) s->config_.tls_dir = config.data_dir + "/tls";
   storage::StoreOptions store_options{
       .path = config.data_dir, .sync = config.sync, .max_log_bytes = config.max_log_bytes};
   store_options.min_free_bytes = config.min_free_bytes;
@@ -84,11 +219,21 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   s->work_service_ = std::make_unique<CaseWorkService>(&s->deps_);
   s->feed_service_ = std::make_unique<FeedService>(&s->deps_, s->feed_.get());
   s->operations_service_ = std::make_unique<OperationsService>(&s->deps_, config.data_dir);
+  BoundedExecutor* executor = s->executor_.get();
+  GRID_RETURN_IF_ERROR(s->auth_.Attach(
+      s->store_.get(), clock, [executor](std::function<void()> task) { return executor->TrySubmit(std::move(task)); },
+      config.auth_limits));
+
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (s->tls()) {
+    GRID_RETURN_IF_ERROR(s->ReloadTls());
+    credentials = TlsCredentials(s->config_);
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &s->port_);
+  builder.AddListeningPort(config.listen, credentials, &s->port_);
   builder.SetMaxReceiveMessageSize(config.max_receive_bytes);
   builder.RegisterService(s->intake_service_.get());
   builder.RegisterService(s->query_service_.get());

@@ -42,7 +42,17 @@ inline constexpr const char* kUnitTableFile = "unit-table.bin";
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";  // host:port; port 0 picks a free one
   std::string data_dir;
-  std::string tokens_file;  // empty: open mode (no authentication)
+  std::string tokens_file;               // empty: open mode (no authentication; loopback only)
+  bool allow_shared_token_file = false;  // else a token file readable by group/others is refused
+  AuthLimits auth_limits;                // rates, failed-authentication lock-out, Watch streams
+  // TLS (docs/security.md "Transport"): with tls_cert and tls_key the server
+  // speaks TLS only; with tls_client_ca too, clients must present a
+  // certificate signed by that CA (mutual TLS). The files are checked and
+  // copied into tls_dir (default <data_dir>/tls), which gRPC watches every
+  // tls_refresh_seconds; ReloadTls copies them again.
+  std::string tls_cert, tls_key, tls_client_ca;
+  std::string tls_dir;
+  unsigned tls_refresh_seconds = 1;
   size_t executor_threads = 4;
   size_t executor_queue = 4096;
   size_t intake_queue = 8192;
@@ -100,6 +110,16 @@ class GridServer {
   bool writable() const ABSL_LOCKS_EXCLUDED(health_mu_);
   bool WaitWritable(bool writable, std::chrono::milliseconds timeout) const ABSL_LOCKS_EXCLUDED(health_mu_);
 
+  // Reads the token file again (Authenticator::ReloadFile); on error the old
+  // tokens stay.
+  Status ReloadTokens() { return auth_.ReloadFile(); }
+  // Checks the TLS files again and, when they are good, puts them where gRPC
+  // picks them up within tls_refresh_seconds; connections in flight keep
+  // theirs. TLS_FILE_INVALID (and the old ones stay) when they are not. OK
+  // and nothing done without TLS.
+  Status ReloadTls() const;
+  bool tls() const { return !config_.tls_cert.empty(); }
+
   // Stops accepting calls, finishes those in flight, completes queued
   // writes, closes the store.
   void Shutdown();
@@ -113,6 +133,7 @@ class GridServer {
   // While the store is read-only, tries Store::Resume every interval.
   void RunResumer(std::chrono::milliseconds interval) ABSL_LOCKS_EXCLUDED(health_mu_);
 
+  ServerConfig config_;  // as started (tls_dir filled in)
   std::unique_ptr<storage::Store> store_;
   storage::PosixFiles files_;  // the saved grid index and unit table
   DirectoryHandle directory_;

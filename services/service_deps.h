@@ -32,7 +32,7 @@ struct ServiceDeps {
   storage::Store* store = nullptr;
   DirectoryHandle* directory = nullptr;
   DirectoryManager* directory_manager = nullptr;
-  const Authenticator* auth = nullptr;
+  Authenticator* auth = nullptr;  // Operations creates and revokes tokens through it
   const Router* router = nullptr;
   CaseWriter* intake = nullptr;
   BoundedExecutor* executor = nullptr;

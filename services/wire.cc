@@ -3,6 +3,8 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include <limits>
+#include <utility>
 #include <vector>
 
 #include "engine/reasons.h"
@@ -43,7 +45,29 @@ Status ParseRequestBytes(std::string_view bytes, google::protobuf::Message* mess
   return Error(reason::MALFORMED_REQUEST, "the request is not a valid " + message->GetTypeName());
 }
 
+size_t MaxRequestBytes(std::string_view type_name) {
+  // Each limit is far above what a valid request of the type holds (a case's
+  // description is 4,000 characters, ten attachment URLs); gRPC's own limit
+  // (ServerConfig::max_receive_bytes) alone bounds directory chunks and
+  // units, which carry boundaries.
+  static constexpr std::pair<std::string_view, size_t> kLimits[] = {
+      {"grid.v1.SubmitCaseRequest", 256 << 10},
+      {"grid.v1.ListCasesRequest", 16 << 10},
+      {"grid.v1.WatchRequest", 4 << 10},
+      {"grid.v1.ImportChunk", std::numeric_limits<size_t>::max()},
+      {"grid.v1.UpsertUnitRequest", std::numeric_limits<size_t>::max()},
+  };
+  for (const auto& [name, limit] : kLimits) {
+    if (name == type_name) return limit;
+  }
+  return 64 << 10;  // CaseWork's actions
+}
+
 Status ParseRequest(const grpc::ByteBuffer& buffer, google::protobuf::Message* message) {
+  if (const size_t limit = MaxRequestBytes(message->GetDescriptor()->full_name()); buffer.Length() > limit) {
+    return Error(reason::MESSAGE_TOO_LARGE, "a " + message->GetTypeName() + " is at most " + std::to_string(limit) +
+                                                " bytes, not " + std::to_string(buffer.Length()));
+  }
   std::vector<grpc::Slice> slices;
   std::string bytes;
   if (!buffer.Dump(&slices).ok()) return Error(reason::MALFORMED_REQUEST, "the request could not be read");

@@ -17,9 +17,14 @@
 
 namespace grid::services {
 
+// The largest request of this message type (full name) a method accepts:
+// smaller than gRPC's global limit for the client-facing requests.
+size_t MaxRequestBytes(std::string_view type_name);
+
 // Parses `buffer` into `message`. Errors (INVALID_ARGUMENT): INVALID_UTF8
 // (the message names the field path, e.g. "citizen.name"), found before
-// protobuf parses (so it logs nothing), MALFORMED_REQUEST.
+// protobuf parses (so it logs nothing), MALFORMED_REQUEST, MESSAGE_TOO_LARGE
+// beyond MaxRequestBytes (checked before parsing).
 Status ParseRequest(const grpc::ByteBuffer& buffer, google::protobuf::Message* message);
 // The same over bytes in hand (the fuzz harnesses call it).
 Status ParseRequestBytes(std::string_view bytes, google::protobuf::Message* message);

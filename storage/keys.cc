@@ -23,6 +23,12 @@ uint32_t DecodeFixed32BE(const char* p) {
   return v;
 }
 
+std::string TokenKey(std::string_view token_id) { return std::string(1, kTokenPrefix) + std::string(token_id); }
+
+std::string TokenLastUseKey(std::string_view token_id) {
+  return std::string(1, kTokenLastUsePrefix) + std::string(token_id);
+}
+
 std::string DirectoryKey(DirectoryKind kind, std::string_view id) {
   std::string k;
   k.reserve(1 + id.size());

@@ -46,6 +46,14 @@ inline constexpr std::string_view kQueryIndexesKey =
     "\x01"
     "query_indexes";
 
+// Tokens (docs/security.md), also in the default column family:
+//   0x02 | token id (16 lowercase hex)  -> grid.v1.StoredToken
+//   0x03 | token id                     -> last use, micros (8, BE)
+// The last use is kept apart so that recording it never rewrites (and never
+// races) the record a revocation writes.
+inline constexpr char kTokenPrefix = 0x02;
+inline constexpr char kTokenLastUsePrefix = 0x03;
+
 // Directory entries: one kind byte, then the entry's code or id.
 enum class DirectoryKind : char {
   kUnit = 'U',
@@ -90,6 +98,9 @@ void PutVarint(std::string* out, uint64_t v);
 // Consumes a varint from the front of `in`; false when it is cut short.
 bool GetVarint(std::string_view* in, uint64_t* v);
 uint32_t DecodeFixed32BE(const char* p);
+
+std::string TokenKey(std::string_view token_id);
+std::string TokenLastUseKey(std::string_view token_id);
 
 std::string DirectoryKey(DirectoryKind kind, std::string_view id);
 std::string CaseKey(uint64_t case_id);

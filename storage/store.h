@@ -43,6 +43,7 @@
 #include "engine/status.h"
 #include "grid/v1/case.pb.h"
 #include "grid/v1/directory.pb.h"
+#include "grid/v1/operations.pb.h"
 #include "port/mutex.h"
 #include "storage/backup.h"
 #include "storage/case_query.h"
@@ -246,6 +247,14 @@ class Store {
   // entries a broken run left. Call before any writer starts. Returns the
   // number of cases indexed.
   StatusOr<uint64_t> BackfillQueryIndexes(const Directory& directory);
+
+  // Tokens (storage/token_store.cc). PutToken writes a token's record
+  // (synced); ListTokens reads every record with its last use filled in;
+  // PutTokenLastUse records a last use without syncing (a lost one costs a
+  // minute of last-use precision, nothing else).
+  Status PutToken(const grid::v1::StoredToken& token);
+  StatusOr<std::vector<grid::v1::StoredToken>> ListTokens() const;
+  Status PutTokenLastUse(std::string_view token_id, int64_t micros);
 
  private:
   friend StatusOr<BackupSummary> CreateBackup(Store* store, const std::string& data_dir, const std::string& backup_dir,

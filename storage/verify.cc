@@ -22,6 +22,7 @@
 #include "engine/reasons.h"
 #include "engine/timestamp.h"
 #include "grid/v1/directory.pb.h"
+#include "grid/v1/operations.pb.h"
 #include "grid/v1/service.pb.h"
 #include "storage/case_index.h"
 #include "storage/case_query.h"
@@ -194,6 +195,7 @@ class Verifier {
 
   Status Run() {
     GRID_RETURN_IF_ERROR(CheckMeta());
+    GRID_RETURN_IF_ERROR(CheckTokens());
     GRID_RETURN_IF_ERROR(CheckDirectory());
     GRID_RETURN_IF_ERROR(ReadFeed());
     GRID_RETURN_IF_ERROR(CheckCasesAndEvents());
@@ -217,6 +219,35 @@ class Verifier {
     if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading the query index marker");
     report_->query_indexes = s.ok();
     return Status::Ok();
+  }
+
+  // Tokens (FORMAT.md "Tokens"): each record parses, sits under its own id
+  // and holds a 32-byte hash; each last use is 8 bytes and has its record.
+  // Nothing else may sit in the default column family beyond the 0x01 keys.
+  Status CheckTokens() {
+    auto it = Iterate(kMetaCf);
+    std::set<std::string> ids;
+    v1::StoredToken token;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string_view key(it->key().data(), it->key().size());
+      const char tag = key.empty() ? '\0' : key[0];
+      const std::string id(key.substr(key.empty() ? 0 : 1));
+      if (tag == 0x01) continue;
+      if (tag == kTokenPrefix) {
+        if (!token.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+          problems_.Add("meta: token record " + Printable(key) + " cannot be parsed");
+        } else if (token.info().token_id() != id || token.secret_sha256().size() != 32) {
+          problems_.Add("meta: token record " + Printable(key) + " names another id or lacks its 32-byte hash");
+        }
+        ids.insert(id);
+      } else if (tag == kTokenLastUsePrefix) {
+        if (it->value().size() != 8) problems_.Add("meta: the last use of token " + Printable(key) + " is not 8 bytes");
+        if (!ids.contains(id)) problems_.Add("meta: a last use of token " + Printable(key) + " without its record");
+      } else {
+        problems_.Add("meta: key " + Printable(key) + " is of no known kind");
+      }
+    }
+    return FromRocks(it->status(), "reading the tokens");
   }
 
   Status CheckDirectory() {

@@ -1,6 +1,9 @@
 // gridd: the case routing server.
 //
 //   gridd --listen 127.0.0.1:50051 --data /var/lib/gridd [--tokens FILE]
+//         [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--log-file FILE]
+//         [--rate-limit ROLE=PER_SECOND[:BURST]]... [--max-auth-failures N]
+//         [--auth-failure-window-s S] [--max-watch-per-token N]
 //         [--no-demo] [--config gridd.toml] [--port-file FILE]
 //         [--deadline-policy FILE] [--calendar FILE] [--ping-pong-limit N]
 //         [--clock-offset-hours H] [--max-log-mb N] [--min-free-mb N]
@@ -25,6 +28,11 @@
 // Exit codes: 0 after a clean shutdown, 1 on a start-up error (message on
 // stderr), 2 on bad flags.
 //
+// Security (docs/security.md): without --tokens gridd runs open (every caller
+// an admin) and then refuses any listen address but loopback. SIGHUP reopens
+// --log-file, reads the token file again and reloads the TLS files; a bad
+// file is reported and the old one stays.
+//
 // --verify checks the store in --data read-only (storage/verify.h) and exits
 // without serving or creating anything: 0 when it is clean (one summary line),
 // 1 when it has disagreements (each printed, at most kVerifyLines of them, then
@@ -34,15 +42,20 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <limits>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "services/server.h"
 #include "storage/backup.h"
@@ -85,6 +98,32 @@ bool LoadDirectives(const std::string& flag, const std::string& file, Parse pars
   return true;
 }
 
+// Points stdout and stderr at `path` (appending); false when it cannot be
+// opened, and then both stay as they are.
+bool OpenLog(const std::string& path) {
+  std::cout.flush();
+  std::cerr.flush();
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) return false;
+  ::dup2(fd, STDOUT_FILENO);
+  ::dup2(fd, STDERR_FILENO);
+  ::close(fd);
+  return true;
+}
+
+void PrintOpenModeWarning(const std::string& listen) {
+  std::cout << "gridd: ****************************************************************\n"
+               "gridd: *  OPEN MODE: no --tokens, so there is NO AUTHENTICATION.      *\n"
+               "gridd: *  Every caller is an admin, named by its x-grid-caller header. *\n"
+               "gridd: *  For development and demos only; gridd listens on loopback   *\n"
+               "gridd: *  only (now "
+            << listen
+            << ").\n"
+               "gridd: *  Production: --tokens FILE (docs/security.md).                *\n"
+               "gridd: ****************************************************************"
+            << std::endl;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -101,6 +140,9 @@ int main(int argc, char** argv) {
   uint32_t backup_id = 0;
   uint64_t max_log_mb = config.max_log_bytes >> 20;
   uint64_t min_free_mb = config.min_free_bytes >> 20;
+  std::string log_file;
+  std::vector<std::string> rate_limits;
+  double failure_window_s = static_cast<double>(config.auth_limits.failure_window) / 1e6;
 
   CLI::App app{"gridd: grid-governance case routing server"};
   app.set_config("--config", "", "read these options from a TOML or INI file");
@@ -110,6 +152,33 @@ int main(int argc, char** argv) {
   app.add_option("--tokens", config.tokens_file,
                  "token file: lines of '<token> <role> <scope|*> <caller-id>'; without it the server is open "
                  "(every caller is an admin: development only)");
+  app.add_flag("--allow-shared-token-file", config.allow_shared_token_file,
+               "accept a token file that group or others may read (refused by default)");
+  auto* cert_opt = app.add_option("--tls-cert", config.tls_cert, "serve TLS with this PEM certificate (chain)")
+                       ->check(CLI::ExistingFile);
+  auto* key_opt =
+      app.add_option("--tls-key", config.tls_key, "the PEM private key of --tls-cert")->check(CLI::ExistingFile);
+  cert_opt->needs(key_opt);
+  key_opt->needs(cert_opt);
+  app.add_option("--tls-client-ca", config.tls_client_ca,
+                 "mutual TLS: require client certificates signed by this PEM CA (docs/security.md)")
+      ->check(CLI::ExistingFile)
+      ->needs(cert_opt);
+  app.add_option("--log-file", log_file, "write stdout and stderr to this file (appending); SIGHUP reopens it");
+  app.add_option("--rate-limit", rate_limits,
+                 "ROLE=PER_SECOND[:BURST]: calls per second per token of that role (repeat per role; default "
+                 "unlimited)");
+  app.add_option("--max-auth-failures", config.auth_limits.max_auth_failures,
+                 "failed authentications per client address within the window before it is refused (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
+  app.add_option("--auth-failure-window-s", failure_window_s, "the window of --max-auth-failures, in seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 86400.0));
+  app.add_option("--max-watch-per-token", config.auth_limits.max_watch_streams,
+                 "concurrent EscalationFeed.Watch streams per token (0: no cap)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
   app.add_flag("--no-demo", no_demo, "do not load the demo directory into an empty data directory");
   auto* div_opt = app.add_option("--divisions", divisions_dir,
                                  "load the national division files in this folder when the data directory holds "
@@ -206,6 +275,23 @@ int main(int argc, char** argv) {
     std::cout << report->Text(kVerifyLines) << std::flush;
     return report->clean() ? 0 : 1;
   }
+  for (const auto& r : rate_limits) {
+    std::string error;
+    if (!grid::services::ParseRateLimit(r, &config.auth_limits, &error)) {
+      std::cerr << "gridd: --rate-limit: " << error << "\n";
+      return 2;
+    }
+  }
+  config.auth_limits.failure_window = static_cast<grid::Micros>(failure_window_s * 1e6);
+  if (!log_file.empty() && !OpenLog(log_file)) {
+    std::cerr << "gridd: --log-file: cannot open " << log_file << " for appending\n";
+    return 2;
+  }
+  // Signals are taken from here on (SIGHUP no longer kills gridd); they wait
+  // in the set until the server is up.
+  boost::asio::io_context io;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  boost::asio::signal_set hangups(io, SIGHUP);
   config.sync = !no_sync;
   config.max_log_bytes = max_log_mb << 20;
   config.min_free_bytes = min_free_mb << 20;
@@ -278,7 +364,12 @@ int main(int argc, char** argv) {
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));
   std::cout << "gridd: serving on " << host << ":" << s->port() << ", data " << config.data_dir
             << ", directory version " << s->directory_version()
-            << (config.tokens_file.empty() ? ", open mode (no tokens: every caller is an admin)" : "") << std::endl;
+            << (config.tokens_file.empty() ? ", open mode (no tokens: every caller is an admin)" : "")
+            << (config.tls_cert.empty()        ? ", plaintext"
+                : config.tls_client_ca.empty() ? ", TLS"
+                                               : ", mutual TLS")
+            << std::endl;
+  if (config.tokens_file.empty()) PrintOpenModeWarning(config.listen);
   std::cout << "gridd: deadlines: policy " << (policy_file.empty() ? "built-in" : policy_file) << ", calendar "
             << (calendar_file.empty() ? std::string(grid::tools::ShippedCalendarName()) + " (embedded)" : calendar_file)
             << ", ping-pong limit " << config.lifecycle.ping_pong_limit << std::endl;
@@ -293,8 +384,25 @@ int main(int argc, char** argv) {
     std::rename(tmp.c_str(), port_file.c_str());
   }
 
-  boost::asio::io_context io;
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  std::function<void(const boost::system::error_code&, int)> on_hangup = [&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    if (!log_file.empty() && !OpenLog(log_file)) {
+      std::cerr << "gridd: SIGHUP: cannot reopen " << log_file << "; still writing to the old file" << std::endl;
+    }
+    std::cout << "gridd: SIGHUP: reopened the log, reloading tokens and TLS files" << std::endl;
+    if (auto st = s->ReloadTokens(); !st.ok()) {
+      std::cerr << "gridd: SIGHUP: the token file: " << st.ToString() << " (the old tokens stay)" << std::endl;
+    } else if (!config.tokens_file.empty()) {
+      std::cout << "gridd: SIGHUP: token file " << config.tokens_file << " reloaded" << std::endl;
+    }
+    if (auto st = s->ReloadTls(); !st.ok()) {
+      std::cerr << "gridd: SIGHUP: TLS: " << st.ToString() << " (the old certificate stays)" << std::endl;
+    } else if (s->tls()) {
+      std::cout << "gridd: SIGHUP: TLS certificate reloaded" << std::endl;
+    }
+    hangups.async_wait(on_hangup);
+  };
+  hangups.async_wait(on_hangup);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     std::cout << "gridd: signal " << signo << ", shutting down" << std::endl;

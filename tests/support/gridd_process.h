@@ -58,6 +58,20 @@ class GriddProcess {
   bool exited() const { return exited_; }
   int exit_code() const { return exit_code_; }
 
+  // Sends `sig` and leaves the process be (SIGHUP: reload).
+  void Signal(int sig) const {
+    if (!exited_ && pid_ > 0) kill(pid_, sig);
+  }
+  // Whether the process is still running (reaps it when it has ended).
+  bool Alive() {
+    if (exited_ || pid_ <= 0) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == 0) return true;
+    exited_ = true;
+    exit_code_ = process::ExitStatus(status);
+    return false;
+  }
+
   // Sends `sig` and reaps the process; returns its exit status.
   int Kill(int sig) {
     if (exited_ || pid_ <= 0) return exit_code_;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <memory>
 #include <string>
@@ -29,9 +30,10 @@ class ServerFixture : public ::testing::Test {
   void TearDown() override { StopServer(); }
 
   // Starts the server with config_ on port 0 over data_dir(), `tokens_file`
-  // (empty: open mode), and connects the clients. Fails the test when the
-  // server does not start.
+  // (empty: open mode; made private to its owner first, as gridd requires),
+  // and connects the clients. Fails the test when the server does not start.
   void StartServer(const std::string& tokens_file = "") {
+    if (!tokens_file.empty()) ::chmod(tokens_file.c_str(), 0600);
     services::ServerConfig config = config_;
     config.listen = "127.0.0.1:0";
     config.data_dir = data_dir();

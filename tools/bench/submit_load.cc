@@ -2,6 +2,7 @@
 //
 //   submit_load --server 127.0.0.1:PORT --concurrency 64 --duration-s 20
 //               [--warmup-s 3] [--seed 1] [--token T] [--json]
+//               [--tls-ca CA.pem [--cert CLIENT.pem --key CLIENT.key]]
 //
 // Keeps exactly --concurrency calls in flight on one channel, with gRPC's
 // callback API: there is no thread per caller; gRPC's own completion threads
@@ -48,6 +49,7 @@
 #include "grid/v1/service.grpc.pb.h"
 #include "port/mutex.h"
 #include "tools/demo/demo_directory.h"
+#include "tools/tls_client.h"
 
 namespace {
 
@@ -62,6 +64,7 @@ struct Options {
   double call_timeout_s = 30;
   std::string token;
   bool json = false;
+  grid::tools::ClientTls tls;
 };
 
 // A well-mixed 64-bit hash (splitmix64's finaliser).
@@ -270,13 +273,22 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.1, 600.0));
   app.add_option("--token", o.token, "bearer token (gridd with --tokens); none for an open server");
   app.add_flag("--json", o.json, "print one JSON object instead of text");
+  app.add_option("--tls-ca", o.tls.ca, "TLS: the PEM CA of gridd's certificate");
+  app.add_option("--cert", o.tls.cert, "mutual TLS: this client's PEM certificate");
+  app.add_option("--key", o.tls.key, "mutual TLS: the PEM private key of --cert");
   CLI11_PARSE(app, argc, argv);
   if (!IsLoopback(o.server)) {
     std::cerr << "submit_load: " << o.server << " is not a loopback address; refusing\n";
     return 2;
   }
 
-  auto channel = grpc::CreateChannel(o.server, grpc::InsecureChannelCredentials());
+  std::string tls_error;
+  auto credentials = grid::tools::ChannelCredentialsFor(o.tls, &tls_error);
+  if (credentials == nullptr) {
+    std::cerr << "submit_load: " << tls_error << "\n";
+    return 2;
+  }
+  auto channel = grpc::CreateChannel(o.server, credentials);
   if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
     std::cerr << "submit_load: cannot connect to " << o.server << "\n";
     return 1;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <iostream>
 
 namespace grid::tools::gridctl {
@@ -22,7 +23,13 @@ std::unique_ptr<grpc::ClientContext> NewContext(const Global& g) {
 std::shared_ptr<grpc::Channel> Connect(const Global& g) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
-  return grpc::CreateCustomChannel(g.server, grpc::InsecureChannelCredentials(), args);
+  std::string error;
+  auto credentials = ChannelCredentialsFor(g.tls, &error);
+  if (credentials == nullptr) {
+    std::cerr << "gridctl: " << error << "\n";
+    std::exit(3);
+  }
+  return grpc::CreateCustomChannel(g.server, credentials, args);
 }
 
 const char* CodeName(grpc::StatusCode code) {

@@ -15,6 +15,8 @@
 #include <optional>
 #include <string>
 
+#include "tools/tls_client.h"
+
 namespace grid::tools::gridctl {
 
 // The flags before the command.
@@ -24,10 +26,13 @@ struct Global {
   std::string caller;
   bool json = false;
   double timeout_s = 30;
+  ClientTls tls;  // --tls-ca, --cert, --key
 };
 
 // A context with the --timeout deadline, the token and the caller id.
 std::unique_ptr<grpc::ClientContext> NewContext(const Global& g);
+// A channel to --server, over TLS when --tls-ca/--cert/--key are given. An
+// unreadable TLS file ends gridctl with exit code 3.
 std::shared_ptr<grpc::Channel> Connect(const Global& g);
 
 // "UNAVAILABLE", ... for a status code.

@@ -1,6 +1,7 @@
 // gridctl: the command-line client of gridd.
 //
-//   gridctl [--server HOST:PORT] [--token T] [--caller ID] [--json] COMMAND ...
+//   gridctl [--server HOST:PORT] [--token T] [--caller ID] [--json]
+//           [--tls-ca CA.pem [--cert CLIENT.pem --key CLIENT.key]] COMMAND ...
 //     submit  --category C (--lat Y --lon X | --address A | --unit U) --description D [--idempotency-key K] ...
 //     get     CASE_ID
 //     unit    CODE
@@ -28,6 +29,8 @@
 //     stats   --scope U --from YYYY-MM-DD --to YYYY-MM-DD      (see tools/gridctl/queries.h)
 //     verify  --data DIR [--max-lines N]   (local, no server: checks a stopped server's store, read-only)
 //     backup  create DIR [--keep N] | list DIR                  (admins; see tools/gridctl/backup_commands.h)
+//     token   create --role R --scope UNIT --name N [--expires 90d] [--client-cn CN] | list | revoke ID
+//             (admins; see tools/gridctl/token_commands.h)
 //
 // Output is for people by default; --json prints the response messages as
 // protobuf JSON for scripts. Exit codes: 0 success, 1 the server answered
@@ -47,6 +50,7 @@
 #include "tools/gridctl/common.h"
 #include "tools/gridctl/import_commands.h"
 #include "tools/gridctl/queries.h"
+#include "tools/gridctl/token_commands.h"
 #include "tools/gridctl/verify_command.h"
 #include "tools/gridctl/watch_command.h"
 #include "tools/gridctl/work_commands.h"
@@ -56,6 +60,9 @@ int main(int argc, char** argv) {
   ctl::Global g;
   if (const char* s = std::getenv("GRID_SERVER")) g.server = s;
   if (const char* t = std::getenv("GRID_TOKEN")) g.token = t;
+  if (const char* v = std::getenv("GRID_TLS_CA")) g.tls.ca = v;
+  if (const char* v = std::getenv("GRID_CERT")) g.tls.cert = v;
+  if (const char* v = std::getenv("GRID_KEY")) g.tls.key = v;
 
   CLI::App app{"gridctl: client of the grid case routing server"};
   app.require_subcommand(1);
@@ -64,6 +71,9 @@ int main(int argc, char** argv) {
   app.add_option("--caller", g.caller, "caller id in open mode (x-grid-caller)");
   app.add_flag("--json", g.json, "print protobuf JSON");
   app.add_option("--timeout", g.timeout_s, "seconds per call")->capture_default_str();
+  app.add_option("--tls-ca", g.tls.ca, "TLS: the PEM CA of the server's certificate (env GRID_TLS_CA)");
+  app.add_option("--cert", g.tls.cert, "mutual TLS: this client's PEM certificate (env GRID_CERT)");
+  app.add_option("--key", g.tls.key, "mutual TLS: the PEM private key of --cert (env GRID_KEY)");
 
   // In the order `gridctl --help` lists them.
   std::vector<std::unique_ptr<ctl::CommandGroup>> commands;
@@ -75,6 +85,7 @@ int main(int argc, char** argv) {
   commands.push_back(ctl::Queries());            // cases, stats
   commands.push_back(ctl::VerifyCommand());      // verify (local)
   commands.push_back(ctl::BackupCommands());     // backup create|list
+  commands.push_back(ctl::TokenCommands());      // token create|list|revoke
   for (auto& c : commands) c->Add(app);
 
   try {

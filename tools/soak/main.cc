@@ -222,9 +222,10 @@ int Run(const Options& o, const std::string& command) {
   }
   csv << kCsvHeader << "\n";
 
-  std::vector<std::string> gridd_args = {"--deadline-policy",     PolicyFile(work, o.accept_min, o.resolve_min),
-                                         "--feed-retention-days", "0",
-                                         "--feed-heartbeat-ms",   "1000"};
+  std::vector<std::string> gridd_args = {"--deadline-policy", PolicyFile(work, o.accept_min, o.resolve_min),
+                                         "--feed-retention-days", "0", "--feed-heartbeat-ms", "1000",
+                                         // Every subscriber is the same open-mode caller: no per-caller cap.
+                                         "--max-watch-per-token", "0"};
   gridd_args.insert(gridd_args.end(), o.gridd_args.begin(), o.gridd_args.end());
   grid::crashtest::GriddSupervisor gridd({o.gridd, work + "/data", work, gridd_args});
   std::string error;
