@@ -1,8 +1,8 @@
-# Checks that every path named in the README's file map exists in the tree.
+# Checks that every path named in the file map (docs/file-map.md) exists in the tree.
 #
 #   cmake -DROOT=<source dir> [-DREADME=<file>] -P tests/docs/check_file_map.cmake
 #
-# The file map is the section of README.md headed "## File map", up to the
+# The file map is the section of docs/file-map.md headed "## File map", up to the
 # next "## " heading. Every `backticked` token and every markdown link target
 # in it is a path relative to ROOT:
 #   - `engine/`              a folder (trailing slash): must be a directory;
@@ -14,7 +14,7 @@ if(NOT DEFINED ROOT)
   message(FATAL_ERROR "usage: cmake -DROOT=<source dir> [-DREADME=<file>] -P check_file_map.cmake")
 endif()
 if(NOT DEFINED README)
-  set(README "${ROOT}/README.md")
+  set(README "${ROOT}/docs/file-map.md")
 endif()
 file(READ "${README}" text)
 
