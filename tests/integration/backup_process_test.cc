@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/demo_case.h"
 #include "tests/support/gridd_process.h"
 #include "tests/support/grpc_client.h"
 #include "tests/support/submit_request.h"
@@ -22,16 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 using testing::BinDir;
 using testing::GriddProcess;
+using testing::JinjiangCase;
 using testing::RunCommand;
-
-grid::v1::SubmitCaseRequest JinjiangCase(const std::string& key) {
-  return testing::Submission("sanitation.garbage")
-      .Key(key)
-      .Description("小区门口垃圾堆积")
-      .At(kDemoJinjiangPoint.lat, kDemoJinjiangPoint.lng)
-      .NoCitizen()
-      .Build();
-}
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "engine/directory.h"
+#include "tests/support/demo_case.h"
 #include "tests/support/gridd_process.h"
 #include "tests/support/grpc_client.h"
 #include "tests/support/paths.h"
@@ -34,16 +35,8 @@ namespace {
 
 using testing::BinDir;
 using testing::GriddProcess;
+using testing::JinjiangCase;
 using testing::RunCommand;
-
-grid::v1::SubmitCaseRequest JinjiangCase(const std::string& key) {
-  return testing::Submission("sanitation.garbage")
-      .Key(key)
-      .Description("小区门口垃圾堆积")
-      .At(kDemoJinjiangPoint.lat, kDemoJinjiangPoint.lng)
-      .NoCitizen()
-      .Build();
-}
 
 TEST(GriddProcess, AcknowledgedCasesSurviveSigkill) {
   testing::TempDir tmp;
