@@ -163,6 +163,7 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   storage::StoreOptions store_options{
       .path = config.data_dir, .sync = config.sync, .max_log_bytes = config.max_log_bytes};
   store_options.min_free_bytes = config.min_free_bytes;
+  store_options.block_cache_bytes = config.block_cache_bytes;
   store_options.file_system = config.file_system;
   auto store = storage::Store::Open(store_options);
   if (!store.ok()) return store.status();

@@ -62,6 +62,7 @@ struct ServerConfig {
   bool sync = true;                         // fsync the WAL on every write
   uint64_t max_log_bytes = 32ull << 20;     // unflushed log replayed after a crash (storage::StoreOptions)
   uint64_t min_free_bytes = 64ull << 20;  // writes refused (DISK_LOW) below this much free disk (storage::StoreOptions)
+  uint64_t block_cache_bytes = 256ull << 20;  // RocksDB block cache shared by every column family
   RouterOptions router;
   DeadlinePolicy deadline_policy = DeadlinePolicy::Defaults();
   WorkingCalendar calendar;  // default: weekdays 08:30-12:00, 14:30-18:00, no holidays

@@ -7,6 +7,7 @@
 //         [--no-demo] [--config gridd.toml] [--port-file FILE]
 //         [--deadline-policy FILE] [--calendar FILE] [--ping-pong-limit N]
 //         [--clock-offset-hours H] [--max-log-mb N] [--min-free-mb N]
+//         [--block-cache-mb N]
 //         [--restore-from BACKUP_DIR [--backup-id N]]
 //   gridd --verify --data DIR
 //
@@ -140,6 +141,7 @@ int main(int argc, char** argv) {
   uint32_t backup_id = 0;
   uint64_t max_log_mb = config.max_log_bytes >> 20;
   uint64_t min_free_mb = config.min_free_bytes >> 20;
+  uint64_t block_cache_mb = config.block_cache_bytes >> 20;
   std::string log_file;
   std::vector<std::string> rate_limits;
   double failure_window_s = static_cast<double>(config.auth_limits.failure_window) / 1e6;
@@ -254,6 +256,11 @@ int main(int argc, char** argv) {
                  "refused (UNAVAILABLE DISK_LOW) until space is freed (0: no guard)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1 << 24));
+  app.add_option("--block-cache-mb", block_cache_mb,
+                 "RocksDB block cache in MiB, shared by every column family: the steady memory gridd "
+                 "grows into as the store is read")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
   auto* restore_opt = app.add_option("--restore-from", restore_from,
                                      "restore the newest backup in this directory (gridctl backup create) into "
                                      "the data directory, which must be missing or empty, then serve it");
@@ -295,6 +302,7 @@ int main(int argc, char** argv) {
   config.sync = !no_sync;
   config.max_log_bytes = max_log_mb << 20;
   config.min_free_bytes = min_free_mb << 20;
+  config.block_cache_bytes = block_cache_mb << 20;
   config.feed.retention = static_cast<grid::Micros>(feed_retention_days * 24 * 3600 * 1e6);
   config.feed.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
 

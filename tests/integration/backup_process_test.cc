@@ -146,7 +146,10 @@ TEST(BackupProcess, BadRestoresStopGriddAndChangeNothing) {
        std::vector<std::vector<std::string>>{{"--backup-id", "2"},  // without --restore-from
                                              {"--restore-from", backups, "--backup-id", "0"},
                                              {"--restore-from", backups, "--backup-id", "x"},
-                                             {"--max-log-mb", "-1"}}) {
+                                             {"--max-log-mb", "-1"},
+                                             {"--min-free-mb", "x"},
+                                             {"--block-cache-mb", "0"},
+                                             {"--block-cache-mb", "-5"}}) {
     GriddProcess gridd(tmp.Sub("new5"), tmp.Sub("flags.log"), flags);
     EXPECT_TRUE(gridd.exited());
     EXPECT_EQ(gridd.exit_code(), 2) << flags[0] << " " << flags[1] << ": " << ReadAll(tmp.Sub("flags.log"));
