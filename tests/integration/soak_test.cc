@@ -36,7 +36,7 @@ TEST(Soak, ShortRunAnswersEveryCallAndEverySubscriberSeesItsScope) {
   std::string out;
   const int code = RunCommand(Soak() +
                                   " --rate 100 --duration-s 20 --subscribers 10 --interval-s 5 --sample-s 1"
-                                  " --step-min-s 0.2 --step-max-s 2 --out " +
+                                  " --step-min-s 0.2 --step-max-s 2 --settle-s 6 --out " +
                                   tmp.Sub("out") + " --work-dir " + tmp.path(),
                               &out);
   EXPECT_EQ(code, 0) << out;
@@ -57,12 +57,15 @@ TEST(Soak, ShortRunAnswersEveryCallAndEverySubscriberSeesItsScope) {
   EXPECT_THAT(summary, HasSubstr("\"no_errors\": true"));
   EXPECT_THAT(summary, HasSubstr("\"subscribers_saw_their_events\": true"));
   EXPECT_THAT(summary, HasSubstr("\"ok\": true"));
+  // Cases the plans leave open were cancelled --settle-s after submission.
+  EXPECT_THAT(summary, ContainsRegex("\"settle_cancel\": [1-9]"));
 }
 
 TEST(Soak, BadFlagsExit2) {
   std::string out;
   EXPECT_EQ(RunCommand(Soak() + " --rate 0", &out), 2) << out;
   EXPECT_EQ(RunCommand(Soak() + " --step-min-s 5 --step-max-s 1", &out), 2) << out;
+  EXPECT_EQ(RunCommand(Soak() + " --settle-s -1", &out), 2) << out;
   EXPECT_EQ(RunCommand(BinDir() + "/soak/soak --gridd /nonexistent/gridd", &out), 2) << out;
 }
 

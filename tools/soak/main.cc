@@ -2,13 +2,18 @@
 // memory growth, errors and latency, minute by minute (issue #15, point 7).
 //
 //   soak [--gridd build/tools/gridd] [--rate 2000] [--duration-s 1800] [--subscribers 100]
-//        [--accept-min 2] [--resolve-min 10] [--warmup-s 300] [--tail-s 300] [--out DIR]
+//        [--accept-min 2] [--resolve-min 10] [--settle-s 900] [--warmup-s 1200] [--tail-s 300]
+//        [--out DIR]
 //
 // gridd runs as one child process for the whole run (127.0.0.1 port 0, a
 // fresh data directory, fsynced as in production) with a deadline policy of
 // --accept-min minutes to accept and --resolve-min to resolve, so deadlines
 // fall due and escalate cases during the run. The traffic (traffic.h) submits
-// cases at --rate per second, open loop, and works them with CaseWork;
+// cases at --rate per second, open loop, and works them with CaseWork; a
+// case its plan leaves open is cancelled --settle-s seconds after it was
+// submitted, so that open cases (and the server's memory for them) level off
+// once the run is --settle-s plus a few minutes old, and the warm-up should
+// last past that;
 // --subscribers Watch streams (watchers.h) read the feed of the county and its
 // towns the whole time. Every --sample-s seconds gridd's RSS (VmRSS) and CPU
 // time are read from /proc; every --interval-s seconds one row goes to
@@ -74,7 +79,8 @@ struct Options {
   double step_max_s = 10;
   double interval_s = 60;
   double sample_s = 2;
-  double warmup_s = 300;
+  double settle_s = 900;
+  double warmup_s = 1200;
   double tail_s = 300;
   double max_rss_growth = 0.05;
   size_t channels = 4;
@@ -258,7 +264,7 @@ int Run(const Options& o, const std::string& command) {
                            static_cast<uint64_t>(getpid())) %
       1000000);
   Traffic traffic(channels, {o.rate, o.seed, "soak" + std::to_string(o.seed) + "x" + nonce, o.step_min_s, o.step_max_s,
-                             o.max_in_flight, std::chrono::seconds(30)});
+                             o.max_in_flight, std::chrono::seconds(30), o.settle_s});
 
   const auto start = SteadyClock::now();
   auto since = [&](SteadyClock::time_point t) { return std::chrono::duration<double>(t - start).count(); };
@@ -392,6 +398,7 @@ int Run(const Options& o, const std::string& command) {
   summary["run_s"] = run_s;
   summary["subscribers"] = o.subscribers;
   summary["deadline_policy"] = {{"accept_min", o.accept_min}, {"resolve_min", o.resolve_min}};
+  summary["settle_s"] = o.settle_s;
   summary["submitted"] = total.submitted;
   summary["acknowledged"] = total.acknowledged;
   summary["acknowledged_per_s"] = static_cast<double>(total.acknowledged) / o.duration_s;
@@ -503,6 +510,11 @@ int main(int argc, char** argv) {
   app.add_option("--step-max-s", o.step_max_s, "most delay before a case-work step")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--settle-s", o.settle_s,
+                 "cancel each case its plan leaves open this long after submission, so that open cases level off "
+                 "(0: never)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--interval-s", o.interval_s, "seconds per row of figures")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 3600.0));

@@ -68,6 +68,7 @@ struct WorkCall {
   v1::ResolveRequest resolve;
   v1::RecordCallbackRequest callback;
   v1::CloseRequest close;
+  v1::CancelRequest cancel;
   v1::CaseWorkResponse response;
 };
 
@@ -83,7 +84,8 @@ struct Traffic::CaseState {
   std::string id;
   uint64_t hash = 0;
   std::vector<Op> plan;
-  size_t next = 0;
+  size_t next = 0;  // plan.size(): the settling cancel is next
+  SteadyClock::time_point submitted;
 };
 
 Traffic::Traffic(std::vector<std::shared_ptr<grpc::Channel>> channels, TrafficOptions options)
@@ -183,23 +185,33 @@ void Traffic::SendSubmit(uint64_t n, SteadyClock::time_point due) {
                                                   }
                                                 }
                                                 if (st.ok()) {
-                                                  auto plan = crashtest::Plan(Mix(h ^ 4));
-                                                  if (!plan.empty()) {
-                                                    state = std::make_shared<CaseState>();
-                                                    state->id = call->response.case_().id();
-                                                    state->hash = h;
-                                                    state->plan = std::move(plan);
-                                                  }
+                                                  state = std::make_shared<CaseState>();
+                                                  state->id = call->response.case_().id();
+                                                  state->hash = h;
+                                                  state->plan = crashtest::Plan(Mix(h ^ 4));
+                                                  state->submitted = due;
                                                 }
                                                 delete call;
-                                                if (state) ScheduleNext(std::move(state), now);
+                                                if (state && !state->plan.empty()) {
+                                                  ScheduleNext(std::move(state), now);
+                                                } else if (state) {
+                                                  ScheduleSettle(std::move(state), now);
+                                                }
                                                 Finished();
                                               });
 }
 
 void Traffic::ScheduleNext(std::shared_ptr<CaseState> state, SteadyClock::time_point from) {
   const double u = Unit(Mix(state->hash ^ (0x100 + state->next)));
-  const auto due = from + Seconds(options_.step_min_s + u * (options_.step_max_s - options_.step_min_s));
+  Schedule(std::move(state), from + Seconds(options_.step_min_s + u * (options_.step_max_s - options_.step_min_s)));
+}
+
+void Traffic::ScheduleSettle(std::shared_ptr<CaseState> state, SteadyClock::time_point now) {
+  if (options_.settle_s <= 0 || (!state->plan.empty() && state->plan.back() == Op::kClose)) return;
+  Schedule(std::move(state), std::max(now, state->submitted + Seconds(options_.settle_s)));
+}
+
+void Traffic::Schedule(std::shared_ptr<CaseState> state, SteadyClock::time_point due) {
   grid::MutexLock lock(&mu_);
   if (stop_) return;
   const bool first = steps_.empty() || due < steps_.top().due;
@@ -218,33 +230,45 @@ void Traffic::SendStep(Step step) {
   }
   ++in_flight_;
   auto state = std::move(step.state);
-  const Op op = state->plan[state->next];
+  const bool settle = state->next == state->plan.size();
+  const Op op = settle ? Op::kClose : state->plan[state->next];  // the name is for the figures only
+  const char* op_name = settle ? "settle_cancel" : crashtest::OpName(op);
   const auto due = step.due;
   auto* call = new WorkCall;
   call->ctx.set_deadline(std::chrono::system_clock::now() + options_.call_timeout);
-  const std::string note = std::string("soak ") + crashtest::OpName(op);
+  const std::string note = std::string("soak ") + op_name;
   auto fill = [&](auto& r) -> auto* {
     r.set_case_id(state->id);
     r.set_note(note);  // expected_version 0: the soak does not race deadlines on purpose
     return &r;
   };
-  auto done = [this, call, state, op, due](grpc::Status st) mutable {
+  auto done = [this, call, state, op_name, settle, due](grpc::Status st) mutable {
     const auto now = SteadyClock::now();
     {
       grid::MutexLock lock(&mu_);
       if (st.ok()) {
         ++current_.work_ok;
-        ++current_.work_ok_by_op[crashtest::OpName(op)];
+        ++current_.work_ok_by_op[op_name];
         current_.work_ns.push_back(Nanos(now - due));
       } else {
-        ++current_.errors[ErrorKey(st, call->ctx, crashtest::OpName(op))];
+        ++current_.errors[ErrorKey(st, call->ctx, op_name)];
       }
     }
     delete call;
-    if (st.ok() && ++state->next < state->plan.size()) ScheduleNext(std::move(state), now);
+    if (st.ok() && !settle) {
+      if (++state->next < state->plan.size()) {
+        ScheduleNext(std::move(state), now);
+      } else {
+        ScheduleSettle(std::move(state), now);
+      }
+    }
     Finished();
   };
   auto* async = work_[NextChannel()]->async();
+  if (settle) {
+    async->Cancel(&call->ctx, fill(call->cancel), &call->response, std::move(done));
+    return;
+  }
   switch (op) {
     case Op::kAccept: async->Accept(&call->ctx, fill(call->accept), &call->response, std::move(done)); break;
     case Op::kStartWork: async->StartWork(&call->ctx, fill(call->start_work), &call->response, std::move(done)); break;

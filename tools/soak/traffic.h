@@ -4,7 +4,11 @@
 // start work, note, escalate, resolve, call back, close: the crash test's
 // plans, tools/crashtest/plan.h), each sent at its own scheduled moment a few
 // seconds after the previous one was acknowledged. Some cases are never
-// accepted or never resolved, so that their deadlines fire.
+// accepted or never resolved, so that their deadlines fire; with `settle_s`,
+// each case its plan leaves open is cancelled that long after it was
+// submitted (as a supervisor clears what is long overdue), so that the
+// number of open cases levels off as it does at a real hotline, instead of
+// growing for as long as the run lasts.
 //
 // Every call goes out through gRPC's callback API from one dispatcher thread;
 // the completions run on gRPC's threads. A call's latency runs from the
@@ -43,6 +47,7 @@ struct TrafficOptions {
   double step_max_s = 10;
   size_t max_in_flight = 20000;
   std::chrono::seconds call_timeout{30};
+  double settle_s = 0;  // cancel what the plan leaves open this long after submission (0: never)
 };
 
 // What happened in one interval (or the whole run), by completion time.
@@ -92,6 +97,11 @@ class Traffic {
   void SendStep(Step step) ABSL_LOCKS_EXCLUDED(mu_);
   void ScheduleNext(std::shared_ptr<CaseState> state, std::chrono::steady_clock::time_point from)
       ABSL_LOCKS_EXCLUDED(mu_);
+  // After the plan's last step (or at submission, for an empty plan): the
+  // cancel at submission + settle_s, when the plan left the case open.
+  void ScheduleSettle(std::shared_ptr<CaseState> state, std::chrono::steady_clock::time_point now)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void Schedule(std::shared_ptr<CaseState> state, std::chrono::steady_clock::time_point due) ABSL_LOCKS_EXCLUDED(mu_);
   void Finished() ABSL_LOCKS_EXCLUDED(mu_);  // one call answered
   size_t NextChannel();                      // an index into the stubs
 
