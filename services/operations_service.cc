@@ -7,6 +7,8 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "services/errors.h"
+#include "services/parsed_call.h"
+#include "services/policy.h"
 #include "storage/backup.h"
 
 namespace grid::services {
@@ -20,104 +22,102 @@ void ToProto(const storage::BackupSummary& b, grid::v1::BackupInfo* out) {
   out->set_files(b.files);
 }
 
+// Admits an admin whose scope is everything (backups and tokens span every
+// unit), then parses the request into `call`.
+template <typename Call>
+Status AdmitAndParse(const ServiceDeps& deps, grpc::CallbackServerContext* context, const grpc::ByteBuffer& raw,
+                     policy::Rpc rpc, Call* call) {
+  auto principal = Admit(deps, *context, rpc);
+  if (!principal.ok()) return principal.status();
+  if (Status s = AdmitUnit(*principal, *deps.directory->Get(), rpc, ""); !s.ok()) return s;
+  return call->Parse(raw);
+}
+
+// Runs `work` (which replies) on the read executor, or answers QUEUE_FULL.
+template <typename Call, typename Work>
+grpc::ServerUnaryReactor* OnExecutor(const ServiceDeps& deps, Call* call, Work work) {
+  if (!deps.executor->TrySubmit([call, work = std::move(work)]() mutable { work(call); })) {
+    return call->Reply(QueueFull());
+  }
+  return call;
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* OperationsService::CreateBackup(grpc::CallbackServerContext* context,
-                                                          const grid::v1::CreateBackupRequest* request,
-                                                          grid::v1::CreateBackupResponse* response) {
-  auto principal = Admit(*deps_, *context, policy::Rpc::kCreateBackup);
-  if (!principal.ok()) return Respond(context, principal.status());
-  // The whole store: only an admin whose scope is everything.
-  if (Status s = AdmitUnit(*principal, *deps_->directory->Get(), policy::Rpc::kCreateBackup, ""); !s.ok()) {
-    return Respond(context, s);
-  }
-  auto* reactor = context->DefaultReactor();
-  bool queued = deps_->executor->TrySubmit([this, reactor, context, request, response] {
+                                                          const grpc::ByteBuffer* raw_request,
+                                                          grpc::ByteBuffer* raw_response) {
+  using Call = ParsedCall<grid::v1::CreateBackupRequest, grid::v1::CreateBackupResponse>;
+  auto* call = new Call(context, raw_response);
+  if (Status s = AdmitAndParse(*deps_, context, *raw_request, policy::Rpc::kCreateBackup, call); !s.ok())
+    return call->Reply(s);
+  return OnExecutor(*deps_, call, [this](Call* call) {
     MutexLock lock(&backup_mu_);
-    auto backup = storage::CreateBackup(deps_->store, data_dir_, request->directory(), request->keep_last());
-    if (!backup.ok()) return reactor->Finish(Fail(context, backup.status()));
-    ToProto(*backup, response->mutable_backup());
-    auto kept = storage::ListBackups(request->directory());
-    if (!kept.ok()) return reactor->Finish(Fail(context, kept.status()));
-    response->set_backups_kept(static_cast<uint32_t>(kept->size()));
-    reactor->Finish(grpc::Status::OK);
+    auto backup = storage::CreateBackup(deps_->store, data_dir_, call->request.directory(), call->request.keep_last());
+    if (!backup.ok()) return (void)call->Reply(backup.status());
+    ToProto(*backup, call->response.mutable_backup());
+    auto kept = storage::ListBackups(call->request.directory());
+    if (!kept.ok()) return (void)call->Reply(kept.status());
+    call->response.set_backups_kept(static_cast<uint32_t>(kept->size()));
+    call->Reply(Status::Ok());
   });
-  if (!queued) reactor->Finish(Fail(context, QueueFull()));
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* OperationsService::ListBackups(grpc::CallbackServerContext* context,
-                                                         const grid::v1::ListBackupsRequest* request,
-                                                         grid::v1::ListBackupsResponse* response) {
-  auto principal = Admit(*deps_, *context, policy::Rpc::kListBackups);
-  if (!principal.ok()) return Respond(context, principal.status());
-  // The whole store: only an admin whose scope is everything.
-  if (Status s = AdmitUnit(*principal, *deps_->directory->Get(), policy::Rpc::kListBackups, ""); !s.ok()) {
-    return Respond(context, s);
-  }
-  auto* reactor = context->DefaultReactor();
-  bool queued = deps_->executor->TrySubmit([this, reactor, context, request, response] {
+                                                         const grpc::ByteBuffer* raw_request,
+                                                         grpc::ByteBuffer* raw_response) {
+  using Call = ParsedCall<grid::v1::ListBackupsRequest, grid::v1::ListBackupsResponse>;
+  auto* call = new Call(context, raw_response);
+  if (Status s = AdmitAndParse(*deps_, context, *raw_request, policy::Rpc::kListBackups, call); !s.ok())
+    return call->Reply(s);
+  return OnExecutor(*deps_, call, [this](Call* call) {
     MutexLock lock(&backup_mu_);
-    auto backups = storage::ListBackups(request->directory());
-    if (!backups.ok()) return reactor->Finish(Fail(context, backups.status()));
-    for (const auto& b : *backups) ToProto(b, response->add_backups());
-    reactor->Finish(grpc::Status::OK);
+    auto backups = storage::ListBackups(call->request.directory());
+    if (!backups.ok()) return (void)call->Reply(backups.status());
+    for (const auto& b : *backups) ToProto(b, call->response.add_backups());
+    call->Reply(Status::Ok());
   });
-  if (!queued) reactor->Finish(Fail(context, QueueFull()));
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* OperationsService::CreateToken(grpc::CallbackServerContext* context,
-                                                         const grid::v1::CreateTokenRequest* request,
-                                                         grid::v1::CreateTokenResponse* response) {
-  auto principal = Admit(*deps_, *context, policy::Rpc::kCreateToken);
-  if (!principal.ok()) return Respond(context, principal.status());
-  // Tokens of any scope: only an admin whose scope is everything.
-  if (Status s = AdmitUnit(*principal, *deps_->directory->Get(), policy::Rpc::kCreateToken, ""); !s.ok()) {
-    return Respond(context, s);
-  }
-  auto* reactor = context->DefaultReactor();
-  bool queued = deps_->executor->TrySubmit([this, reactor, context, request, response] {
-    auto created = deps_->auth->CreateToken(*request, *deps_->directory->Get());
-    if (!created.ok()) return reactor->Finish(Fail(context, created.status()));
-    *response = std::move(created).value();
-    reactor->Finish(grpc::Status::OK);
+                                                         const grpc::ByteBuffer* raw_request,
+                                                         grpc::ByteBuffer* raw_response) {
+  using Call = ParsedCall<grid::v1::CreateTokenRequest, grid::v1::CreateTokenResponse>;
+  auto* call = new Call(context, raw_response);
+  if (Status s = AdmitAndParse(*deps_, context, *raw_request, policy::Rpc::kCreateToken, call); !s.ok())
+    return call->Reply(s);
+  return OnExecutor(*deps_, call, [deps = deps_](Call* call) {
+    auto created = deps->auth->CreateToken(call->request, *deps->directory->Get());
+    if (!created.ok()) return (void)call->Reply(created.status());
+    call->response = std::move(created).value();
+    call->Reply(Status::Ok());
   });
-  if (!queued) reactor->Finish(Fail(context, QueueFull()));
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* OperationsService::ListTokens(grpc::CallbackServerContext* context,
-                                                        const grid::v1::ListTokensRequest* /*request*/,
-                                                        grid::v1::ListTokensResponse* response) {
-  auto principal = Admit(*deps_, *context, policy::Rpc::kListTokens);
-  if (!principal.ok()) return Respond(context, principal.status());
-  // Tokens of any scope: only an admin whose scope is everything.
-  if (Status s = AdmitUnit(*principal, *deps_->directory->Get(), policy::Rpc::kListTokens, ""); !s.ok()) {
-    return Respond(context, s);
-  }
-  for (auto& t : deps_->auth->ListTokens()) *response->add_tokens() = std::move(t);  // from memory: no store read
-  return Respond(context, Status::Ok());
+                                                        const grpc::ByteBuffer* raw_request,
+                                                        grpc::ByteBuffer* raw_response) {
+  using Call = ParsedCall<grid::v1::ListTokensRequest, grid::v1::ListTokensResponse>;
+  auto* call = new Call(context, raw_response);
+  if (Status s = AdmitAndParse(*deps_, context, *raw_request, policy::Rpc::kListTokens, call); !s.ok())
+    return call->Reply(s);
+  for (auto& t : deps_->auth->ListTokens()) *call->response.add_tokens() = std::move(t);  // from memory: no store read
+  return call->Reply(Status::Ok());
 }
 
 grpc::ServerUnaryReactor* OperationsService::RevokeToken(grpc::CallbackServerContext* context,
-                                                         const grid::v1::RevokeTokenRequest* request,
-                                                         grid::v1::RevokeTokenResponse* response) {
-  auto principal = Admit(*deps_, *context, policy::Rpc::kRevokeToken);
-  if (!principal.ok()) return Respond(context, principal.status());
-  // Tokens of any scope: only an admin whose scope is everything.
-  if (Status s = AdmitUnit(*principal, *deps_->directory->Get(), policy::Rpc::kRevokeToken, ""); !s.ok()) {
-    return Respond(context, s);
-  }
-  auto* reactor = context->DefaultReactor();
-  bool queued = deps_->executor->TrySubmit([this, reactor, context, request, response] {
-    auto revoked = deps_->auth->RevokeToken(request->token_id());
-    if (!revoked.ok()) return reactor->Finish(Fail(context, revoked.status()));
-    *response->mutable_token() = std::move(revoked).value();
-    reactor->Finish(grpc::Status::OK);
+                                                         const grpc::ByteBuffer* raw_request,
+                                                         grpc::ByteBuffer* raw_response) {
+  using Call = ParsedCall<grid::v1::RevokeTokenRequest, grid::v1::RevokeTokenResponse>;
+  auto* call = new Call(context, raw_response);
+  if (Status s = AdmitAndParse(*deps_, context, *raw_request, policy::Rpc::kRevokeToken, call); !s.ok())
+    return call->Reply(s);
+  return OnExecutor(*deps_, call, [deps = deps_](Call* call) {
+    auto revoked = deps->auth->RevokeToken(call->request.token_id());
+    if (!revoked.ok()) return (void)call->Reply(revoked.status());
+    *call->response.mutable_token() = std::move(revoked).value();
+    call->Reply(Status::Ok());
   });
-  if (!queued) reactor->Finish(Fail(context, QueueFull()));
-  return reactor;
 }
 
 }  // namespace grid::services

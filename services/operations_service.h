@@ -18,26 +18,30 @@
 
 namespace grid::services {
 
-class OperationsService final : public grid::v1::Operations::CallbackService {
+// Every method takes raw bytes (services/parsed_call.h): a request that does
+// not parse gets a reason (INVALID_UTF8 naming the field, MALFORMED_REQUEST),
+// not a bare UNIMPLEMENTED.
+using OperationsRaw =
+    grid::v1::Operations::WithRawCallbackMethod_CreateBackup<grid::v1::Operations::WithRawCallbackMethod_ListBackups<
+        grid::v1::Operations::WithRawCallbackMethod_CreateToken<grid::v1::Operations::WithRawCallbackMethod_ListTokens<
+            grid::v1::Operations::WithRawCallbackMethod_RevokeToken<grid::v1::Operations::Service>>>>>;
+
+class OperationsService final : public OperationsRaw {
  public:
   // REQUIRES: deps outlives the service; data_dir is the store's directory.
   OperationsService(const ServiceDeps* deps, std::string data_dir) : deps_(deps), data_dir_(std::move(data_dir)) {}
-  grpc::ServerUnaryReactor* CreateBackup(grpc::CallbackServerContext* context,
-                                         const grid::v1::CreateBackupRequest* request,
-                                         grid::v1::CreateBackupResponse* response) override;
-  grpc::ServerUnaryReactor* ListBackups(grpc::CallbackServerContext* context,
-                                        const grid::v1::ListBackupsRequest* request,
-                                        grid::v1::ListBackupsResponse* response) override;
+  grpc::ServerUnaryReactor* CreateBackup(grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+                                         grpc::ByteBuffer* raw_response) override;
+  grpc::ServerUnaryReactor* ListBackups(grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+                                        grpc::ByteBuffer* raw_response) override;
   // Tokens (docs/security.md "Tokens"): admins only; creation and revocation
   // write the store synced, on the read executor.
-  grpc::ServerUnaryReactor* CreateToken(grpc::CallbackServerContext* context,
-                                        const grid::v1::CreateTokenRequest* request,
-                                        grid::v1::CreateTokenResponse* response) override;
-  grpc::ServerUnaryReactor* ListTokens(grpc::CallbackServerContext* context, const grid::v1::ListTokensRequest* request,
-                                       grid::v1::ListTokensResponse* response) override;
-  grpc::ServerUnaryReactor* RevokeToken(grpc::CallbackServerContext* context,
-                                        const grid::v1::RevokeTokenRequest* request,
-                                        grid::v1::RevokeTokenResponse* response) override;
+  grpc::ServerUnaryReactor* CreateToken(grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+                                        grpc::ByteBuffer* raw_response) override;
+  grpc::ServerUnaryReactor* ListTokens(grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+                                       grpc::ByteBuffer* raw_response) override;
+  grpc::ServerUnaryReactor* RevokeToken(grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request,
+                                        grpc::ByteBuffer* raw_response) override;
 
  private:
   const ServiceDeps* deps_;

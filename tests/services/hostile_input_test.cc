@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "grid/v1/operations.pb.h"
 #include "services/server.h"
 #include "tests/support/grpc_client.h"
 #include "tests/support/server_fixture.h"
@@ -259,6 +260,13 @@ TEST_F(HostileInputTest, UnparseableRequestsGetTheirReason) {
       {"/grid.v1.Directory/RouteCase", "\x12\x05\x09", "MALFORMED_REQUEST", "RouteCaseRequest"},
       {"/grid.v1.Directory/UpsertUnit", "\x0a\x02\x0a\x05", "MALFORMED_REQUEST", "UpsertUnitRequest"},
       {"/grid.v1.Directory/RestorePreviousVersion", "\x08", "MALFORMED_REQUEST", "RestorePreviousVersionRequest"},
+      {"/grid.v1.Operations/CreateToken", bad_string, "INVALID_UTF8", "role"},
+      {"/grid.v1.Operations/RevokeToken", bad_string, "INVALID_UTF8", "token_id"},
+      {"/grid.v1.Operations/CreateBackup", bad_string, "INVALID_UTF8", "directory"},
+      {"/grid.v1.Operations/ListBackups", bad_string, "INVALID_UTF8", "directory"},
+      {"/grid.v1.Operations/CreateToken", "\x12\x05\x09", "MALFORMED_REQUEST", "CreateTokenRequest"},
+      {"/grid.v1.Operations/ListTokens", "\xff\xff", "MALFORMED_REQUEST", "ListTokensRequest"},
+      {"/grid.v1.Operations/RevokeToken", "\x0a\x7f", "MALFORMED_REQUEST", "RevokeTokenRequest"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(std::string(c.method) + " " + c.reason);
@@ -276,8 +284,14 @@ TEST_F(HostileInputTest, UnparseableRequestsGetTheirReason) {
   grid::v1::GetUnitResponse unit;
   ASSERT_TRUE(unit.ParseFromString(response));
   EXPECT_EQ(unit.unit().name(), "测试镇");
+  // Nothing was stored: no token, no directory version, no case.
+  r = RawCall(clients_->channel, "/grid.v1.Operations/ListTokens", "", &response);
+  ASSERT_TRUE(r.status.ok()) << r.status.error_message();
+  grid::v1::ListTokensResponse tokens;
+  ASSERT_TRUE(tokens.ParseFromString(response));
+  EXPECT_EQ(tokens.tokens_size(), 0);
   EXPECT_EQ(server_->directory_version(), 1u);
-  EXPECT_EQ(StoredMaxCaseId(), 0u);
+  EXPECT_EQ(StoredMaxCaseId(), 0u);  // stops the server
 }
 
 // Issue #14 point 10: reported as IMPORT_INCOMPLETE, as if the client had

@@ -11,14 +11,16 @@
 // as it was (same version). Watch is opened, and an admitted one replays
 // only entries of its scope.
 //
-// Token kinds are a list (kBadTokens): a new kind (expired, revoked ...) is
-// one more row, with the answer it must get.
+// Token kinds are a list (BadTokens()): the fixed ones, plus a stored token
+// that has expired on the server's clock and one that has been revoked; a
+// new kind is one more row, with the answer it must get.
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,14 +68,9 @@ std::vector<RoleToken> RoleTokens() {
 
 // A token that is not a valid one, and what it must get.
 struct BadToken {
-  const char* name;
-  const char* metadata;  // the authorization header; nullptr: none
-  const char* reason;
-};
-constexpr BadToken kBadTokens[] = {
-    {"no token", nullptr, "MISSING_TOKEN"},
-    {"wrong token", "Bearer not-a-token-of-this-server", "UNKNOWN_TOKEN"},
-    {"not bearer", "Basic cm9vdDpyb290", "MISSING_TOKEN"},
+  std::string name;
+  std::optional<std::string> metadata;  // the authorization header; nullopt: none
+  std::string reason;
 };
 
 // The subject of a call: a case, or a unit.
@@ -128,6 +125,41 @@ class PolicyMatrixTest : public testing::ServerFixture {
     ASSERT_TRUE(d.ok()) << d.status().ToString();
     dir_ = *d;
     generic_ = std::make_unique<grpc::GenericStub>(clients_->channel);
+  }
+
+  // Every kind of token that must be refused. The stored ones are made here
+  // as an admin would make them (Operations.CreateToken, a supervisor of
+  // town 1: a role that could otherwise read the subject), then expired on
+  // the server's clock or revoked.
+  std::vector<BadToken> BadTokens() {
+    std::vector<BadToken> out = {
+        {"no token", std::nullopt, "MISSING_TOKEN"},
+        {"wrong token", std::string("Bearer not-a-token-of-this-server"), "UNKNOWN_TOKEN"},
+        {"not bearer", std::string("Basic cm9vdDpyb290"), "MISSING_TOKEN"},
+    };
+    auto ops = v1::Operations::NewStub(clients_->channel);
+    auto create = [&](const std::string& name, uint64_t expires_s) {
+      v1::CreateTokenRequest req;
+      req.set_role("supervisor");
+      req.set_scope_unit_code(kTown1);
+      req.set_name(name);
+      req.set_expires_in_seconds(expires_s);
+      v1::CreateTokenResponse resp;
+      auto ctx = testing::Context(kRootToken);
+      EXPECT_TRUE(ops->CreateToken(ctx.get(), req, &resp).ok()) << name;
+      return resp;
+    };
+    const v1::CreateTokenResponse expiring = create("matrix-expired", 60);
+    const v1::CreateTokenResponse revoked = create("matrix-revoked", 0);
+    v1::RevokeTokenRequest revoke;
+    revoke.set_token_id(revoked.token().token_id());
+    v1::RevokeTokenResponse revoke_resp;
+    auto ctx = testing::Context(kRootToken);
+    EXPECT_TRUE(ops->RevokeToken(ctx.get(), revoke, &revoke_resp).ok());
+    clock_.Advance(61'000'000);
+    out.push_back({"expired token", std::string("Bearer ") + expiring.secret(), "TOKEN_EXPIRED"});
+    out.push_back({"revoked token", std::string("Bearer ") + revoked.secret(), "TOKEN_REVOKED"});
+    return out;
   }
 
   // A fresh case, submitted by root: sanitation at a grid of town 1 or 2, or
@@ -284,10 +316,10 @@ class PolicyMatrixTest : public testing::ServerFixture {
   }
 
   // Calls `rpc` with `authorization` metadata (nullptr: none).
-  Outcome Call(Rpc rpc, const Subject& s, const RoleToken& t, const char* authorization) {
+  Outcome Call(Rpc rpc, const Subject& s, const RoleToken& t, const std::optional<std::string>& authorization) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-    if (authorization != nullptr) ctx.AddMetadata("authorization", authorization);
+    if (authorization.has_value()) ctx.AddMetadata("authorization", *authorization);
     Outcome out;
     if (rpc == Rpc::kWatch) {
       auto stub = v1::EscalationFeed::NewStub(clients_->channel);
@@ -385,7 +417,7 @@ TEST_F(PolicyMatrixTest, EveryRpcEveryRoleInAndOutOfReach) {
         const Status want = policy::Decide(t.role, row.rpc, facts);
         const std::string cell = policy::RpcName(row.rpc) + " as " + std::string(policy::InfoOf(t.role).name) +
                                  (in_reach ? ", in reach" : ", out of reach");
-        const Outcome got = Call(row.rpc, s, t, ("Bearer " + t.token).c_str());
+        const Outcome got = Call(row.rpc, s, t, "Bearer " + t.token);
         if (want.ok()) {
           ++admitted;
           EXPECT_NE(got.status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
@@ -413,8 +445,10 @@ TEST_F(PolicyMatrixTest, EveryRpcRefusesEveryBadToken) {
   const std::string id = NewCase(true);
   const Subject s{id, kGrid1, kTown1, "100001001"};
   const RoleToken nobody{Role::kAdmin, "", "", ""};
+  const std::vector<BadToken> bad_tokens = BadTokens();
+  ASSERT_EQ(bad_tokens.size(), 5u);
   for (const auto& row : policy::kPolicy) {
-    for (const auto& bad : kBadTokens) {
+    for (const auto& bad : bad_tokens) {
       const v1::Case before = Stored(id);
       const Outcome got = Call(row.rpc, s, nobody, bad.metadata);
       EXPECT_EQ(got.status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
