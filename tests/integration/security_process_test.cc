@@ -157,6 +157,33 @@ TEST(SecurityProcess, GridctlCreatesListsAndRevokesTokensOverTls) {
   EXPECT_EQ(gridd.Kill(SIGTERM), 0);
 }
 
+// The load generator that targets a running server speaks TLS as gridctl
+// does: with the CA it submits; without it, nothing gets through.
+TEST(SecurityProcess, SubmitLoadRunsOverTls) {
+  testing::TempDir tmp;
+  testing::TestCa ca(tmp.Sub("ca"), "grid test CA");
+  const testing::Pem server = ca.Issue("server", "localhost", true);
+  const std::string tokens = tmp.Sub("tokens");
+  std::ofstream(tokens) << kAdmin << " admin * root\n";
+  ::chmod(tokens.c_str(), 0600);
+  GriddProcess gridd(tmp.Sub("data"), tmp.Sub("log"),
+                     {"--tokens", tokens, "--tls-cert", server.cert, "--tls-key", server.key});
+  ASSERT_GT(gridd.port(), 0) << testing::ReadText(tmp.Sub("log"));
+  const std::string load = BinDir() + "/bench/submit_load --server " + gridd.target() + " --token " + kAdmin +
+                           " --concurrency 4 --warmup-s 0 --duration-s 1 --json";
+  std::string out;
+  ASSERT_EQ(RunCommand(load + " --tls-ca " + ca.cert(), &out), 0) << out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("\"ok\": ([0-9]+)"))) << out;
+  EXPECT_GT(std::stoull(m[1]), 0u) << out;
+  EXPECT_NE(out.find("\"errors\": 0"), std::string::npos) << out;
+  // Plaintext against the TLS server: nothing succeeds (exit 1).
+  EXPECT_EQ(RunCommand(load, &out), 1) << out;
+  // Half a client identity is a usage error.
+  EXPECT_EQ(RunCommand(load + " --tls-ca " + ca.cert() + " --cert " + server.cert, &out), 2) << out;
+  EXPECT_EQ(gridd.Kill(SIGTERM), 0);
+}
+
 TEST(SecurityProcess, StartRefusesOpenModeOffLoopbackAndASharedTokenFile) {
   testing::TempDir tmp;
   std::string out;
