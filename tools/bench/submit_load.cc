@@ -2,6 +2,7 @@
 //
 //   submit_load --server 127.0.0.1:PORT --concurrency 64 --duration-s 20
 //               [--warmup-s 3] [--seed 1] [--token T] [--json]
+//               [--points FILE [--category CODE]]
 //               [--tls-ca CA.pem [--cert CLIENT.pem --key CLIENT.key]]
 //
 // Keeps exactly --concurrency calls in flight on one channel, with gRPC's
@@ -10,7 +11,10 @@
 // case: a unique idempotency key (this run's nonce + a sequence number), a
 // pseudo-random point inside kDemoCountyExtent (a fixed function of --seed
 // and the sequence number), category "sanitation.garbage", channel phone and
-// a short Chinese description.
+// a short Chinese description. With --points, each call instead takes one
+// point of FILE (lines "lat,lng"; the n-th call the point at a fixed
+// function of --seed and n, as pgbench's random() picks a row), with
+// --category: the same workload as a peer database fed the same points.
 //
 // Latency is from starting the call to its completion; the server answers
 // only once the case is committed (fsynced unless gridd runs with
@@ -36,6 +40,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -65,7 +70,39 @@ struct Options {
   std::string token;
   bool json = false;
   grid::tools::ClientTls tls;
+  std::string points_file;
+  std::string category = "sanitation.garbage";
 };
+
+struct Point {
+  double lat, lng;
+};
+
+// Reads "lat,lng" lines (blank lines and lines starting with '#' skipped).
+// False, with the line in `error`, at the first line that is not two numbers
+// in range.
+bool ReadPoints(const std::string& path, std::vector<Point>* out, std::string* error) {
+  std::ifstream in(path);
+  if (!in) {
+    *error = "cannot read " + path;
+    return false;
+  }
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.empty() || line[0] == '#') continue;
+    Point p{};
+    char comma = 0;
+    std::istringstream fields(line);
+    if (!(fields >> p.lat >> comma >> p.lng) || comma != ',' || p.lat < -90 || p.lat > 90 || p.lng < -180 ||
+        p.lng > 180) {
+      *error = path + ":" + std::to_string(n) + ": not \"lat,lng\": " + line.substr(0, 80);
+      return false;
+    }
+    out->push_back(p);
+  }
+  if (out->empty()) *error = path + ": no points";
+  return !out->empty();
+}
 
 // A well-mixed 64-bit hash (splitmix64's finaliser).
 uint64_t Mix(uint64_t x) {
@@ -105,9 +142,11 @@ struct Results {
 // Drives `concurrency` callers, each with one call in flight at a time.
 class Load {
  public:
-  Load(grid::v1::CaseIntake::Stub* stub, const Options& options, std::string run_id, SteadyClock::time_point start)
+  Load(grid::v1::CaseIntake::Stub* stub, const Options& options, std::vector<Point> points, std::string run_id,
+       SteadyClock::time_point start)
       : stub_(stub),
         options_(options),
+        points_(std::move(points)),
         run_id_(std::move(run_id)),
         measure_from_(start + ToDuration(options.warmup_s)),
         stop_at_(measure_from_ + ToDuration(options.duration_s)),
@@ -170,11 +209,16 @@ class Load {
     const grid::DemoExtent& e = grid::kDemoCountyExtent;
     const uint64_t h = Mix(options_.seed ^ Mix(seq));
     // Keep 1e-6 degree off the extent's outer edges.
-    const double lat = e.south + 1e-6 + Unit(Mix(h ^ 1)) * (e.north - e.south - 2e-6);
-    const double lng = e.west + 1e-6 + Unit(Mix(h ^ 2)) * (e.east - e.west - 2e-6);
+    double lat = e.south + 1e-6 + Unit(Mix(h ^ 1)) * (e.north - e.south - 2e-6);
+    double lng = e.west + 1e-6 + Unit(Mix(h ^ 2)) * (e.east - e.west - 2e-6);
+    if (!points_.empty()) {
+      const Point& p = points_[Mix(h ^ 4) % points_.size()];
+      lat = p.lat;
+      lng = p.lng;
+    }
     r->set_idempotency_key(run_id_ + "-" + std::to_string(seq));
     r->set_channel(grid::v1::CHANNEL_PHONE);
-    r->set_category("sanitation.garbage");
+    r->set_category(options_.category);
     r->set_description(kDescriptions[h % std::size(kDescriptions)]);
     r->mutable_location()->set_lat(lat);
     r->mutable_location()->set_lng(lng);
@@ -215,6 +259,7 @@ class Load {
 
   grid::v1::CaseIntake::Stub* const stub_;
   const Options options_;
+  const std::vector<Point> points_;  // empty: points in the demo county
   const std::string run_id_;
   const SteadyClock::time_point measure_from_;
   const SteadyClock::time_point stop_at_;
@@ -276,10 +321,20 @@ int main(int argc, char** argv) {
   app.add_option("--tls-ca", o.tls.ca, "TLS: the PEM CA of gridd's certificate");
   app.add_option("--cert", o.tls.cert, "mutual TLS: this client's PEM certificate");
   app.add_option("--key", o.tls.key, "mutual TLS: the PEM private key of --cert");
+  app.add_option("--points", o.points_file, "submit these points (lines \"lat,lng\") instead of the demo county's");
+  app.add_option("--category", o.category, "category of every case")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (!IsLoopback(o.server)) {
     std::cerr << "submit_load: " << o.server << " is not a loopback address; refusing\n";
     return 2;
+  }
+  std::vector<Point> points;
+  if (!o.points_file.empty()) {
+    std::string error;
+    if (!ReadPoints(o.points_file, &points, &error)) {
+      std::cerr << "submit_load: --points: " << error << "\n";
+      return 2;
+    }
   }
 
   std::string tls_error;
@@ -302,7 +357,7 @@ int main(int argc, char** argv) {
   std::ostringstream run_id;
   run_id << "bench-" << o.seed << "-" << std::hex << (nonce & 0xffffffffffffULL);
 
-  Load load(stub.get(), o, run_id.str(), SteadyClock::now());
+  Load load(stub.get(), o, std::move(points), run_id.str(), SteadyClock::now());
   load.Start();
   const auto give_up = load.stop_at() + std::chrono::duration_cast<SteadyClock::duration>(
                                             std::chrono::duration<double>(o.call_timeout_s + 10));
