@@ -249,6 +249,14 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   {
     MutexLock lock(&s->health_mu_);
     s->health_ = s->server_->GetHealthCheckService();
+    // Every grid.v1 service answers health checks by name; OnWriteState
+    // below turns the write services NOT_SERVING while the store is read-only.
+    for (const char* name :
+         {grid::v1::CaseIntake::service_full_name(), grid::v1::CaseQuery::service_full_name(),
+          grid::v1::Directory::service_full_name(), grid::v1::CaseWork::service_full_name(),
+          grid::v1::EscalationFeed::service_full_name(), grid::v1::Operations::service_full_name()}) {
+      s->health_->SetServingStatus(name, true);
+    }
   }
   s->OnWriteState(s->store_->WriteState());
   return s;
