@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "engine/reasons.h"
+#include "services/reflection_v1.h"
 
 namespace grid::services {
 namespace {
@@ -234,6 +235,7 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  AddReflectionV1(builder);  // v1 beside the plugin's v1alpha (reflection_v1.h says why)
   builder.AddListeningPort(config.listen, credentials, &s->port_);
   builder.SetMaxReceiveMessageSize(config.max_receive_bytes);
   builder.RegisterService(s->intake_service_.get());
