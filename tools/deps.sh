@@ -9,6 +9,7 @@ GRID_PACKAGES=(
   libabsl-dev clang clang-format  # thread annotations; the -Wthread-safety check (ctest); tools/format
   libgeos-dev libgdal-dev  # import/: polygon repair (GEOS C API), Shapefile and GeoPackage (GDAL/OGR)
   libfuzzer-14-dev  # the libFuzzer harnesses, built with clang (tests/fuzz, ctest fuzz_*)
+  python3-grpcio python3-grpc-tools  # the clients in examples/ and their ctests
 )
 
 grid_install_missing() {
