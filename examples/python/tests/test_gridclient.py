@@ -24,6 +24,14 @@ TOKEN = "py-admin-token-0123456789"
 JINJIANG = (19.718341, 110.018842)  # the demo county's Jinjiang grid (kDemoJinjiangPoint)
 
 
+def setUpModule():
+    faulthandler.dump_traceback_later(120, exit=True)  # a hung test fails, with a traceback
+
+
+def tearDownModule():
+    faulthandler.cancel_dump_traceback_later()
+
+
 class CuttableProxy:
     """Forwards 127.0.0.1:port to gridd; cut() closes every open connection."""
 
@@ -82,39 +90,52 @@ class CuttableProxy:
         self.cut()
 
 
-class GridClientTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        faulthandler.dump_traceback_later(120, exit=True)  # a hung test fails, with a traceback
-        cls.tmp = tempfile.TemporaryDirectory(prefix="gridclient-py-")
-        tokens = os.path.join(cls.tmp.name, "tokens")
+class Gridd:
+    """gridd on 127.0.0.1 port 0 in a temp dir, with the demo directory and a
+    token file; `extra` adds flags."""
+
+    def __init__(self, extra=()):
+        self.tmp = tempfile.TemporaryDirectory(prefix="gridclient-py-")
+        tokens = self.path("tokens")
         with open(os.open(tokens, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
             f.write(f"{TOKEN} admin * py-test\n")
-        port_file = os.path.join(cls.tmp.name, "port")
-        cls.log = open(os.path.join(cls.tmp.name, "gridd.log"), "w")
-        cls.gridd = subprocess.Popen(
-            [os.environ["GRIDD"], "--listen", "127.0.0.1:0", "--data", os.path.join(cls.tmp.name, "data"),
-             "--port-file", port_file, "--tokens", tokens],
-            stdout=cls.log, stderr=subprocess.STDOUT)
+        port_file = self.path("port")
+        self.log = open(self.path("gridd.log"), "w")
+        self.process = subprocess.Popen(
+            [os.environ["GRIDD"], "--listen", "127.0.0.1:0", "--data", self.path("data"),
+             "--port-file", port_file, "--tokens", tokens, *extra],
+            stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while not os.path.exists(port_file):
-            if cls.gridd.poll() is not None or time.monotonic() > deadline:
-                cls.gridd.kill()
-                with open(cls.log.name) as log:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.process.kill()
+                with open(self.log.name) as log:
                     raise RuntimeError("gridd did not start:\n" + log.read())
             time.sleep(0.05)
         with open(port_file) as f:
-            cls.port = int(f.read().strip())
+            self.port = int(f.read().strip())
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.tmp.name, name)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(10)
+        self.log.close()
+        self.tmp.cleanup()
+
+
+class GridClientTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.gridd = Gridd()
+        cls.port = cls.gridd.port
         cls.client = GridClient(f"127.0.0.1:{cls.port}", token=TOKEN)
 
     @classmethod
     def tearDownClass(cls):
         cls.client.close()
-        cls.gridd.terminate()
-        cls.gridd.wait(10)
-        cls.log.close()
-        cls.tmp.cleanup()
-        faulthandler.cancel_dump_traceback_later()
+        cls.gridd.stop()
 
     def submit(self, key: str) -> case_pb2.Case:
         return self.client.submit(idempotency_key=key, category="sanitation.garbage", description="小区门口垃圾堆积",
@@ -200,6 +221,46 @@ class GridClientTest(unittest.TestCase):
                                 attempts=8, backoff=0.1, on_retry=lambda n, e: retried.append(e.code))
         self.assertIn(grpc.StatusCode.UNAVAILABLE, retried)
         self.assertEqual(self.submit("py-retry-1").id, case.id)  # one case for the key
+
+
+class TlsTest(unittest.TestCase):
+    """The client over TLS, trusting the CA that signed gridd's certificate."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.certs = tempfile.TemporaryDirectory(prefix="gridclient-py-certs-")
+        d = cls.certs.name
+
+        def openssl(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        openssl("req", "-x509", *ec, "-days", "2", "-subj", "/CN=gridclient test CA",
+                "-keyout", f"{d}/ca.key", "-out", f"{d}/ca.crt")
+        openssl("req", *ec, "-subj", "/CN=localhost", "-keyout", f"{d}/server.key", "-out", f"{d}/server.csr")
+        with open(f"{d}/server.ext", "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
+        openssl("x509", "-req", "-in", f"{d}/server.csr", "-CA", f"{d}/ca.crt", "-CAkey", f"{d}/ca.key",
+                "-CAcreateserial", "-days", "2", "-out", f"{d}/server.crt", "-extfile", f"{d}/server.ext")
+        os.chmod(f"{d}/server.key", 0o600)
+        cls.gridd = Gridd(["--tls-cert", f"{d}/server.crt", "--tls-key", f"{d}/server.key"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gridd.stop()
+        cls.certs.cleanup()
+
+    def test_tls_with_the_ca_works_and_plaintext_does_not(self):
+        target = f"127.0.0.1:{self.gridd.port}"  # the certificate names the IP
+        with GridClient(target, token=TOKEN, ca_file=os.path.join(self.certs.name, "ca.crt")) as tls:
+            case = tls.submit(idempotency_key="py-tls-1", category="sanitation.garbage",
+                              description="小区门口垃圾堆积", lat=JINJIANG[0], lng=JINJIANG[1])
+            self.assertEqual(tls.get_case(case.id).case.id, case.id)
+        with GridClient(f"127.0.0.1:{self.gridd.port}", token=TOKEN, timeout=2) as plain:
+            with self.assertRaises(GridError) as raised:
+                plain.get_case(case.id)
+        self.assertEqual(raised.exception.code, grpc.StatusCode.UNAVAILABLE)
+        self.assertEqual(raised.exception.reason, "")  # it never reached gridd
 
 
 if __name__ == "__main__":
