@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "engine/reasons.h"
+#include "services/reflection_v1.h"
 
 namespace grid::services {
 namespace {
@@ -234,6 +235,7 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  AddReflectionV1(builder);  // v1 beside the plugin's v1alpha (reflection_v1.h says why)
   builder.AddListeningPort(config.listen, credentials, &s->port_);
   builder.SetMaxReceiveMessageSize(config.max_receive_bytes);
   builder.RegisterService(s->intake_service_.get());
@@ -249,6 +251,14 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   {
     MutexLock lock(&s->health_mu_);
     s->health_ = s->server_->GetHealthCheckService();
+    // Every grid.v1 service answers health checks by name; OnWriteState
+    // below turns the write services NOT_SERVING while the store is read-only.
+    for (const char* name :
+         {grid::v1::CaseIntake::service_full_name(), grid::v1::CaseQuery::service_full_name(),
+          grid::v1::Directory::service_full_name(), grid::v1::CaseWork::service_full_name(),
+          grid::v1::EscalationFeed::service_full_name(), grid::v1::Operations::service_full_name()}) {
+      s->health_->SetServingStatus(name, true);
+    }
   }
   s->OnWriteState(s->store_->WriteState());
   return s;

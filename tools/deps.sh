@@ -9,6 +9,7 @@ GRID_PACKAGES=(
   libabsl-dev clang clang-format  # thread annotations; the -Wthread-safety check (ctest); tools/format
   libgeos-dev libgdal-dev  # import/: polygon repair (GEOS C API), Shapefile and GeoPackage (GDAL/OGR)
   libfuzzer-14-dev  # the libFuzzer harnesses, built with clang (tests/fuzz, ctest fuzz_*)
+  python3-grpcio python3-grpc-tools nodejs  # the clients in examples/ and their ctests (docs/clients.md)
 )
 
 grid_install_missing() {
@@ -18,6 +19,11 @@ grid_install_missing() {
       missing+=("$p")
     fi
   done
+  # npm: a nodejs from NodeSource bundles it and conflicts with Debian's npm
+  # package, so that is installed only when no npm is there.
+  if ! command -v npm >/dev/null; then
+    missing+=(npm)
+  fi
   if ((${#missing[@]} == 0)); then
     return 0
   fi

@@ -8,7 +8,6 @@
 // And a real disk: on a small tmpfs (where mounting is allowed), intake stops
 // with DISK_LOW before RocksDB meets the full disk, and resumes when space is
 // freed.
-#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/statvfs.h>
@@ -27,6 +26,7 @@
 #include "port/mutex.h"
 #include "storage/fault_file_system.h"
 #include "tests/support/grpc_client.h"
+#include "tests/support/health_check.h"
 #include "tests/support/server_fixture.h"
 #include "tests/support/store_verified.h"
 #include "tests/support/submit_request.h"
@@ -37,36 +37,7 @@ namespace {
 
 using storage::FaultFileSystem;
 using testing::CallResult;
-
-// grpc.health.v1.Health/Check for `service`, with no generated code: the
-// response's status (1 SERVING, 2 NOT_SERVING), or -1 on a failed call.
-int Health(const std::shared_ptr<grpc::Channel>& channel, const std::string& service) {
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  std::string req = std::string(1, '\x0a') + static_cast<char>(service.size()) + service;
-  grpc::Slice slice(req);
-  grpc::ByteBuffer request(&slice, 1), response;
-  grpc::Status status;
-  grpc::CompletionQueue cq;
-  auto call = stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
-  call->StartCall();
-  call->Finish(&response, &status, reinterpret_cast<void*>(1));
-  void* tag = nullptr;
-  bool ok = false;
-  const bool finished = cq.Next(&tag, &ok) && ok;
-  cq.Shutdown();
-  for (void* t = nullptr; cq.Next(&t, &ok);) {
-  }
-  if (!finished || !status.ok()) return -1;
-  std::vector<grpc::Slice> slices;
-  if (!response.Dump(&slices).ok()) return -1;
-  std::string bytes;
-  for (const auto& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
-  if (bytes.empty()) return 0;  // UNKNOWN, the default value
-  if (bytes.size() != 2 || bytes[0] != '\x08') return -1;
-  return bytes[1];
-}
+using testing::Health;
 
 constexpr int kServing = 1, kNotServing = 2;
 
@@ -88,6 +59,7 @@ class StoreFaultsTest : public testing::ServerFixture {
     EXPECT_EQ(Health(clients_->channel, "grid.v1.CaseIntake"), write_services);
     EXPECT_EQ(Health(clients_->channel, "grid.v1.CaseWork"), write_services);
     EXPECT_EQ(Health(clients_->channel, ""), kServing);  // reads go on
+    EXPECT_EQ(Health(clients_->channel, "grid.v1.CaseQuery"), kServing);
   }
 
   // Reads still answer: the case, and a page of the subtree.
