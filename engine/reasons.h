@@ -115,12 +115,14 @@ namespace grid {
   X(MASTER_NOT_OPEN, kFailedPrecondition, "the master case of a merge is closed, cancelled or merged")                 \
   X(MEMBER_NOT_NEARBY, kFailedPrecondition, "the member serves neither the case's grid nor its community")             \
   X(MESSAGE_TOO_LARGE, kInvalidArgument, "the request is over its method's size limit (docs/security.md)")             \
+  X(METHOD_NOT_ALLOWED, kUnimplemented, "the HTTP method is not one the Open311 endpoint takes")                       \
   X(MISSING_ACTION, kInvalidArgument, "the command names no action")                                                   \
   X(MISSING_CASE_ID, kInvalidArgument, "case_id is required")                                                          \
   X(MISSING_CATEGORY, kInvalidArgument, "category (or corrected_category for WRONG_CATEGORY) is required")             \
   X(MISSING_CORRECTION, kInvalidArgument, "WRONG_LOCATION needs corrected_location or corrected_address")              \
   X(MISSING_DEPARTMENT, kInvalidArgument, "a department code is required and missing or empty")                        \
   X(MISSING_DESCRIPTION, kInvalidArgument, "description is required")                                                  \
+  X(MISSING_LOCATION, kInvalidArgument, "an Open311 request gives neither lat/long nor address_string")                \
   X(MISSING_MASTER, kInvalidArgument, "master_case_id is required")                                                    \
   X(MISSING_MEMBER, kInvalidArgument, "member_id is required")                                                         \
   X(MISSING_NOTE, kInvalidArgument, "the action requires a note")                                                      \
@@ -173,6 +175,7 @@ namespace grid {
   X(TOKEN_REVOKED, kUnauthenticated, "the bearer token has been revoked")                                              \
   X(TOO_MANY_ATTACHMENTS, kInvalidArgument, "more than 10 attachment URLs")                                            \
   X(TOO_MANY_AUTH_FAILURES, kResourceExhausted, "too many failed authentications from this peer; retry later")         \
+  X(TOO_MANY_CONNECTIONS, kResourceExhausted, "the HTTP port holds its maximum of open connections")                   \
   X(TOO_MANY_DEPARTMENTS, kInvalidArgument, "a summons names more departments than allowed (20 by default)")           \
   X(TOO_MANY_UNITS, kResourceExhausted, "the unit table cannot hold more than 2^32 - 1 units")                         \
   X(TOO_MUCH_TEXT, kResourceExhausted, "the unit table's codes and names exceed 4 GiB")                                \
@@ -186,6 +189,7 @@ namespace grid {
   X(UNKNOWN_DEPARTMENT, kInvalidArgument, "the department is not in the directory")                                    \
   X(UNKNOWN_MEMBER, kInvalidArgument, "the member is not in the directory")                                            \
   X(UNKNOWN_PARENT, kInvalidArgument, "a unit's parent does not exist, or a grid has no parent community")             \
+  X(UNKNOWN_PATH, kNotFound, "no HTTP endpoint at this path (Open311 paths end in .json or .xml)")                     \
   X(UNKNOWN_ROLE, kInvalidArgument, "role is not one of the six roles (call_center ... admin)")                        \
   X(UNKNOWN_TOKEN, kUnauthenticated, "the bearer token is not known")                                                  \
   X(UNKNOWN_UNIT, kInvalidArgument, "a unit named in the request or the directory does not exist")                     \
@@ -194,6 +198,7 @@ namespace grid {
   X(UNROUTABLE, kFailedPrecondition, "no rule, location, address or fallback finds a unit for the case")               \
   X(UNSUPPORTED, kFailedPrecondition, "only a cell-grid spatial index can be saved")                                   \
   X(UNSUPPORTED_FORMAT, kInvalidArgument, "a boundary file is not GeoJSON, TopoJSON, a Shapefile or a GeoPackage")     \
+  X(UNSUPPORTED_MEDIA_TYPE, kInvalidArgument, "an HTTP body is not form-encoded or JSON")                              \
   X(VERSION_MISMATCH, kAborted, "expected_version is stale: the case has changed since")                               \
   X(WATCH_LIMIT, kResourceExhausted, "the token holds as many Watch streams as its role may")                          \
   X(WINDOW_TOO_LONG, kInvalidArgument, "a statistics window is longer than 400 days")

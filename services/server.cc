@@ -146,11 +146,13 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
                                                         const std::optional<grid::v1::DirectoryContent>& initial) {
   std::unique_ptr<GridServer> s(new GridServer());
   s->config_ = config;
-  if (config.tokens_file.empty() && !IsLoopback(HostOf(config.listen))) {
-    return Error(reason::OPEN_MODE_NOT_LOOPBACK,
-                 "without --tokens every caller is an admin, so gridd listens only on a loopback address "
-                 "(127.0.0.1, ::1, localhost), not " +
-                     config.listen + "; give it a token file");
+  for (const std::string* listen : {&config.listen, &config.http.listen}) {
+    if (config.tokens_file.empty() && !listen->empty() && !IsLoopback(HostOf(*listen))) {
+      return Error(reason::OPEN_MODE_NOT_LOOPBACK,
+                   "without --tokens every caller is an admin, so gridd listens only on a loopback address "
+                   "(127.0.0.1, ::1, localhost), not " +
+                       *listen + "; give it a token file");
+    }
   }
   if (!config.tokens_file.empty()) {
     auto auth = Authenticator::FromFile(config.tokens_file, config.allow_shared_token_file);
@@ -261,7 +263,23 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
     }
   }
   s->OnWriteState(s->store_->WriteState());
+  if (!config.http.listen.empty()) GRID_RETURN_IF_ERROR(s->StartHttp(clock));
   return s;
+}
+
+Status GridServer::StartHttp(const Clock* clock) {
+  gateway_ = std::make_unique<Open311Gateway>(server_->InProcessChannel(grpc::ChannelArguments()), &directory_, clock);
+  HttpServerOptions options = config_.http;
+  // Ready means what the health of the write services says (OnWriteState).
+  if (!options.ready) options.ready = [this] { return writable(); };
+  options.render_error = &Open311Gateway::ErrorResponse;
+  Open311Gateway* gateway = gateway_.get();
+  auto http = HttpServer::Start(std::move(options), [gateway](HttpRequest request, HttpReply reply) {
+    gateway->Handle(std::move(request), std::move(reply));
+  });
+  if (!http.ok()) return http.status();
+  http_ = std::move(http).value();
+  return Status::Ok();
 }
 
 GridServer::~GridServer() { Shutdown(); }
@@ -310,10 +328,12 @@ void GridServer::RunResumer(std::chrono::milliseconds interval) {
 void GridServer::Shutdown() {
   std::call_once(shutdown_once_, [this] {
     if (feed_) feed_->Stop();  // streams end resumably instead of holding up the shutdown
+    if (http_) http_->Stop();  // no new HTTP requests; those in flight end with the gRPC calls below
     if (server_) {
       // Calls in flight get a few seconds to finish; their writes complete.
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     }
+    if (gateway_) gateway_->Drain();
     {
       MutexLock lock(&health_mu_);
       stopping_ = true;

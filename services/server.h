@@ -29,6 +29,8 @@
 #include "services/directory_service.h"
 #include "services/feed_hub.h"
 #include "services/feed_service.h"
+#include "services/http_server.h"
+#include "services/open311_gateway.h"
 #include "services/operations_service.h"
 #include "storage/posix_files.h"
 
@@ -76,6 +78,10 @@ struct ServerConfig {
   // give a FaultFileSystem and its FaultFiles (storage/fault_file_system.h).
   std::shared_ptr<rocksdb::FileSystem> file_system;
   FileAccess* side_files = nullptr;
+  // Open311 GeoReport v2, /healthz, /readyz and /metrics over HTTP on a port
+  // of their own (docs/open311.md); http.listen empty: off. ready and
+  // render_error are the server's own when left unset.
+  HttpServerOptions http;
 };
 
 class GridServer {
@@ -87,6 +93,8 @@ class GridServer {
   ~GridServer();
 
   int port() const { return port_; }
+  // The HTTP port (ServerConfig::http), 0 when off.
+  int http_port() const { return http_ ? http_->port() : 0; }
   uint64_t directory_version() const { return directory_.Get()->version(); }
   storage::Store* store() const { return store_.get(); }
 
@@ -133,6 +141,8 @@ class GridServer {
   void OnWriteState(const Status& state) ABSL_LOCKS_EXCLUDED(health_mu_);
   // While the store is read-only, tries Store::Resume every interval.
   void RunResumer(std::chrono::milliseconds interval) ABSL_LOCKS_EXCLUDED(health_mu_);
+  // Starts the Open311 gateway and the HTTP server. REQUIRES: server_ serves.
+  Status StartHttp(const Clock* clock);
 
   ServerConfig config_;  // as started (tls_dir filled in)
   std::unique_ptr<storage::Store> store_;
@@ -155,6 +165,10 @@ class GridServer {
   std::unique_ptr<FeedService> feed_service_;
   std::unique_ptr<OperationsService> operations_service_;
   std::unique_ptr<grpc::Server> server_;
+  // After server_: its channel goes first; http_ is destroyed before the
+  // gateway its handler calls.
+  std::unique_ptr<Open311Gateway> gateway_;
+  std::unique_ptr<HttpServer> http_;
   int port_ = 0;
   std::once_flag shutdown_once_;
 

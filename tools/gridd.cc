@@ -7,7 +7,9 @@
 //         [--no-demo] [--config gridd.toml] [--port-file FILE]
 //         [--deadline-policy FILE] [--calendar FILE] [--ping-pong-limit N]
 //         [--clock-offset-hours H] [--max-log-mb N] [--min-free-mb N]
-//         [--block-cache-mb N]
+//         [--block-cache-mb N] [--http-listen HOST:PORT [--http-threads N]
+//         [--http-max-connections N] [--http-max-header-bytes N]
+//         [--http-max-body-bytes N] [--http-idle-timeout-ms MS]]
 //         [--restore-from BACKUP_DIR [--backup-id N]]
 //   gridd --verify --data DIR
 //
@@ -273,6 +275,26 @@ int main(int argc, char** argv) {
   app.add_option("--backup-id", backup_id, "with --restore-from: restore this backup instead of the newest")
       ->needs(restore_opt)
       ->check(CLI::Range(1u, std::numeric_limits<uint32_t>::max()));
+  int64_t http_idle_ms = config.http.idle_timeout.count();
+  app.add_option("--http-listen", config.http.listen,
+                 "also serve Open311 GeoReport v2, /healthz, /readyz and /metrics over HTTP on host:port "
+                 "(port 0: any free port; default: off)");
+  app.add_option("--http-threads", config.http.threads, "threads of the HTTP server")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--http-max-connections", config.http.max_connections,
+                 "HTTP connections open at once; beyond, 503 TOO_MANY_CONNECTIONS")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--http-max-header-bytes", config.http.max_header_bytes, "an HTTP request's header block, at most")
+      ->capture_default_str()
+      ->check(CLI::Range(1024, 1 << 20));
+  app.add_option("--http-max-body-bytes", config.http.max_body_bytes, "an HTTP request's body, at most (else 413)")
+      ->capture_default_str()
+      ->check(CLI::Range(1024, 8 << 20));
+  app.add_option("--http-idle-timeout-ms", http_idle_ms, "an HTTP connection that sends nothing this long is closed")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 3600 * 1000));
   app.add_flag("--unsafe-no-sync", no_sync, "do not fsync writes (benchmarks only: acknowledged cases may be lost)");
   try {
     app.parse(argc, argv);
@@ -296,6 +318,7 @@ int main(int argc, char** argv) {
     }
   }
   config.auth_limits.failure_window = static_cast<grid::Micros>(failure_window_s * 1e6);
+  config.http.idle_timeout = std::chrono::milliseconds(http_idle_ms);
   if (!log_file.empty() && !OpenLog(log_file)) {
     std::cerr << "gridd: --log-file: cannot open " << log_file << " for appending\n";
     return 2;
@@ -383,6 +406,10 @@ int main(int argc, char** argv) {
                 : config.tls_client_ca.empty() ? ", TLS"
                                                : ", mutual TLS")
             << std::endl;
+  if (s->http_port() != 0) {
+    std::cout << "gridd: Open311 and health over HTTP on "
+              << config.http.listen.substr(0, config.http.listen.rfind(':')) << ":" << s->http_port() << std::endl;
+  }
   if (config.tokens_file.empty()) PrintOpenModeWarning(config.listen);
   std::cout << "gridd: deadlines: policy " << (policy_file.empty() ? "built-in" : policy_file) << ", calendar "
             << (calendar_file.empty() ? std::string(grid::tools::ShippedCalendarName()) + " (embedded)" : calendar_file)
@@ -394,7 +421,11 @@ int main(int argc, char** argv) {
   if (!port_file.empty()) {
     // Written to a temporary name and renamed, so a reader never sees half a file.
     const std::string tmp = port_file + ".tmp";
-    std::ofstream(tmp) << s->port() << "\n";
+    // The gRPC port first (what every reader takes), then "http PORT" when HTTP is on.
+    std::ofstream out(tmp);
+    out << s->port() << "\n";
+    if (s->http_port() != 0) out << "http " << s->http_port() << "\n";
+    out.close();
     std::rename(tmp.c_str(), port_file.c_str());
   }
 

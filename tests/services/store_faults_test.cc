@@ -27,6 +27,7 @@
 #include "storage/fault_file_system.h"
 #include "tests/support/grpc_client.h"
 #include "tests/support/health_check.h"
+#include "tests/support/http_client.h"
 #include "tests/support/server_fixture.h"
 #include "tests/support/store_verified.h"
 #include "tests/support/submit_request.h"
@@ -47,6 +48,7 @@ class StoreFaultsTest : public testing::ServerFixture {
     config_.file_system = fs_;
     config_.side_files = &side_files_;
     config_.store_resume_interval = std::chrono::milliseconds(20);
+    config_.http.listen = "127.0.0.1:0";  // /readyz follows the write state
     StartServer();
   }
 
@@ -79,6 +81,7 @@ TEST_F(StoreFaultsTest, AFailedFsyncAcknowledgesNothingAndStopsIntakeUntilAResta
   grid::v1::SubmitCaseResponse first, resp;
   ASSERT_TRUE(Submit("k1", &first).status.ok());
   ExpectHealth(kServing);
+  EXPECT_EQ(testing::HttpCall(server_->http_port(), "GET", "/readyz").status, 200);
 
   fs_->FailNth(FaultFileSystem::Op::kSync, 1, FaultFileSystem::Kind::kIOError);
   CallResult r = Submit("k2", &resp);
@@ -86,6 +89,8 @@ TEST_F(StoreFaultsTest, AFailedFsyncAcknowledgesNothingAndStopsIntakeUntilAResta
   EXPECT_EQ(r.reason, "STORE_FAILED");
   ASSERT_TRUE(server_->WaitWritable(false, std::chrono::seconds(10)));
   ExpectHealth(kNotServing);
+  EXPECT_EQ(testing::HttpCall(server_->http_port(), "GET", "/readyz").status, 503);
+  EXPECT_EQ(testing::HttpCall(server_->http_port(), "GET", "/healthz").status, 200);
 
   // Intake stops: a new case, a retry, a case-work command; reads go on.
   r = Submit("k3", &resp);

@@ -1,0 +1,245 @@
+// HttpServer (see http_server.h): an acceptor and one Session per
+// connection, each on its own strand; a session reads one request at a time
+// (Beast's parser enforces the header and body limits), answers it or hands
+// it to the handler, writes the answer and reads the next (keep-alive).
+#include "services/http_server.h"
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "engine/reasons.h"
+
+namespace grid::services {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+// What the sessions share with the server.
+struct Core {
+  HttpServerOptions options;
+  HttpHandler handler;
+  std::atomic<size_t> connections{0};
+
+  HttpResponse ErrorResponse(int status, const std::string& path, const Status& why) const {
+    if (options.render_error) return options.render_error(status, path, why);
+    return HttpResponse{status, "text/plain; charset=utf-8", why.ToString() + "\n"};
+  }
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Core* server) : stream_(std::move(socket)), server_(server) { ++server_->connections; }
+  ~Session() { --server_->connections; }
+
+  void Run(bool over_limit) {
+    if (over_limit) {
+      keep_alive_ = false;
+      const size_t max = server_->options.max_connections;
+      Write(server_->ErrorResponse(
+          503, "", Error(reason::TOO_MANY_CONNECTIONS, std::to_string(max) + " connections are open; retry later")));
+      return;
+    }
+    Read();
+  }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(server_->options.max_header_bytes));
+    parser_->body_limit(server_->options.max_body_bytes);
+    stream_.expires_after(server_->options.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::body_limit || ec == http::error::header_limit) {
+      keep_alive_ = false;
+      const bool body = ec == http::error::body_limit;
+      const std::string path(parser_->get().target().substr(0, parser_->get().target().find('?')));
+      const std::string what = body ? "body is over " + std::to_string(server_->options.max_body_bytes)
+                                    : "header block is over " + std::to_string(server_->options.max_header_bytes);
+      Write(server_->ErrorResponse(body ? 413 : 431, path,
+                                   Error(reason::MESSAGE_TOO_LARGE, "the request's " + what + " bytes")));
+      return;
+    }
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted) {
+      Close();
+      return;
+    }
+    if (ec) {
+      keep_alive_ = false;
+      Write(server_->ErrorResponse(400, "",
+                                   Error(reason::MALFORMED_REQUEST, "not an HTTP/1.1 request: " + ec.message())));
+      return;
+    }
+    auto& req = parser_->get();
+    keep_alive_ = req.keep_alive();
+    HttpRequest r;
+    r.method = std::string(req.method_string());
+    const std::string_view target(req.target().data(), req.target().size());
+    const size_t q = target.find('?');
+    r.path = std::string(target.substr(0, q));
+    if (q != std::string_view::npos) r.query = std::string(target.substr(q + 1));
+    r.content_type = std::string(req[http::field::content_type]);
+    r.authorization = std::string(req[http::field::authorization]);
+    r.host = std::string(req[http::field::host]);
+    r.body = std::move(req.body());
+    head_ = r.method == "HEAD";
+    if (HandleBuiltIn(r)) return;
+    // No idle timer while the handler works: the client waits for us.
+    stream_.expires_never();
+    auto self = shared_from_this();
+    server_->handler(std::move(r), [self](HttpResponse response) {
+      net::post(self->stream_.get_executor(),
+                [self, response = std::move(response)]() mutable { self->Write(std::move(response)); });
+    });
+  }
+
+  // /healthz, /readyz and /metrics; false for any other path.
+  bool HandleBuiltIn(const HttpRequest& r) {
+    const auto& o = server_->options;
+    if (r.path != "/healthz" && r.path != "/readyz" && r.path != "/metrics") return false;
+    if (r.method != "GET" && r.method != "HEAD") {
+      Write(server_->ErrorResponse(405, r.path, Error(reason::METHOD_NOT_ALLOWED, r.path + " takes GET only")));
+    } else if (r.path == "/healthz") {
+      Write(HttpResponse{200, "text/plain; charset=utf-8", "ok\n"});
+    } else if (r.path == "/readyz") {
+      const bool ready = !o.ready || o.ready();
+      Write(ready ? HttpResponse{200, "text/plain; charset=utf-8", "ready\n"}
+                  : HttpResponse{503, "text/plain; charset=utf-8", "not ready: the store is read-only\n"});
+    } else if (o.metrics_text) {
+      Write(HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", o.metrics_text()});
+    } else {
+      Write(server_->ErrorResponse(404, r.path, Error(reason::UNKNOWN_PATH, "no metrics are served here")));
+    }
+    return true;
+  }
+
+  void Write(HttpResponse r) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(11);
+    res->result(static_cast<unsigned>(r.status));
+    res->set(http::field::server, "gridd");
+    res->set(http::field::content_type, r.content_type);
+    res->keep_alive(keep_alive_);
+    res->body() = std::move(r.body);
+    res->prepare_payload();
+    if (head_) res->body().clear();  // Content-Length stays that of the body
+    stream_.expires_after(server_->options.idle_timeout);
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, size_t) {
+      if (ec || !self->keep_alive_) {
+        self->Close();
+        return;
+      }
+      self->Read();
+    });
+  }
+
+  void Close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  Core* server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  bool keep_alive_ = true;
+  bool head_ = false;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Core core;
+  int port = 0;
+  std::once_flag stop_once;
+  // The io_context goes before the members above (reset in ~HttpServer), so
+  // the sessions still queued in it are destroyed while `core` exists.
+  std::unique_ptr<net::io_context> io;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+
+  void Accept() {
+    acceptor->async_accept(net::make_strand(*io), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
+      if (!ec) {
+        const bool over = core.connections.load() >= core.options.max_connections;
+        std::make_shared<Session>(std::move(socket), &core)->Run(over);
+      }
+      Accept();
+    });
+  }
+};
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() {
+  Stop();
+  impl_->acceptor.reset();
+  impl_->io.reset();  // destroys the sessions still queued
+}
+
+StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options, HttpHandler handler) {
+  auto impl = std::make_unique<Impl>();
+  impl->core.options = std::move(options);
+  impl->core.handler = std::move(handler);
+  const size_t threads = std::max<size_t>(1, impl->core.options.threads);
+  impl->io = std::make_unique<net::io_context>(static_cast<int>(threads));
+  const std::string& listen = impl->core.options.listen;
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos)
+    return Error(reason::LISTEN_FAILED, "--http-listen '" + listen + "' is not HOST:PORT");
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost") host = "127.0.0.1";
+  beast::error_code ec;
+  const auto address = net::ip::make_address(host, ec);
+  unsigned long port = 0;
+  try {
+    port = std::stoul(listen.substr(colon + 1));
+  } catch (const std::exception&) {
+    ec = net::error::invalid_argument;
+  }
+  if (ec || port > 65535) return Error(reason::LISTEN_FAILED, "--http-listen '" + listen + "' is not HOST:PORT");
+  const tcp::endpoint endpoint(address, static_cast<uint16_t>(port));
+  impl->acceptor = std::make_unique<tcp::acceptor>(*impl->io);
+  impl->acceptor->open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor->bind(endpoint, ec);
+  if (!ec) impl->acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return Error(reason::LISTEN_FAILED, "cannot listen on " + listen + " (HTTP): " + ec.message());
+  impl->port = impl->acceptor->local_endpoint().port();
+  impl->Accept();
+  Impl* raw = impl.get();
+  for (size_t i = 0; i < threads; ++i) {
+    raw->threads.emplace_back([raw] { raw->io->run(); });
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+int HttpServer::port() const { return impl_->port; }
+
+size_t HttpServer::connections() const { return impl_->core.connections.load(); }
+
+void HttpServer::Stop() {
+  std::call_once(impl_->stop_once, [this] {
+    impl_->io->stop();
+    for (auto& t : impl_->threads) t.join();
+  });
+}
+
+}  // namespace grid::services
