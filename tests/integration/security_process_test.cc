@@ -9,8 +9,10 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <regex>
 #include <thread>
+#include <vector>
 
 #include "grid/v1/service.grpc.pb.h"
 #include "tests/support/gridd_process.h"
@@ -107,16 +109,30 @@ TEST(SecurityProcess, SighupReopensTheLogAndReloadsTokensAndCertificate) {
   EXPECT_EQ(gridd.Kill(SIGTERM), 0);
 }
 
-TEST(SecurityProcess, GridctlCreatesListsAndRevokesTokensOverTls) {
+// gridd serving TLS with a certificate from a CA made here, and one stored
+// admin token (kAdmin) in a private token file.
+struct TlsGridd {
+  TlsGridd() {
+    const std::string tokens = tmp.Sub("tokens");
+    std::ofstream(tokens) << kAdmin << " admin * root\n";
+    ::chmod(tokens.c_str(), 0600);
+    gridd = std::make_unique<GriddProcess>(
+        tmp.Sub("data"), tmp.Sub("log"),
+        std::vector<std::string>{"--tokens", tokens, "--tls-cert", server.cert, "--tls-key", server.key});
+  }
+  std::string log() const { return testing::ReadText(tmp.Sub("log")); }
+
   testing::TempDir tmp;
-  testing::TestCa ca(tmp.Sub("ca"), "grid test CA");
+  testing::TestCa ca{tmp.Sub("ca"), "grid test CA"};
   const testing::Pem server = ca.Issue("server", "localhost", true);
-  const std::string tokens = tmp.Sub("tokens");
-  std::ofstream(tokens) << kAdmin << " admin * root\n";
-  ::chmod(tokens.c_str(), 0600);
-  GriddProcess gridd(tmp.Sub("data"), tmp.Sub("log"),
-                     {"--tokens", tokens, "--tls-cert", server.cert, "--tls-key", server.key});
-  ASSERT_GT(gridd.port(), 0) << testing::ReadText(tmp.Sub("log"));
+  std::unique_ptr<GriddProcess> gridd;
+};
+
+TEST(SecurityProcess, GridctlCreatesListsAndRevokesTokensOverTls) {
+  TlsGridd tls;
+  GriddProcess& gridd = *tls.gridd;
+  const testing::TestCa& ca = tls.ca;
+  ASSERT_GT(gridd.port(), 0) << tls.log();
   const std::string ctl =
       BinDir() + "/gridctl --server " + gridd.target() + " --tls-ca " + ca.cert() + " --token " + kAdmin + " ";
   std::string out;
@@ -160,15 +176,10 @@ TEST(SecurityProcess, GridctlCreatesListsAndRevokesTokensOverTls) {
 // The load generator that targets a running server speaks TLS as gridctl
 // does: with the CA it submits; without it, nothing gets through.
 TEST(SecurityProcess, SubmitLoadRunsOverTls) {
-  testing::TempDir tmp;
-  testing::TestCa ca(tmp.Sub("ca"), "grid test CA");
-  const testing::Pem server = ca.Issue("server", "localhost", true);
-  const std::string tokens = tmp.Sub("tokens");
-  std::ofstream(tokens) << kAdmin << " admin * root\n";
-  ::chmod(tokens.c_str(), 0600);
-  GriddProcess gridd(tmp.Sub("data"), tmp.Sub("log"),
-                     {"--tokens", tokens, "--tls-cert", server.cert, "--tls-key", server.key});
-  ASSERT_GT(gridd.port(), 0) << testing::ReadText(tmp.Sub("log"));
+  TlsGridd tls;
+  GriddProcess& gridd = *tls.gridd;
+  const testing::TestCa& ca = tls.ca;
+  ASSERT_GT(gridd.port(), 0) << tls.log();
   const std::string load = BinDir() + "/bench/submit_load --server " + gridd.target() + " --token " + kAdmin +
                            " --concurrency 4 --warmup-s 0 --duration-s 1 --json";
   std::string out;
@@ -180,7 +191,7 @@ TEST(SecurityProcess, SubmitLoadRunsOverTls) {
   // Plaintext against the TLS server: nothing succeeds (exit 1).
   EXPECT_EQ(RunCommand(load, &out), 1) << out;
   // Half a client identity is a usage error.
-  EXPECT_EQ(RunCommand(load + " --tls-ca " + ca.cert() + " --cert " + server.cert, &out), 2) << out;
+  EXPECT_EQ(RunCommand(load + " --tls-ca " + ca.cert() + " --cert " + tls.server.cert, &out), 2) << out;
   EXPECT_EQ(gridd.Kill(SIGTERM), 0);
 }
 
