@@ -95,10 +95,12 @@ void CaseWriter::RunCompletions() {
     std::vector<std::function<void()>> batch;
     {
       MutexLock lock(&done_mu_);
+      completing_ = false;
       while (!writer_finished_ && done_queue_.empty()) done_cv_.Wait(&done_mu_);
       if (done_queue_.empty()) return;  // the writer has stopped and everything is completed
       batch = std::move(done_queue_.front());
       done_queue_.pop_front();
+      completing_ = true;
     }
     for (auto& complete : batch) complete();
   }
@@ -361,11 +363,25 @@ void CaseWriter::Process(std::deque<Item>& batch) {
   if (committed.ok() && earliest_due != std::numeric_limits<Micros>::max() && due_listener_) {
     due_listener_(earliest_due);
   }
+  bool writer_idle;
   {
-    MutexLock lock(&done_mu_);
-    done_queue_.push_back(std::move(completions));
+    MutexLock lock(&mu_);
+    writer_idle = queue_.empty() && timer_queue_.empty();
   }
-  done_cv_.Signal();
+  {
+    // Only this thread queues completions, so with the queue empty and the
+    // completion thread idle, running them here keeps commit order.
+    MutexLock lock(&done_mu_);
+    if (!writer_idle || completing_ || !done_queue_.empty()) {
+      done_queue_.push_back(std::move(completions));
+      completions.clear();
+    }
+  }
+  if (completions.empty()) {
+    done_cv_.Signal();
+    return;
+  }
+  for (auto& complete : completions) complete();
 }
 
 }  // namespace grid::services

@@ -15,8 +15,13 @@
 // callers; a single writer makes idempotency, versions, the id sequence and
 // the feed's cursor order race-free without locks on cases.
 //
-// Thread-safety: Submit and Execute are thread-safe; callbacks run on a
-// completion thread, never on the writer's, and must not block.
+// Callbacks run in commit order on a completion thread, so that the writer
+// goes on with the next batch while they answer; when nothing is queued and
+// the completion thread is idle, the writer runs them itself, which spares a
+// lone caller one thread hand-off (the writer would only wait).
+//
+// Thread-safety: Submit and Execute are thread-safe; callbacks must not block
+// and must not call Stop.
 #pragma once
 
 #include <absl/base/thread_annotations.h>
@@ -64,7 +69,7 @@ class CaseWriter {
     CommandDone done;
   };
 
-  // Called on the completion thread after each commit with the feed entries
+  // Called with the callbacks after each commit with the feed entries
   // it appended (in cursor order).
   using FeedListener = std::function<void(const std::vector<grid::v1::FeedEntry>&)>;
   // Called after each commit with the earliest timer it added, if any.
@@ -134,6 +139,7 @@ class CaseWriter {
   CondVar done_cv_;  // signalled when a batch is queued or writer_finished_ is set
   std::deque<std::vector<std::function<void()>>> done_queue_ ABSL_GUARDED_BY(done_mu_);
   bool writer_finished_ ABSL_GUARDED_BY(done_mu_) = false;
+  bool completing_ ABSL_GUARDED_BY(done_mu_) = false;  // the completion thread runs a batch
   std::thread completion_thread_;
 };
 

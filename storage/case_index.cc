@@ -38,8 +38,7 @@ std::vector<std::string> CaseIndexKeys(const grid::v1::Case& c) {
   return keys;
 }
 
-std::vector<IndexOp> CaseQueryOps(const grid::v1::Case* before, const grid::v1::Case& after,
-                                  const std::vector<grid::v1::CaseEvent>* events) {
+std::vector<IndexOp> CaseListOps(const grid::v1::Case* before, const grid::v1::Case& after) {
   std::vector<IndexOp> ops;
   auto old_entries = before == nullptr ? std::vector<std::pair<std::string, std::string>>() : CaseListEntries(*before);
   auto new_entries = CaseListEntries(after);
@@ -61,6 +60,12 @@ std::vector<IndexOp> CaseQueryOps(const grid::v1::Case* before, const grid::v1::
       ++n;
     }
   }
+  return ops;
+}
+
+std::vector<IndexOp> CaseQueryOps(const grid::v1::Case* before, const grid::v1::Case& after,
+                                  const std::vector<grid::v1::CaseEvent>* events) {
+  std::vector<IndexOp> ops = CaseListOps(before, after);
   for (auto& [key, delta] : StatsDelta(before, after, events)) {
     ops.push_back(IndexOp{IndexOp::Kind::kMerge, std::move(key), std::move(delta)});
   }

@@ -37,6 +37,10 @@ struct IndexOp {
   std::string value;
 };
 
+// The list entries that differ between two records of a change (before ==
+// nullptr for a new case), as puts and deletes (storage/case_query.h).
+std::vector<IndexOp> CaseListOps(const grid::v1::Case* before, const grid::v1::Case& after);
+
 // The query index writes of one change (before == nullptr for a new case):
 // the list entries that differ (storage/case_query.h) and the stats merge
 // operands (storage/case_stats.h). A pure function of the records and the

@@ -160,9 +160,9 @@ SparseCounters StateContribution(const grid::v1::Case& c) {
   return out;
 }
 
-std::vector<std::pair<std::string, std::string>> StatsDelta(const grid::v1::Case* before, const grid::v1::Case& after,
-                                                            const std::vector<grid::v1::CaseEvent>* events) {
-  std::map<std::string, SparseCounters> deltas;
+void AddStatsDelta(const grid::v1::Case* before, const grid::v1::Case& after,
+                   const std::vector<grid::v1::CaseEvent>* events, std::map<std::string, SparseCounters>* out) {
+  std::map<std::string, SparseCounters>& deltas = *out;
   auto add = [&](const grid::v1::Case& c, const SparseCounters& counters, int64_t sign) {
     const uint32_t day = DayOf(MicrosOf(c.created_at()));
     for (const std::string& unit : IndexedPath(c)) {
@@ -195,12 +195,23 @@ std::vector<std::pair<std::string, std::string>> StatsDelta(const grid::v1::Case
       }
     }
   }
+}
+
+std::vector<std::pair<std::string, std::string>> EncodeStatsDeltas(std::map<std::string, SparseCounters>& deltas) {
   std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(deltas.size());
   for (auto& [key, d] : deltas) {
-    std::erase_if(d, [](const auto& kv) { return kv.second == 0; });
-    if (!d.empty()) out.emplace_back(key, EncodeCounters(d));
+    std::string encoded = EncodeCounters(d);  // leaves out the zeros
+    if (!encoded.empty()) out.emplace_back(key, std::move(encoded));
   }
   return out;
+}
+
+std::vector<std::pair<std::string, std::string>> StatsDelta(const grid::v1::Case* before, const grid::v1::Case& after,
+                                                            const std::vector<grid::v1::CaseEvent>* events) {
+  std::map<std::string, SparseCounters> deltas;
+  AddStatsDelta(before, after, events, &deltas);
+  return EncodeStatsDeltas(deltas);
 }
 
 std::string EncodeCounters(const SparseCounters& c) {

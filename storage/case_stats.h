@@ -80,8 +80,19 @@ double Percentile(const int64_t* buckets, double q);
 // The state part of a case's contribution.
 SparseCounters StateContribution(const grid::v1::Case& c);
 
-// Every stats merge operand one change produces: (key, encoded delta).
-// before == nullptr for a new case; events: those the commit appends.
+// Adds one change's figures to `deltas` (stats key -> counters, zeros kept):
+// before == nullptr for a new case; events: those the commit appends. A
+// commit of many changes sums them all and writes one merge operand per
+// key, so that a batch of cases from one town adds one operand, not one per
+// case, to the town's and its ancestors' keys.
+void AddStatsDelta(const grid::v1::Case* before, const grid::v1::Case& after,
+                   const std::vector<grid::v1::CaseEvent>* events, std::map<std::string, SparseCounters>* deltas);
+
+// The merge operands of summed deltas, (key, encoded delta), without the
+// keys whose counters all cancel out.
+std::vector<std::pair<std::string, std::string>> EncodeStatsDeltas(std::map<std::string, SparseCounters>& deltas);
+
+// Every stats merge operand one change produces (AddStatsDelta of one change).
 std::vector<std::pair<std::string, std::string>> StatsDelta(const grid::v1::Case* before, const grid::v1::Case& after,
                                                             const std::vector<grid::v1::CaseEvent>* events);
 
