@@ -51,7 +51,8 @@ StatusOr<Micros> DayStart(const std::string& name, const std::string& text) {
       std::from_chars(text.data() + 5, text.data() + 7, m).ptr != text.data() + 7 ||
       std::from_chars(text.data() + 8, text.data() + 10, d).ptr != text.data() + 10 || m < 1 || m > 12 || d < 1 ||
       d > 31) {
-    return Error(reason::INVALID_DATE, "query parameter '" + name + "' is not YYYY-MM-DD: '" + text.substr(0, 40) + "'");
+    return Error(reason::INVALID_DATE,
+                 "query parameter '" + name + "' is not YYYY-MM-DD: '" + text.substr(0, 40) + "'");
   }
   // days_from_civil (H. Hinnant).
   y -= m <= 2;
@@ -100,6 +101,18 @@ StatusOr<bool> Flag(const std::string& name, const std::string& text) {
   return BadParameter(name, "is not true/false or 1/0: '" + text.substr(0, 40) + "'");
 }
 
+// The in-process call of `Method` on `stub` (a lambda for UnaryCall).
+#define GRID_ASYNC_CALL(stub, Method) \
+  [s = (stub)](auto* c, auto* q, auto* p, auto cb) { s->async()->Method(c, q, p, std::move(cb)); }
+
+// Replies with the response as JSON, or the refusal.
+template <typename Response>
+std::function<void(StatusOr<Response>)> ReplyJson(HttpReply reply) {
+  return [reply](StatusOr<Response> r) {
+    if (!r.ok()) return reply(Refusal(r.status()));
+    reply(Ok(ToJson(*r)));
+  };
+}
 
 }  // namespace
 
@@ -133,7 +146,8 @@ bool DashboardGateway::Serves(const std::string& path) {
 
 HttpResponse DashboardGateway::ErrorResponse(int status, const Status& why) {
   json e{{"error",
-          {{"status", status}, {"reason", why.reason().empty() ? std::string(StatusCodeName(why.code())) : why.reason()},
+          {{"status", status},
+           {"reason", why.reason().empty() ? std::string(StatusCodeName(why.code())) : why.reason()},
            {"message", why.message()}}}};
   return HttpResponse{status, kJson, e.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
@@ -168,10 +182,9 @@ void DashboardGateway::Handle(HttpRequest request, HttpReply reply) {
 
 // The caller's scope unit: GetUnit with no code.
 void DashboardGateway::Session(const Request& r, HttpReply reply) {
-  auto* stub = units_.get();
   UnaryCall<grid::v1::GetUnitResponse>(
-      &calls_, [stub](auto* c, auto* q, auto* p, auto cb) { stub->async()->GetUnit(c, q, p, std::move(cb)); },
-      grid::v1::GetUnitRequest(), r.token, kCaller, [this, reply](StatusOr<grid::v1::GetUnitResponse> u) {
+      &calls_, GRID_ASYNC_CALL(units_.get(), GetUnit), grid::v1::GetUnitRequest(), r.token, kCaller,
+      [this, reply](StatusOr<grid::v1::GetUnitResponse> u) {
         if (!u.ok()) return reply(Refusal(u.status()));
         u->mutable_unit()->clear_boundary();
         reply(Ok(R"({"today":")" + DayOf(clock_->NowMicros()) + R"(","scope":)" + ToJson(*u) + "}"));
@@ -183,14 +196,12 @@ void DashboardGateway::Unit(const Request& r, HttpReply reply) {
   if (!unit.ok()) return reply(Refusal(unit.status()));
   grid::v1::GetUnitRequest get;
   get.set_code(*unit);
-  auto* stub = units_.get();
-  UnaryCall<grid::v1::GetUnitResponse>(
-      &calls_, [stub](auto* c, auto* q, auto* p, auto cb) { stub->async()->GetUnit(c, q, p, std::move(cb)); },
-      std::move(get), r.token, kCaller, [reply](StatusOr<grid::v1::GetUnitResponse> u) {
-        if (!u.ok()) return reply(Refusal(u.status()));
-        u->mutable_unit()->clear_boundary();
-        reply(Ok(ToJson(*u)));
-      });
+  UnaryCall<grid::v1::GetUnitResponse>(&calls_, GRID_ASYNC_CALL(units_.get(), GetUnit), std::move(get), r.token,
+                                       kCaller, [reply](StatusOr<grid::v1::GetUnitResponse> u) {
+                                         if (!u.ok()) return reply(Refusal(u.status()));
+                                         u->mutable_unit()->clear_boundary();
+                                         reply(Ok(ToJson(*u)));
+                                       });
 }
 
 // GetStats over `unit` for today admits the caller to the unit's subtree
@@ -204,10 +215,8 @@ void DashboardGateway::Shapes(const Request& r, HttpReply reply) {
   stats.set_scope_unit_code(*unit);
   stats.set_from_date(DayOf(clock_->NowMicros()));
   stats.set_to_date(stats.from_date());
-  auto* stub = query_.get();
   UnaryCall<grid::v1::GetStatsResponse>(
-      &calls_, [stub](auto* c, auto* q, auto* p, auto cb) { stub->async()->GetStats(c, q, p, std::move(cb)); },
-      std::move(stats), r.token, kCaller,
+      &calls_, GRID_ASYNC_CALL(query_.get(), GetStats), std::move(stats), r.token, kCaller,
       [this, reply, unit = *unit, zoom = static_cast<int>(*zoom)](StatusOr<grid::v1::GetStatsResponse> s) {
         if (!s.ok()) return reply(Refusal(s.status()));
         auto directory = directory_->Get();
@@ -237,13 +246,8 @@ void DashboardGateway::Figures(const Request& r, HttpReply reply) {
   const std::string today = DayOf(clock_->NowMicros());
   stats.set_from_date(r.Get("from").value_or(today));
   stats.set_to_date(r.Get("to").value_or(today));
-  auto* stub = query_.get();
-  UnaryCall<grid::v1::GetStatsResponse>(
-      &calls_, [stub](auto* c, auto* q, auto* p, auto cb) { stub->async()->GetStats(c, q, p, std::move(cb)); },
-      std::move(stats), r.token, kCaller, [reply](StatusOr<grid::v1::GetStatsResponse> s) {
-        if (!s.ok()) return reply(Refusal(s.status()));
-        reply(Ok(ToJson(*s)));
-      });
+  UnaryCall<grid::v1::GetStatsResponse>(&calls_, GRID_ASYNC_CALL(query_.get(), GetStats), std::move(stats), r.token,
+                                        kCaller, ReplyJson<grid::v1::GetStatsResponse>(reply));
 }
 
 // Open and overdue cases per child of `unit`: two ListCases scans (open,
@@ -271,7 +275,6 @@ void DashboardGateway::Counts(const Request& r, HttpReply reply) {
     }
     reply(Ok(out.dump()));
   };
-  auto* stub = query_.get();
   for (const bool overdue : {false, true}) {
     grid::v1::ListCasesRequest list;
     list.set_scope_unit_code(*unit);
@@ -283,11 +286,11 @@ void DashboardGateway::Counts(const Request& r, HttpReply reply) {
     list.set_page_size(1000);
     // One page, then the next from its token, kCountPages at most.
     auto page = std::make_shared<std::function<void(grid::v1::ListCasesRequest, int)>>();
-    *page = [this, stub, page, tally, finish, overdue, unit = *unit, token = r.token](grid::v1::ListCasesRequest list,
-                                                                                      int n) {
+    *page = [this, page, tally, finish, overdue, unit = *unit, token = r.token](grid::v1::ListCasesRequest list,
+                                                                                int n) {
       UnaryCall<grid::v1::ListCasesResponse>(
-          &calls_, [stub](auto* c, auto* q, auto* p, auto cb) { stub->async()->ListCases(c, q, p, std::move(cb)); },
-          list, token, kCaller, [page, tally, finish, overdue, unit, list, n](StatusOr<grid::v1::ListCasesResponse> l) {
+          &calls_, GRID_ASYNC_CALL(query_.get(), ListCases), list, token, kCaller,
+          [page, tally, finish, overdue, unit, list, n](StatusOr<grid::v1::ListCasesResponse> l) {
             {
               MutexLock lock(&tally->mu);
               if (!l.ok()) {
@@ -356,25 +359,15 @@ void DashboardGateway::Cases(const Request& r, HttpReply reply) {
   if (!size.ok()) return reply(Refusal(size.status()));
   list.set_page_size(static_cast<uint32_t>(*size));
   list.set_page_token(r.Get("page_token").value_or(""));
-  auto* stub = query_.get();
-  UnaryCall<grid::v1::ListCasesResponse>(
-      &calls_, [stub](auto* c, auto* q, auto* p, auto cb) { stub->async()->ListCases(c, q, p, std::move(cb)); },
-      std::move(list), r.token, kCaller, [reply](StatusOr<grid::v1::ListCasesResponse> l) {
-        if (!l.ok()) return reply(Refusal(l.status()));
-        reply(Ok(ToJson(*l)));
-      });
+  UnaryCall<grid::v1::ListCasesResponse>(&calls_, GRID_ASYNC_CALL(query_.get(), ListCases), std::move(list), r.token,
+                                         kCaller, ReplyJson<grid::v1::ListCasesResponse>(reply));
 }
 
 void DashboardGateway::Case(const Request& r, const std::string& id, HttpReply reply) {
   grid::v1::GetCaseRequest get;
   get.set_case_id(id);
-  auto* stub = query_.get();
-  UnaryCall<grid::v1::GetCaseResponse>(
-      &calls_, [stub](auto* c, auto* q, auto* p, auto cb) { stub->async()->GetCase(c, q, p, std::move(cb)); },
-      std::move(get), r.token, kCaller, [reply](StatusOr<grid::v1::GetCaseResponse> c) {
-        if (!c.ok()) return reply(Refusal(c.status()));
-        reply(Ok(ToJson(*c)));
-      });
+  UnaryCall<grid::v1::GetCaseResponse>(&calls_, GRID_ASYNC_CALL(query_.get(), GetCase), std::move(get), r.token,
+                                       kCaller, ReplyJson<grid::v1::GetCaseResponse>(reply));
 }
 
 // What a live stream's two sides share: the gRPC side (Watcher) and the HTTP
@@ -480,7 +473,7 @@ class DashboardGateway::Watcher final : public grpc::ClientReadReactor<grid::v1:
   grpc::ClientContext context_;
   grid::v1::WatchRequest request_;
   grid::v1::WatchResponse response_;
-  HttpReply reply_;  // until the first response
+  HttpReply reply_;       // until the first response
   bool started_ = false;  // reactions run one at a time
   std::shared_ptr<Link> link_;
 };
@@ -533,21 +526,24 @@ void DashboardGateway::StaticFile(const HttpRequest& request, HttpReply reply) c
   std::string name = request.path == "/" || request.path == "/dashboard" ? "" : request.path.substr(11);
   if (name.empty()) name = "index.html";
   bool ok = name.find("..") == std::string::npos && name.front() != '/';
-  for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '/');
+  for (char c : name)
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '/');
   std::ifstream in;
   if (ok && !web_root_.empty()) in.open(web_root_ + "/" + name, std::ios::binary);
   if (!in.is_open() || !in) {
-    return reply(ErrorResponse(404, Error(reason::UNKNOWN_PATH, web_root_.empty()
-                                                                    ? "gridd serves no dashboard (--web-root)"
-                                                                    : "no dashboard file '" + name.substr(0, 100) + "'")));
+    return reply(ErrorResponse(
+        404, Error(reason::UNKNOWN_PATH, web_root_.empty() ? "gridd serves no dashboard (--web-root)"
+                                                           : "no dashboard file '" + name.substr(0, 100) + "'")));
   }
   std::ostringstream body;
   body << in.rdbuf();
-  static const std::map<std::string, std::string> kTypes = {
-      {"html", "text/html; charset=utf-8"},       {"js", "text/javascript; charset=utf-8"},
-      {"css", "text/css; charset=utf-8"},         {"json", kJson},
-      {"png", "image/png"},                       {"svg", "image/svg+xml"},
-      {"map", "application/json; charset=utf-8"}};
+  static const std::map<std::string, std::string> kTypes = {{"html", "text/html; charset=utf-8"},
+                                                            {"js", "text/javascript; charset=utf-8"},
+                                                            {"css", "text/css; charset=utf-8"},
+                                                            {"json", kJson},
+                                                            {"png", "image/png"},
+                                                            {"svg", "image/svg+xml"},
+                                                            {"map", "application/json; charset=utf-8"}};
   const auto dot = name.rfind('.');
   const auto type = kTypes.find(dot == std::string::npos ? "" : name.substr(dot + 1));
   reply(HttpResponse{200, type == kTypes.end() ? "application/octet-stream" : type->second, body.str()});

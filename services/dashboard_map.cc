@@ -43,14 +43,13 @@ void Mark(const std::vector<geo::Point>& pts, size_t first, size_t last, double 
 double Extent(const std::vector<geo::Point>& ring) {
   if (ring.empty()) return 0;
   double w = ring[0].lng, e = w, s = ring[0].lat, n = s;
-  for (const auto& p : ring) w = std::min(w, p.lng), e = std::max(e, p.lng), s = std::min(s, p.lat), n = std::max(n, p.lat);
+  for (const auto& p : ring)
+    w = std::min(w, p.lng), e = std::max(e, p.lng), s = std::min(s, p.lat), n = std::max(n, p.lat);
   return std::max(e - w, n - s);
 }
 
 // Decimal places that resolve `tolerance`.
-int DigitsFor(double tolerance) {
-  return std::clamp(static_cast<int>(std::ceil(-std::log10(tolerance))) + 1, 1, 7);
-}
+int DigitsFor(double tolerance) { return std::clamp(static_cast<int>(std::ceil(-std::log10(tolerance))) + 1, 1, 7); }
 
 void AppendRing(const std::vector<geo::Point>& ring, int digits, std::string* out) {
   char buf[64];
@@ -115,14 +114,15 @@ MapShapes GridShapes(const Directory& directory, std::string_view unit, int zoom
     auto [u, child] = todo.back();
     todo.pop_back();
     const std::string code(u.code());
-    for (const auto k : directory.Children(code)) todo.push_back({*k, child.empty() ? std::string((*k).code()) : child});
+    for (const auto k : directory.Children(code))
+      todo.push_back({*k, child.empty() ? std::string((*k).code()) : child});
     if (u.level() != grid::v1::UNIT_LEVEL_GRID) continue;
     auto shape = directory.GridShape(code);
     if (!shape) continue;
     if (shapes.grids++ > 0) out.push_back(',');
     out += R"({"type":"Feature","properties":)";
-    out += nlohmann::json{{"code", code}, {"name", std::string(u.name())}, {"child", child.empty() ? code : child}}
-               .dump();
+    out +=
+        nlohmann::json{{"code", code}, {"name", std::string(u.name())}, {"child", child.empty() ? code : child}}.dump();
     out += R"(,"geometry":{"type":"MultiPolygon","coordinates":[)";
     bool first_polygon = true;
     for (const auto& polygon : shape->polygons) {

@@ -32,11 +32,10 @@ constexpr const char* kGridWorker = "dash-grid-worker-000001";
 // A Server-Sent Events stream read over a raw socket.
 class EventStream {
  public:
-  EventStream(int port, const std::string& target, const std::string& extra_headers = "")
-      : socket_(io_) {
+  EventStream(int port, const std::string& target, const std::string& extra_headers = "") : socket_(io_) {
     socket_.connect({boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
-    boost::asio::write(socket_, boost::asio::buffer("GET " + target + " HTTP/1.1\r\nHost: x\r\n" + extra_headers +
-                                                    "\r\n"));
+    boost::asio::write(socket_,
+                       boost::asio::buffer("GET " + target + " HTTP/1.1\r\nHost: x\r\n" + extra_headers + "\r\n"));
   }
   // Reads until `text` has arrived (or the stream ends); all read so far.
   std::string ReadUntil(const std::string& text) {
@@ -111,11 +110,14 @@ class DashboardHttpTest : public testing::ServerFixture {
   }
 };
 
-const std::vector<std::string> kEndpoints = {
-    "/dashboard/api/session",          "/dashboard/api/unit?unit=100001",
-    "/dashboard/api/shapes?unit=100001", "/dashboard/api/figures?unit=100001",
-    "/dashboard/api/counts?unit=100001", "/dashboard/api/cases?unit=100001",
-    "/dashboard/api/cases/0000000000000001", "/dashboard/api/escalations?unit=100001"};
+const std::vector<std::string> kEndpoints = {"/dashboard/api/session",
+                                             "/dashboard/api/unit?unit=100001",
+                                             "/dashboard/api/shapes?unit=100001",
+                                             "/dashboard/api/figures?unit=100001",
+                                             "/dashboard/api/counts?unit=100001",
+                                             "/dashboard/api/cases?unit=100001",
+                                             "/dashboard/api/cases/0000000000000001",
+                                             "/dashboard/api/escalations?unit=100001"};
 
 TEST_F(DashboardHttpTest, TheSessionIsTheTokensScope) {
   StartWithTokens();
@@ -221,8 +223,8 @@ TEST_F(DashboardHttpTest, StaticFilesAndTheirRefusals) {
     EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
   }
   EXPECT_EQ(HttpCall(http(), "GET", "/dashboard/app.js").content_type, "text/javascript; charset=utf-8");
-  for (const std::string p : {"/dashboard/../secret.txt", "/dashboard/%2e%2e/secret.txt", "/dashboard/nope.js",
-                              "/dashboard//etc/passwd"}) {
+  for (const std::string p :
+       {"/dashboard/../secret.txt", "/dashboard/%2e%2e/secret.txt", "/dashboard/nope.js", "/dashboard//etc/passwd"}) {
     ExpectError(HttpCall(http(), "GET", p), 404, "UNKNOWN_PATH", p);
   }
   ExpectError(HttpCall(http(), "POST", "/dashboard/", "x", "text/plain"), 405, "METHOD_NOT_ALLOWED", "POST");
@@ -247,7 +249,8 @@ TEST_F(DashboardHttpTest, EscalationsStreamAndResumeFromLastEventId) {
   ASSERT_NE(at, std::string::npos);
   const std::string first = got.substr(at + 4, got.find('\n', at) - at - 4);
   live.Close();
-  EventStream resumed(http(), "/dashboard/api/escalations?unit=100001&all=true&access_token=" + std::string(kTownOffice),
+  EventStream resumed(http(),
+                      "/dashboard/api/escalations?unit=100001&all=true&access_token=" + std::string(kTownOffice),
                       "Last-Event-ID: " + first + "\r\n");
   const std::string again = resumed.ReadUntil("EVENT_TYPE_ROUTED");
   EXPECT_EQ(again.find("EVENT_TYPE_SUBMITTED"), std::string::npos) << again;
