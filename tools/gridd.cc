@@ -413,8 +413,10 @@ int main(int argc, char** argv) {
   if (s->http_port() != 0) {
     std::cout << "gridd: Open311 and health over HTTP on "
               << config.http.listen.substr(0, config.http.listen.rfind(':')) << ":" << s->http_port() << std::endl;
-    if (!config.web_root.empty())
-      std::cout << "gridd: the dashboard at http://HOST:PORT/dashboard/ (above)" << std::endl;
+    if (!config.web_root.empty()) {
+      std::cout << "gridd: the dashboard at http://" << config.http.listen.substr(0, config.http.listen.rfind(':'))
+                << ":" << s->http_port() << "/dashboard/" << std::endl;
+    }
   }
   if (config.tokens_file.empty()) PrintOpenModeWarning(config.listen);
   std::cout << "gridd: deadlines: policy " << (policy_file.empty() ? "built-in" : policy_file) << ", calendar "
