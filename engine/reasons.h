@@ -94,6 +94,8 @@ namespace grid {
   X(INVALID_NAME, kInvalidArgument, "a unit, member, department or category name is empty, too long or not UTF-8")     \
   X(INVALID_PAGE_SIZE, kInvalidArgument, "page_size is above its maximum (1000)")                                      \
   X(INVALID_PAGE_TOKEN, kInvalidArgument, "page_token was not issued by this query, or for other filters")             \
+  X(INVALID_PARAMETER, kInvalidArgument,                                                                               \
+    "an HTTP query parameter is not the number or flag it takes (named in the message)")                               \
   X(INVALID_PAUSE, kInvalidArgument, "a deadline pause is empty or reversed")                                          \
   X(INVALID_PHONE, kInvalidArgument, "citizen.phone is not 3-20 digits with an optional +, - or spaces")               \
   X(INVALID_PRIORITY, kInvalidArgument, "priority is not a known value")                                               \

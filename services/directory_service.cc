@@ -68,8 +68,14 @@ grpc::ServerUnaryReactor* DirectoryService::GetUnit(grpc::CallbackServerContext*
   const grid::v1::GetUnitRequest* request = &call->request;
   grid::v1::GetUnitResponse* response = &call->response;
   auto dir = deps_->directory->Get();
-  const UnitRef u = dir->FindUnit(request->code());
-  if (u == nullptr) return call->Reply(Error(reason::UNIT_NOT_FOUND, "no unit '" + request->code() + "'"));
+  std::string code = request->code();
+  if (code.empty()) code = principal->scope;  // "who am I": the caller's scope unit
+  if (code.empty()) {
+    const auto roots = dir->Children("");
+    if (roots.begin() != roots.end()) code = std::string((*roots.begin()).code());
+  }
+  const UnitRef u = dir->FindUnit(code);
+  if (u == nullptr) return call->Reply(Error(reason::UNIT_NOT_FOUND, "no unit '" + code + "'"));
   if (Status s = AdmitUnit(*principal, *dir, policy::Rpc::kGetUnit, u->code()); !s.ok()) return call->Reply(s);
   *response->mutable_unit() = u->ToProto();
   for (const auto a : dir->Ancestors(u->code())) *response->add_ancestors() = Summarise(*dir, *a);

@@ -1,15 +1,19 @@
 // HttpServer (see http_server.h): an acceptor and one Session per
 // connection, each on its own strand; a session reads one request at a time
 // (Beast's parser enforces the header and body limits), answers it or hands
-// it to the handler, writes the answer and reads the next (keep-alive).
+// it to the handler, writes the answer and reads the next (keep-alive). A
+// streamed answer turns the session into a writer of queued bytes that also
+// reads, only to see the client leave.
 #include "services/http_server.h"
 
+#include <array>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -25,11 +29,19 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 
+// Open while the io_context exists: a stream's producer posts to a session
+// only under it, so no post races the io_context's destruction.
+struct Gate {
+  std::mutex mu;
+  bool open = true;
+};
+
 // What the sessions share with the server.
 struct Core {
   HttpServerOptions options;
   HttpHandler handler;
   std::atomic<size_t> connections{0};
+  std::shared_ptr<Gate> gate = std::make_shared<Gate>();
 
   HttpResponse ErrorResponse(int status, const std::string& path, const Status& why) const {
     if (options.render_error) return options.render_error(status, path, why);
@@ -37,10 +49,31 @@ struct Core {
   }
 };
 
+class Session;
+
+// HttpStream over a session: each call is posted to the session's strand.
+class StreamHandle final : public HttpStream {
+ public:
+  StreamHandle(std::shared_ptr<Gate> gate, std::weak_ptr<Session> session)
+      : gate_(std::move(gate)), session_(std::move(session)) {}
+  bool Send(std::string bytes) override;
+  void End() override;
+
+ private:
+  template <typename F>
+  bool Post(F f);
+  std::shared_ptr<Gate> gate_;
+  std::weak_ptr<Session> session_;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
+  friend class StreamHandle;
+
  public:
   Session(tcp::socket socket, Core* server) : stream_(std::move(socket)), server_(server) { ++server_->connections; }
   ~Session() { --server_->connections; }
+
+  net::any_io_executor executor() { return stream_.get_executor(); }
 
   void Run(bool over_limit) {
     if (over_limit) {
@@ -95,6 +128,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.content_type = std::string(req[http::field::content_type]);
     r.authorization = std::string(req[http::field::authorization]);
     r.host = std::string(req[http::field::host]);
+    r.last_event_id = std::string(req["Last-Event-ID"]);
     r.body = std::move(req.body());
     head_ = r.method == "HEAD";
     if (HandleBuiltIn(r)) return;
@@ -127,7 +161,74 @@ class Session : public std::enable_shared_from_this<Session> {
     return true;
   }
 
+  // ---- a streamed answer (StreamHandle posts these to the strand) ----
+
+  // Queues bytes; cuts the stream off when the client lets too much wait.
+  void StreamSend(std::string bytes) {
+    if (stream_closed_) return;
+    if (queued_bytes_ + bytes.size() > server_->options.max_stream_buffer_bytes) return CloseStream();
+    queued_bytes_ += bytes.size();
+    queue_.push_back(std::move(bytes));
+    if (!writing_) WriteNext();
+  }
+
+  void StreamEnd() {
+    ending_ = true;
+    if (!writing_) CloseStream();
+  }
+
+  // Readable from any thread.
+  bool stream_gone() const { return stream_gone_.load(std::memory_order_relaxed); }
+
+  void StartStream(HttpResponse r) {
+    keep_alive_ = false;
+    streaming_ = std::move(r.stream);
+    const auto status = http::int_to_status(static_cast<unsigned>(r.status));
+    std::string head = "HTTP/1.1 " + std::to_string(r.status) + " " + std::string(http::obsolete_reason(status)) +
+                       "\r\nServer: gridd\r\nContent-Type: " + r.content_type +
+                       "\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n" + r.body;
+    StreamSend(std::move(head));
+    // Reads only to see the client leave; writes keep their own timeout.
+    ReadUntilGone();
+    if (streaming_->on_open) streaming_->on_open(std::make_shared<StreamHandle>(server_->gate, weak_from_this()));
+  }
+
+  void ReadUntilGone() {
+    stream_.socket().async_read_some(net::buffer(sink_), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec || self->stream_closed_) return self->CloseStream();
+      self->ReadUntilGone();
+    });
+  }
+
+  void WriteNext() {
+    if (stream_closed_) return;
+    if (queue_.empty()) {
+      writing_ = false;
+      if (ending_) CloseStream();
+      return;
+    }
+    writing_ = true;
+    // A client that reads nothing for idle_timeout is cut off.
+    stream_.expires_after(server_->options.idle_timeout);
+    net::async_write(stream_, net::buffer(queue_.front()), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->CloseStream();
+      self->queued_bytes_ -= self->queue_.front().size();
+      self->queue_.pop_front();
+      self->WriteNext();
+    });
+  }
+
+  // Once; the queue stays until the session goes (a write may still use it).
+  void CloseStream() {
+    if (stream_closed_) return;
+    stream_closed_ = true;
+    stream_gone_ = true;
+    Close();
+    if (auto on_close = std::move(streaming_->on_close)) on_close();
+  }
+
   void Write(HttpResponse r) {
+    if (r.stream) return StartStream(std::move(r));
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
     res->result(static_cast<unsigned>(r.status));
@@ -159,7 +260,34 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   bool keep_alive_ = true;
   bool head_ = false;
+  // A streamed answer (StartStream), on the strand.
+  std::shared_ptr<HttpStreaming> streaming_;
+  std::deque<std::string> queue_;
+  size_t queued_bytes_ = 0;
+  bool writing_ = false;
+  bool ending_ = false;
+  bool stream_closed_ = false;
+  std::atomic<bool> stream_gone_{false};
+  std::array<char, 256> sink_{};
 };
+
+template <typename F>
+bool StreamHandle::Post(F f) {
+  std::lock_guard<std::mutex> lock(gate_->mu);
+  if (!gate_->open) return false;
+  auto session = session_.lock();
+  if (!session || session->stream_gone()) return false;
+  net::post(session->executor(), [session, f = std::move(f)]() mutable { f(*session); });
+  return true;
+}
+
+bool StreamHandle::Send(std::string bytes) {
+  return Post([bytes = std::move(bytes)](Session& s) mutable { s.StreamSend(std::move(bytes)); });
+}
+
+void StreamHandle::End() {
+  Post([](Session& s) { s.StreamEnd(); });
+}
 
 }  // namespace
 
@@ -189,6 +317,10 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() {
   Stop();
+  {
+    std::lock_guard<std::mutex> lock(impl_->core.gate->mu);
+    impl_->core.gate->open = false;
+  }
   impl_->acceptor.reset();
   impl_->io.reset();  // destroys the sessions still queued
 }

@@ -13,6 +13,13 @@
 // closed (also half-way through a request); while the handler works on a
 // request the timer does not run.
 //
+// Streamed answers (Server-Sent Events): a response with `stream` set sends
+// its head at once and then what the producer sends through the HttpStream,
+// until either side ends it; the connection then closes (no keep-alive). A
+// stream counts against max_connections like any connection; a client that
+// leaves a write unread for idle_timeout, or lets more than
+// max_stream_buffer_bytes queue up, is cut off (it reconnects and resumes).
+//
 // Thread-safety: Start, port and Stop may be called from any thread; Stop is
 // idempotent and the destructor calls it. Sessions run on strands of the
 // io_context; replies are posted to their session's strand.
@@ -34,13 +41,36 @@ struct HttpRequest {
   std::string content_type;
   std::string authorization;  // the Authorization header, as sent
   std::string host;           // the Host header
+  std::string last_event_id;  // the Last-Event-ID header (an EventSource resuming)
   std::string body;
+};
+
+// The producer's side of a streamed answer. Thread-safe; every call may come
+// from any thread, also after the connection is gone (then it does nothing).
+class HttpStream {
+ public:
+  virtual ~HttpStream() = default;
+  // Queues bytes after the head; false when the stream has closed.
+  virtual bool Send(std::string bytes) = 0;
+  // Closes the stream once what is queued has been written.
+  virtual void End() = 0;
+};
+
+struct HttpStreaming {
+  // Called once the head is queued, with the stream to send through.
+  std::function<void(std::shared_ptr<HttpStream>)> on_open;
+  // Called once when the stream closes while the server runs (the client
+  // left, a limit cut it, End); after HttpServer::Stop it is not called, so a
+  // producer stops its streams itself when the server stops.
+  std::function<void()> on_close;
 };
 
 struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // Set: a streamed answer; `body` goes out right after the head.
+  std::shared_ptr<HttpStreaming> stream;
 };
 
 // Answers one request; call exactly once, from any thread.
@@ -54,6 +84,8 @@ struct HttpServerOptions {
   size_t max_body_bytes = 64 * 1024;
   size_t max_connections = 256;
   std::chrono::milliseconds idle_timeout{30'000};
+  // A streamed answer's bytes waiting for a slow client, at most.
+  size_t max_stream_buffer_bytes = 1024 * 1024;
   // /readyz: whether the server takes writes. Unset: always ready.
   std::function<bool()> ready;
   // /metrics: the text exposition (Prometheus). Unset: /metrics is 404.

@@ -11,27 +11,12 @@
 
 #include "engine/reasons.h"
 #include "services/errors.h"
+#include "services/inprocess_call.h"
 
 namespace grid::services {
 namespace {
 
 using open311::Format;
-
-constexpr std::chrono::seconds kCallDeadline{30};
-
-// A gRPC refusal as our Status: the reason from the trailing metadata, the
-// message without the "REASON: " it starts with.
-Status StatusOfCall(const grpc::Status& status, const grpc::ClientContext& context) {
-  std::string reason;
-  const auto& trailers = context.GetServerTrailingMetadata();
-  if (auto it = trailers.find(kReasonMetadataKey); it != trailers.end()) {
-    reason.assign(it->second.data(), it->second.size());
-  }
-  std::string message = status.error_message();
-  if (!reason.empty() && message.rfind(reason + ": ", 0) == 0) message.erase(0, reason.size() + 2);
-  // No reason: gRPC itself refused (deadline, shutdown); the message says why.
-  return Status(static_cast<StatusCode>(status.error_code()), std::move(reason), std::move(message));
-}
 
 HttpResponse Ok(Format format, std::string body) {
   return HttpResponse{200, open311::ContentType(format), std::move(body)};
@@ -65,43 +50,12 @@ Open311Gateway::Open311Gateway(std::shared_ptr<grpc::Channel> channel, const Dir
 
 Open311Gateway::~Open311Gateway() { Drain(); }
 
-void Open311Gateway::Drain() {
-  MutexLock lock(&mu_);
-  while (in_flight_ > 0) idle_.Wait(&mu_);
-}
-
-void Open311Gateway::End() {
-  MutexLock lock(&mu_);
-  if (--in_flight_ == 0) idle_.SignalAll();
-}
+void Open311Gateway::Drain() { calls_.Drain(); }
 
 template <typename Response, typename Request, typename Method>
 void Open311Gateway::Unary(Method method, Request request, const std::string& api_key,
                            std::function<void(StatusOr<Response>)> done) {
-  struct State {
-    grpc::ClientContext context;
-    Request request;
-    Response response;
-  };
-  auto state = std::make_shared<State>();
-  state->request = std::move(request);
-  if (!api_key.empty()) state->context.AddMetadata("authorization", "Bearer " + api_key);
-  // Names the caller in open mode (every caller an admin, docs/security.md).
-  state->context.AddMetadata("x-grid-caller", "open311");
-  state->context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
-  {
-    MutexLock lock(&mu_);
-    ++in_flight_;
-  }
-  method(&state->context, &state->request, &state->response,
-         [this, state, done = std::move(done)](grpc::Status status) {
-           if (status.ok()) {
-             done(std::move(state->response));
-           } else {
-             done(StatusOfCall(status, state->context));
-           }
-           End();
-         });
+  UnaryCall<Response>(&calls_, std::move(method), std::move(request), api_key, "open311", std::move(done));
 }
 
 HttpResponse Open311Gateway::ErrorResponse(int status, const std::string& path, const Status& why) {

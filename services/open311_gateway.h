@@ -26,8 +26,8 @@
 #include "engine/clock.h"
 #include "engine/directory.h"
 #include "grid/v1/service.grpc.pb.h"
-#include "port/mutex.h"
 #include "services/http_server.h"
+#include "services/inprocess_call.h"
 #include "services/open311.h"
 
 namespace grid::services {
@@ -43,7 +43,7 @@ class Open311Gateway {
   // An Open311 error answer (HttpServerOptions::render_error).
   static HttpResponse ErrorResponse(int status, const std::string& path, const Status& why);
   // Waits until every gRPC call made for a request has completed.
-  void Drain() ABSL_LOCKS_EXCLUDED(mu_);
+  void Drain();
 
  private:
   // Makes one unary call with `api_key` as the bearer token; `done` gets
@@ -55,15 +55,12 @@ class Open311Gateway {
   void GetRequests(std::vector<std::string> ids, bool single, open311::Format format, const std::string& api_key,
                    HttpReply reply);
   open311::Names NamesOf(std::shared_ptr<const Directory> directory) const;
-  void End() ABSL_LOCKS_EXCLUDED(mu_);
 
   std::unique_ptr<grid::v1::CaseIntake::Stub> intake_;
   std::unique_ptr<grid::v1::CaseQuery::Stub> query_;
   const DirectoryHandle* directory_;
   const Clock* clock_;
-  Mutex mu_;
-  CondVar idle_;
-  size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  CallTracker calls_;
 };
 
 }  // namespace grid::services

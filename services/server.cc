@@ -272,9 +272,16 @@ Status GridServer::StartHttp(const Clock* clock) {
   HttpServerOptions options = config_.http;
   // Ready means what the health of the write services says (OnWriteState).
   if (!options.ready) options.ready = [this] { return writable(); };
-  options.render_error = &Open311Gateway::ErrorResponse;
+  options.render_error = [](int status, const std::string& path, const Status& why) {
+    return DashboardGateway::Serves(path) ? DashboardGateway::ErrorResponse(status, why)
+                                          : Open311Gateway::ErrorResponse(status, path, why);
+  };
   Open311Gateway* gateway = gateway_.get();
-  auto http = HttpServer::Start(std::move(options), [gateway](HttpRequest request, HttpReply reply) {
+  dashboard_ = std::make_unique<DashboardGateway>(server_->InProcessChannel(grpc::ChannelArguments()), &directory_,
+                                                  clock, config_.web_root);
+  DashboardGateway* dashboard = dashboard_.get();
+  auto http = HttpServer::Start(std::move(options), [gateway, dashboard](HttpRequest request, HttpReply reply) {
+    if (DashboardGateway::Serves(request.path)) return dashboard->Handle(std::move(request), std::move(reply));
     gateway->Handle(std::move(request), std::move(reply));
   });
   if (!http.ok()) return http.status();
@@ -334,6 +341,7 @@ void GridServer::Shutdown() {
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     }
     if (gateway_) gateway_->Drain();
+    if (dashboard_) dashboard_->Drain();  // its live streams end here
     {
       MutexLock lock(&health_mu_);
       stopping_ = true;

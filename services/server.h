@@ -25,6 +25,7 @@
 #include "services/case_intake_service.h"
 #include "services/case_query_service.h"
 #include "services/case_work_service.h"
+#include "services/dashboard_gateway.h"
 #include "services/deadline_scheduler.h"
 #include "services/directory_service.h"
 #include "services/feed_hub.h"
@@ -82,6 +83,9 @@ struct ServerConfig {
   // of their own (docs/open311.md); http.listen empty: off. ready and
   // render_error are the server's own when left unset.
   HttpServerOptions http;
+  // The dashboard's built web app, served on the HTTP port beside its API
+  // (docs/dashboard.md); empty: the API only.
+  std::string web_root;
 };
 
 class GridServer {
@@ -168,6 +172,7 @@ class GridServer {
   // After server_: its channel goes first; http_ is destroyed before the
   // gateway its handler calls.
   std::unique_ptr<Open311Gateway> gateway_;
+  std::unique_ptr<DashboardGateway> dashboard_;
   std::unique_ptr<HttpServer> http_;
   int port_ = 0;
   std::once_flag shutdown_once_;

@@ -10,6 +10,7 @@ GRID_PACKAGES=(
   libgeos-dev libgdal-dev  # import/: polygon repair (GEOS C API), Shapefile and GeoPackage (GDAL/OGR)
   libfuzzer-14-dev  # the libFuzzer harnesses, built with clang (tests/fuzz, ctest fuzz_*)
   python3-grpcio python3-grpc-tools nodejs  # the clients in examples/ and their ctests (docs/clients.md)
+  chromium fonts-wqy-zenhei  # the dashboard's browser test and its screenshots (docs/dashboard.md)
 )
 
 grid_install_missing() {

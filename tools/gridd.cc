@@ -9,7 +9,7 @@
 //         [--clock-offset-hours H] [--max-log-mb N] [--min-free-mb N]
 //         [--block-cache-mb N] [--http-listen HOST:PORT [--http-threads N]
 //         [--http-max-connections N] [--http-max-header-bytes N]
-//         [--http-max-body-bytes N] [--http-idle-timeout-ms MS]]
+//         [--http-max-body-bytes N] [--http-idle-timeout-ms MS] [--web-root DIR]]
 //         [--restore-from BACKUP_DIR [--backup-id N]]
 //   gridd --verify --data DIR
 //
@@ -295,6 +295,10 @@ int main(int argc, char** argv) {
   app.add_option("--http-idle-timeout-ms", http_idle_ms, "an HTTP connection that sends nothing this long is closed")
       ->capture_default_str()
       ->check(CLI::Range(100, 3600 * 1000));
+  config.web_root = GRID_DEFAULT_WEB_ROOT;
+  app.add_option("--web-root", config.web_root,
+                 "the dashboard's built web app, served on the HTTP port (docs/dashboard.md); \"\": none")
+      ->capture_default_str();
   app.add_flag("--unsafe-no-sync", no_sync, "do not fsync writes (benchmarks only: acknowledged cases may be lost)");
   try {
     app.parse(argc, argv);
@@ -409,6 +413,10 @@ int main(int argc, char** argv) {
   if (s->http_port() != 0) {
     std::cout << "gridd: Open311 and health over HTTP on "
               << config.http.listen.substr(0, config.http.listen.rfind(':')) << ":" << s->http_port() << std::endl;
+    if (!config.web_root.empty()) {
+      std::cout << "gridd: the dashboard at http://" << config.http.listen.substr(0, config.http.listen.rfind(':'))
+                << ":" << s->http_port() << "/dashboard/" << std::endl;
+    }
   }
   if (config.tokens_file.empty()) PrintOpenModeWarning(config.listen);
   std::cout << "gridd: deadlines: policy " << (policy_file.empty() ? "built-in" : policy_file) << ", calendar "
