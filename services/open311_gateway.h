@@ -46,13 +46,22 @@ class Open311Gateway {
   void Drain() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  // Makes one unary call with `api_key` as the bearer token; `done` gets
-  // the response, or the refusal as a Status with its reason.
+  // Who an HTTP request's calls are made for: its token (api_key or the
+  // Authorization header) and the HTTP client's address.
+  struct Caller {
+    std::string api_key;
+    std::string peer;
+  };
+  // Makes one unary call with the caller's api_key as the bearer token and
+  // its address forwarded (auth.h, kForwardedPeerKey); `done` gets the
+  // response, or the refusal as a Status with its reason.
   template <typename Response, typename Request, typename Method>
-  void Unary(Method method, Request request, const std::string& api_key, std::function<void(StatusOr<Response>)> done);
-  void SubmitRequest(const HttpRequest& request, open311::Format format, const std::string& api_key, HttpReply reply);
-  void ListRequests(const open311::Fields& query, open311::Format format, const std::string& api_key, HttpReply reply);
-  void GetRequests(std::vector<std::string> ids, bool single, open311::Format format, const std::string& api_key,
+  void Unary(Method method, Request request, const Caller& caller, std::function<void(StatusOr<Response>)> done);
+  // The caller of a request: api_key in the query, else the Authorization header.
+  static Caller CallerOf(const HttpRequest& request, const open311::Fields& query);
+  void SubmitRequest(const HttpRequest& request, open311::Format format, Caller caller, HttpReply reply);
+  void ListRequests(const open311::Fields& query, open311::Format format, const Caller& caller, HttpReply reply);
+  void GetRequests(std::vector<std::string> ids, bool single, open311::Format format, const Caller& caller,
                    HttpReply reply);
   open311::Names NamesOf(std::shared_ptr<const Directory> directory) const;
   void End() ABSL_LOCKS_EXCLUDED(mu_);
