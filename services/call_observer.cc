@@ -86,15 +86,15 @@ class CallObserver final : public grpc::experimental::Interceptor {
     // Refusals are the callers' business (info); a failure of ours is worth a look.
     const bool ours = code == grpc::StatusCode::INTERNAL || code == grpc::StatusCode::UNKNOWN ||
                       code == grpc::StatusCode::DATA_LOSS || (code == grpc::StatusCode::UNAVAILABLE && reason.empty());
-    log_->Write(ours ? spdlog::level::warn : spdlog::level::info, "rpc",
-                {{"rpc", rpc == "other" ? std::string_view(method_) : rpc},
-                 {"code", StatusCodeName(static_cast<StatusCode>(code))},
-                 {"reason", reason},
-                 {"caller", note.caller},
-                 {"role", note.role},
-                 {"case_id", note.case_id},
-                 {"latency_ms", seconds * 1000},
-                 {"peer", ClientAddress(*context_)}});
+    log_->WriteBuffered(ours ? spdlog::level::warn : spdlog::level::info, "rpc",
+                        {{"rpc", rpc == "other" ? std::string_view(method_) : rpc},
+                         {"code", StatusCodeName(static_cast<StatusCode>(code))},
+                         {"reason", reason},
+                         {"caller", note.caller},
+                         {"role", note.role},
+                         {"case_id", note.case_id},
+                         {"latency_ms", seconds * 1000},
+                         {"peer", ClientAddress(*context_)}});
   }
 
   const std::chrono::steady_clock::time_point start_;

@@ -7,17 +7,25 @@
 #include <spdlog/formatter.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 namespace grid::services {
 namespace {
 
-// A JSON string literal of `text`, invalid UTF-8 replaced.
+// A JSON string literal of `text`, invalid UTF-8 replaced. Plain ASCII
+// (most values: codes, ids, addresses) is copied as it is.
 std::string Quoted(std::string_view text) {
+  bool plain = true;
+  for (unsigned char c : text) plain = plain && c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  if (plain) return "\"" + std::string(text) + "\"";
   return nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
+
+std::atomic<uint64_t> log_count{0};  // for unique logger names in spdlog's registry
 
 // "2026-11-18T17:33:20.123Z"
 void AppendTime(spdlog::log_clock::time_point time, spdlog::memory_buf_t& dest) {
@@ -93,7 +101,12 @@ std::shared_ptr<Log> Log::Start(LogFormat format, spdlog::sink_ptr sink) {
       std::make_shared<spdlog::async_logger>("gridd", std::move(sink), pool, spdlog::async_overflow_policy::block);
   logger->set_formatter(std::make_unique<LineFormatter>(format));
   logger->set_level(spdlog::level::info);
-  logger->flush_on(spdlog::level::info);
+  logger->flush_on(spdlog::level::warn);
+  // Buffered lines (WriteBuffered) are flushed by spdlog's periodic worker,
+  // which flushes the registered loggers.
+  spdlog::register_logger(logger);
+  static std::once_flag periodic;
+  std::call_once(periodic, [] { spdlog::flush_every(kFlushEvery); });
   return std::shared_ptr<Log>(new Log(format, std::move(pool), std::move(logger)));
 }
 
@@ -101,11 +114,18 @@ Log::Log(LogFormat format, std::shared_ptr<spdlog::details::thread_pool> pool, s
     : format_(format), pool_(std::move(pool)), logger_(std::move(logger)) {}
 
 Log::~Log() {
+  spdlog::drop(logger_->name());
   logger_.reset();
   pool_.reset();  // joins the thread once the queued lines are written
 }
 
 void Log::Write(spdlog::level::level_enum level, std::string_view message, std::initializer_list<LogField> fields) {
+  WriteBuffered(level, message, fields);
+  logger_->flush();
+}
+
+void Log::WriteBuffered(spdlog::level::level_enum level, std::string_view message,
+                        std::initializer_list<LogField> fields) {
   if (!logger_->should_log(level)) return;
   std::string line;
   if (format_ == LogFormat::kJson) {

@@ -11,14 +11,18 @@
 //
 // Writes go through spdlog's asynchronous logger: a caller formats its line
 // and queues it (kQueueLines at most; a caller waits only when the queue is
-// full); one background thread writes the lines to the sink and flushes after
-// each, so `tail -f` and tests see whole lines at once.
+// full); one background thread writes the lines to the sink. Write flushes
+// the sink after its line (server messages: rare, and wanted at once);
+// WriteBuffered (the access log: one line per call) leaves the flush to a
+// periodic one, every kFlushEvery, or to the next warning: one write(2) per
+// second instead of one per call.
 //
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
 #include <spdlog/common.h>
 
+#include <chrono>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -55,6 +59,7 @@ struct LogField {
 class Log {
  public:
   static constexpr size_t kQueueLines = 8192;
+  static constexpr std::chrono::seconds kFlushEvery{1};
 
   // A logger that writes to `sink` (e.g. spdlog's stdout sink; a test's
   // ostream sink) in `format`.
@@ -73,6 +78,7 @@ class Log {
     Write(spdlog::level::err, message, fields);
   }
   void Write(spdlog::level::level_enum level, std::string_view message, std::initializer_list<LogField> fields);
+  void WriteBuffered(spdlog::level::level_enum level, std::string_view message, std::initializer_list<LogField> fields);
 
  private:
   Log(LogFormat format, std::shared_ptr<spdlog::details::thread_pool> pool, std::shared_ptr<spdlog::logger> logger);
