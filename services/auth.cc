@@ -37,7 +37,7 @@ constexpr Micros kLastUseEvery = 60'000'000;                     // persisted at
 constexpr uint64_t kMaxExpirySeconds = 10ull * 366 * 24 * 3600;  // ten years
 constexpr Micros kMicrosPerSecond = 1'000'000;
 
-std::string_view Metadata(const grpc::CallbackServerContext& context, std::string_view key) {
+std::string_view Metadata(const grpc::ServerContextBase& context, std::string_view key) {
   const auto& md = context.client_metadata();
   auto it = md.find(grpc::string_ref(key.data(), key.size()));
   if (it == md.end()) return {};
@@ -79,14 +79,6 @@ std::string Sha256(std::string_view data) {
   unsigned int len = 0;
   if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) return {};
   return std::string(reinterpret_cast<const char*>(md), len);
-}
-
-// The client's address without its port: "ipv4:10.0.0.7:51234" -> "ipv4:10.0.0.7".
-std::string PeerHost(const grpc::CallbackServerContext& context) {
-  std::string peer = context.peer();
-  const size_t colon = peer.rfind(':');
-  if (colon != std::string::npos && colon > peer.find(':')) peer.resize(colon);
-  return peer;
 }
 
 // The verified client certificate's common name, or empty.
@@ -153,7 +145,25 @@ struct Failures {
   int count = 0;
 };
 
+// The peer of a call over the server's in-process channel: that transport
+// gives its calls no address, and gRPC reports "unknown"; every network
+// transport (TCP, Unix socket) gives one ("ipv4:...", "ipv6:...", "unix:...").
+// tests/services/observability_test.cc pins both sides.
+constexpr std::string_view kInProcessPeer = "unknown";
+
 }  // namespace
+
+std::string ClientAddress(const grpc::ServerContextBase& context) {
+  std::string peer = context.peer();
+  if (peer == kInProcessPeer) {
+    const std::string_view forwarded = Metadata(context, kForwardedPeerKey);
+    if (!forwarded.empty() && forwarded.size() <= 64) return "http:" + std::string(forwarded);
+    return peer;
+  }
+  const size_t colon = peer.rfind(':');
+  if (colon != std::string::npos && colon > peer.find(':')) peer.resize(colon);
+  return peer;
+}
 
 struct Authenticator::State {
   Mutex admin_mu;  // serialises CreateToken and RevokeToken across their store writes
@@ -365,7 +375,7 @@ Status Authenticator::ReloadFile() {
 StatusOr<Principal> Authenticator::Authenticate(const grpc::CallbackServerContext& context) const {
   State& s = *state_;
   const Micros now = s.Now();
-  const std::string peer = PeerHost(context);
+  const std::string peer = ClientAddress(context);
   if (open_) {
     Principal p;
     std::string_view caller = Metadata(context, "x-grid-caller");

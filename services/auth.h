@@ -88,6 +88,18 @@ struct AuthLimits {
   size_t max_tracked = 100000;
 };
 
+// Set by the Open311 gateway on its calls over the in-process channel: the
+// HTTP client's address, so that the lock-out of failing clients and the
+// access log see each HTTP client and not the gateway. Trusted only on the
+// in-process channel: a network client that sends it is judged by its own
+// address.
+inline constexpr const char* kForwardedPeerKey = "x-grid-http-peer";
+
+// The client's address without its port ("ipv4:10.0.0.7:51234" ->
+// "ipv4:10.0.0.7"); for a call over the in-process channel that carries
+// kForwardedPeerKey, "http:" and that address.
+std::string ClientAddress(const grpc::ServerContextBase& context);
+
 // Parses "ROLE=PER_SECOND[:BURST]" (gridd --rate-limit) into `limits`;
 // false with `error` set when it is malformed.
 bool ParseRateLimit(std::string_view text, AuthLimits* limits, std::string* error);

@@ -34,11 +34,12 @@ grpc::ServerUnaryReactor* CaseIntakeService::SubmitCase(grpc::CallbackServerCont
   auto* reactor = context->DefaultReactor();
   s.actor = Actor{principal->id, RoleName(principal->role)};
   s.routing = std::move(routing).value();
-  s.done = [reactor, context, raw_response](StatusOr<grid::v1::Case> result) {
+  s.done = [reactor, context, raw_response, deps = deps_](StatusOr<grid::v1::Case> result) {
     if (!result.ok()) {
       reactor->Finish(Fail(context, result.status()));
       return;
     }
+    NoteCase(*deps, *context, result->id());
     grid::v1::SubmitCaseResponse response;
     *response.mutable_case_() = std::move(result).value();
     SerializeResponse(response, raw_response);

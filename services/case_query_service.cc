@@ -147,6 +147,7 @@ grpc::ServerUnaryReactor* CaseQueryService::GetCase(grpc::CallbackServerContext*
   auto principal = Admit(*deps_, *context, policy::Rpc::kGetCase);
   if (!principal.ok()) return call->Reply(principal.status());
   if (Status s = call->Parse(*raw_request); !s.ok()) return call->Reply(s);
+  NoteCase(*deps_, *context, call->request.case_id());
   auto id = ParseCaseId(call->request.case_id());
   if (!id) return call->Reply(Error(reason::INVALID_CASE_ID, "case_id must be the 16-digit id of a case"));
   const ServiceDeps* deps = deps_;
@@ -291,6 +292,7 @@ grpc::ServerUnaryReactor* CaseQueryService::RevealCitizen(grpc::CallbackServerCo
   // case (the same rule as GetCase's for the role) and records the event.
   CaseWriter::Command c;
   if (Status st = ParseRequest(*raw_request, c.command.mutable_reveal()); !st.ok()) return Respond(context, st);
+  NoteCase(*deps_, *context, CommandCaseId(c.command));
   if (Status st = ValidateCommand(c.command, deps_->lifecycle->options()); !st.ok()) return Respond(context, st);
   c.actor = WorkActor{principal->id, RoleName(principal->role), principal->scope};
   auto* reactor = context->DefaultReactor();

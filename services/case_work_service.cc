@@ -18,10 +18,11 @@ template <typename Request>
 grpc::ServerUnaryReactor* CaseWorkService::Handle(grpc::CallbackServerContext* context,
                                                   const grpc::ByteBuffer* raw_request, grpc::ByteBuffer* raw_response,
                                                   Request* (grid::v1::CaseCommand::*mutable_action)()) {
-  auto principal = deps_->auth->Authenticate(*context);
+  auto principal = Identify(*deps_, *context);
   if (!principal.ok()) return Respond(context, principal.status());
   CaseWriter::Command c;
   if (Status st = ParseRequest(*raw_request, (c.command.*mutable_action)()); !st.ok()) return Respond(context, st);
+  NoteCase(*deps_, *context, CommandCaseId(c.command));
   // Field errors answer here, without queueing; the writer checks them again.
   if (Status st = ValidateCommand(c.command, deps_->lifecycle->options()); !st.ok()) return Respond(context, st);
   c.actor = WorkActor{principal->id, RoleName(principal->role), principal->scope};

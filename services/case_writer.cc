@@ -126,6 +126,7 @@ void CaseWriter::Run() {
         timer_queue_.pop_front();
       }
     }
+    if (batch_listener_) batch_listener_(batch.size());
     Process(batch);
     batch.clear();
   }

@@ -74,6 +74,9 @@ class CaseWriter {
   using FeedListener = std::function<void(const std::vector<grid::v1::FeedEntry>&)>;
   // Called after each commit with the earliest timer it added, if any.
   using DueListener = std::function<void(Micros)>;
+  // Called on the writer's thread with the number of items of each batch it
+  // takes, before processing it (for /metrics; must not block).
+  using BatchListener = std::function<void(size_t items)>;
 
   struct Options {
     size_t queue_capacity = 8192;
@@ -94,6 +97,7 @@ class CaseWriter {
   // Set before any work is queued.
   void set_feed_listener(FeedListener l) { feed_listener_ = std::move(l); }
   void set_due_listener(DueListener l) { due_listener_ = std::move(l); }
+  void set_batch_listener(BatchListener l) { batch_listener_ = std::move(l); }
 
   // False when the queue is full or the writer is stopping; the callback is
   // then not called.
@@ -124,6 +128,7 @@ class CaseWriter {
   uint64_t cursor_ = 0;  // writer thread only: the last feed cursor committed
   FeedListener feed_listener_;
   DueListener due_listener_;
+  BatchListener batch_listener_;
 
   mutable Mutex mu_;
   CondVar cv_;                                         // signalled when work is queued or stopping_ is set

@@ -117,7 +117,7 @@ std::function<void(StatusOr<Response>)> ReplyJson(HttpReply reply) {
 }  // namespace
 
 struct DashboardGateway::Request {
-  std::string token;
+  HttpCaller who;  // the token and the client's address
   open311::Fields query;
   std::string last_event_id;
   std::optional<std::string> Get(std::string_view name) const { return open311::Field(query, name); }
@@ -163,10 +163,11 @@ void DashboardGateway::Handle(HttpRequest request, HttpReply reply) {
   r.query = std::move(query).value();
   constexpr std::string_view kBearer = "Bearer ";
   if (request.authorization.rfind(kBearer, 0) == 0) {
-    r.token = request.authorization.substr(kBearer.size());
+    r.who.token = request.authorization.substr(kBearer.size());
   } else if (auto t = r.Get("access_token")) {
-    r.token = *t;  // EventSource cannot set a header (RFC 6750, 2.3)
+    r.who.token = *t;  // EventSource cannot set a header (RFC 6750, 2.3)
   }
+  r.who.peer = request.peer;
   r.last_event_id = request.last_event_id;
   const std::string endpoint = request.path.substr(std::string_view(kApi).size());
   if (endpoint == "session") return Session(r, reply);
@@ -183,7 +184,7 @@ void DashboardGateway::Handle(HttpRequest request, HttpReply reply) {
 // The caller's scope unit: GetUnit with no code.
 void DashboardGateway::Session(const Request& r, HttpReply reply) {
   UnaryCall<grid::v1::GetUnitResponse>(
-      &calls_, GRID_ASYNC_CALL(units_.get(), GetUnit), grid::v1::GetUnitRequest(), r.token, kCaller,
+      &calls_, GRID_ASYNC_CALL(units_.get(), GetUnit), grid::v1::GetUnitRequest(), r.who, kCaller,
       [this, reply](StatusOr<grid::v1::GetUnitResponse> u) {
         if (!u.ok()) return reply(Refusal(u.status()));
         u->mutable_unit()->clear_boundary();
@@ -196,8 +197,8 @@ void DashboardGateway::Unit(const Request& r, HttpReply reply) {
   if (!unit.ok()) return reply(Refusal(unit.status()));
   grid::v1::GetUnitRequest get;
   get.set_code(*unit);
-  UnaryCall<grid::v1::GetUnitResponse>(&calls_, GRID_ASYNC_CALL(units_.get(), GetUnit), std::move(get), r.token,
-                                       kCaller, [reply](StatusOr<grid::v1::GetUnitResponse> u) {
+  UnaryCall<grid::v1::GetUnitResponse>(&calls_, GRID_ASYNC_CALL(units_.get(), GetUnit), std::move(get), r.who, kCaller,
+                                       [reply](StatusOr<grid::v1::GetUnitResponse> u) {
                                          if (!u.ok()) return reply(Refusal(u.status()));
                                          u->mutable_unit()->clear_boundary();
                                          reply(Ok(ToJson(*u)));
@@ -216,7 +217,7 @@ void DashboardGateway::Shapes(const Request& r, HttpReply reply) {
   stats.set_from_date(DayOf(clock_->NowMicros()));
   stats.set_to_date(stats.from_date());
   UnaryCall<grid::v1::GetStatsResponse>(
-      &calls_, GRID_ASYNC_CALL(query_.get(), GetStats), std::move(stats), r.token, kCaller,
+      &calls_, GRID_ASYNC_CALL(query_.get(), GetStats), std::move(stats), r.who, kCaller,
       [this, reply, unit = *unit, zoom = static_cast<int>(*zoom)](StatusOr<grid::v1::GetStatsResponse> s) {
         if (!s.ok()) return reply(Refusal(s.status()));
         auto directory = directory_->Get();
@@ -246,7 +247,7 @@ void DashboardGateway::Figures(const Request& r, HttpReply reply) {
   const std::string today = DayOf(clock_->NowMicros());
   stats.set_from_date(r.Get("from").value_or(today));
   stats.set_to_date(r.Get("to").value_or(today));
-  UnaryCall<grid::v1::GetStatsResponse>(&calls_, GRID_ASYNC_CALL(query_.get(), GetStats), std::move(stats), r.token,
+  UnaryCall<grid::v1::GetStatsResponse>(&calls_, GRID_ASYNC_CALL(query_.get(), GetStats), std::move(stats), r.who,
                                         kCaller, ReplyJson<grid::v1::GetStatsResponse>(reply));
 }
 
@@ -286,10 +287,9 @@ void DashboardGateway::Counts(const Request& r, HttpReply reply) {
     list.set_page_size(1000);
     // One page, then the next from its token, kCountPages at most.
     auto page = std::make_shared<std::function<void(grid::v1::ListCasesRequest, int)>>();
-    *page = [this, page, tally, finish, overdue, unit = *unit, token = r.token](grid::v1::ListCasesRequest list,
-                                                                                int n) {
+    *page = [this, page, tally, finish, overdue, unit = *unit, who = r.who](grid::v1::ListCasesRequest list, int n) {
       UnaryCall<grid::v1::ListCasesResponse>(
-          &calls_, GRID_ASYNC_CALL(query_.get(), ListCases), list, token, kCaller,
+          &calls_, GRID_ASYNC_CALL(query_.get(), ListCases), list, who, kCaller,
           [page, tally, finish, overdue, unit, list, n](StatusOr<grid::v1::ListCasesResponse> l) {
             {
               MutexLock lock(&tally->mu);
@@ -359,15 +359,15 @@ void DashboardGateway::Cases(const Request& r, HttpReply reply) {
   if (!size.ok()) return reply(Refusal(size.status()));
   list.set_page_size(static_cast<uint32_t>(*size));
   list.set_page_token(r.Get("page_token").value_or(""));
-  UnaryCall<grid::v1::ListCasesResponse>(&calls_, GRID_ASYNC_CALL(query_.get(), ListCases), std::move(list), r.token,
+  UnaryCall<grid::v1::ListCasesResponse>(&calls_, GRID_ASYNC_CALL(query_.get(), ListCases), std::move(list), r.who,
                                          kCaller, ReplyJson<grid::v1::ListCasesResponse>(reply));
 }
 
 void DashboardGateway::Case(const Request& r, const std::string& id, HttpReply reply) {
   grid::v1::GetCaseRequest get;
   get.set_case_id(id);
-  UnaryCall<grid::v1::GetCaseResponse>(&calls_, GRID_ASYNC_CALL(query_.get(), GetCase), std::move(get), r.token,
-                                       kCaller, ReplyJson<grid::v1::GetCaseResponse>(reply));
+  UnaryCall<grid::v1::GetCaseResponse>(&calls_, GRID_ASYNC_CALL(query_.get(), GetCase), std::move(get), r.who, kCaller,
+                                       ReplyJson<grid::v1::GetCaseResponse>(reply));
 }
 
 // What a live stream's two sides share: the gRPC side (Watcher) and the HTTP
@@ -408,9 +408,9 @@ struct DashboardGateway::Link {
 // stream ends with an "end" event carrying the reason when the Watch ends.
 class DashboardGateway::Watcher final : public grpc::ClientReadReactor<grid::v1::WatchResponse> {
  public:
-  Watcher(DashboardGateway* gateway, grid::v1::WatchRequest request, const std::string& token, HttpReply reply)
+  Watcher(DashboardGateway* gateway, grid::v1::WatchRequest request, const HttpCaller& who, HttpReply reply)
       : gateway_(gateway), request_(std::move(request)), reply_(std::move(reply)), link_(std::make_shared<Link>()) {
-    PrepareContext(&context_, token, kCaller);
+    PrepareContext(&context_, who, kCaller);
     MutexLock lock(&link_->mu);
     link_->context = &context_;
   }
@@ -494,7 +494,7 @@ void DashboardGateway::Escalations(const Request& r, HttpReply reply) {
   auto all = Flag("all", r.Get("all").value_or(""));
   if (!all.ok()) return reply(Refusal(all.status()));
   watch.set_all_changes(*all);
-  auto* watcher = new Watcher(this, std::move(watch), r.token, reply);
+  auto* watcher = new Watcher(this, std::move(watch), r.who, reply);
   {
     MutexLock lock(&mu_);
     if (draining_) {

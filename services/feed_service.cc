@@ -370,7 +370,7 @@ class WatchCall final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, publi
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* FeedService::Watch(grpc::CallbackServerContext* context,
                                                                const grpc::ByteBuffer* raw_request) {
-  auto principal = deps_->auth->Authenticate(*context);
+  auto principal = Identify(*deps_, *context);
   if (!principal.ok()) return new Refusal(context, principal.status());
   if (Status st = AdmitRole(*principal, policy::Rpc::kWatch); !st.ok()) return new Refusal(context, st);
   grid::v1::WatchRequest req;

@@ -97,10 +97,14 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnRead(beast::error_code ec) {
+    method_.clear();
+    path_.clear();
     if (ec == http::error::body_limit || ec == http::error::header_limit) {
       keep_alive_ = false;
       const bool body = ec == http::error::body_limit;
       const std::string path(parser_->get().target().substr(0, parser_->get().target().find('?')));
+      method_ = std::string(parser_->get().method_string());
+      path_ = path;
       const std::string what = body ? "body is over " + std::to_string(server_->options.max_body_bytes)
                                     : "header block is over " + std::to_string(server_->options.max_header_bytes);
       Write(server_->ErrorResponse(body ? 413 : 431, path,
@@ -129,6 +133,11 @@ class Session : public std::enable_shared_from_this<Session> {
     r.authorization = std::string(req[http::field::authorization]);
     r.host = std::string(req[http::field::host]);
     r.last_event_id = std::string(req["Last-Event-ID"]);
+    beast::error_code peer_ec;
+    const auto remote = stream_.socket().remote_endpoint(peer_ec);
+    if (!peer_ec) r.peer = remote.address().to_string();
+    method_ = r.method;
+    path_ = r.path;
     r.body = std::move(req.body());
     head_ = r.method == "HEAD";
     if (HandleBuiltIn(r)) return;
@@ -228,6 +237,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(HttpResponse r) {
+    if (server_->options.observe) server_->options.observe(method_, path_, r.status);
     if (r.stream) return StartStream(std::move(r));
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(11);
@@ -260,6 +270,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   bool keep_alive_ = true;
   bool head_ = false;
+  std::string method_, path_;  // the request being answered, for Options::observe
   // A streamed answer (StartStream), on the strand.
   std::shared_ptr<HttpStreaming> streaming_;
   std::deque<std::string> queue_;

@@ -42,6 +42,7 @@ struct HttpRequest {
   std::string authorization;  // the Authorization header, as sent
   std::string host;           // the Host header
   std::string last_event_id;  // the Last-Event-ID header (an EventSource resuming)
+  std::string peer;           // the client's address, without its port ("10.0.0.7", "::1")
   std::string body;
 };
 
@@ -90,6 +91,10 @@ struct HttpServerOptions {
   std::function<bool()> ready;
   // /metrics: the text exposition (Prometheus). Unset: /metrics is 404.
   std::function<std::string()> metrics_text;
+  // Called once per answer written, with the request's method and path (empty
+  // when the request could not be read) and the HTTP status; from the
+  // session's thread, so it must not block. Unset: nothing.
+  std::function<void(const std::string& method, const std::string& path, int status)> observe;
   // The answer to a refusal the server makes itself (limits): `status` the
   // HTTP status, `path` the request's path when known. Unset: plain text.
   std::function<HttpResponse(int status, const std::string& path, const Status& why)> render_error;

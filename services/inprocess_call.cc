@@ -1,6 +1,7 @@
 // Helpers of in-process gRPC calls (see inprocess_call.h).
 #include "services/inprocess_call.h"
 
+#include "services/auth.h"
 #include "services/errors.h"
 
 namespace grid::services {
@@ -16,9 +17,10 @@ Status StatusOfCall(const grpc::Status& status, const grpc::ClientContext& conte
   return Status(static_cast<StatusCode>(status.error_code()), std::move(reason), std::move(message));
 }
 
-void PrepareContext(grpc::ClientContext* context, const std::string& token, const char* caller) {
-  if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+void PrepareContext(grpc::ClientContext* context, const HttpCaller& who, const char* caller) {
+  if (!who.token.empty()) context->AddMetadata("authorization", "Bearer " + who.token);
   context->AddMetadata("x-grid-caller", caller);
+  if (!who.peer.empty()) context->AddMetadata(kForwardedPeerKey, who.peer);
 }
 
 void CallTracker::Begin() {

@@ -26,9 +26,18 @@ inline constexpr std::chrono::seconds kInProcessCallDeadline{30};
 // refused (deadline, shutdown).
 Status StatusOfCall(const grpc::Status& status, const grpc::ClientContext& context);
 
-// Sets the bearer token (none when empty) and names the caller in open mode
-// (x-grid-caller, docs/security.md).
-void PrepareContext(grpc::ClientContext* context, const std::string& token, const char* caller);
+// Who an HTTP request's in-process calls are made for: its token (none when
+// empty) and the HTTP client's address, forwarded so that the lock-out of
+// failing clients and the access log see each client (auth.h,
+// kForwardedPeerKey).
+struct HttpCaller {
+  std::string token;
+  std::string peer;
+};
+
+// Sets the bearer token, forwards the client's address and names the caller
+// in open mode (x-grid-caller, docs/security.md).
+void PrepareContext(grpc::ClientContext* context, const HttpCaller& who, const char* caller);
 
 // Counts the calls in flight, so that a gateway can wait for them.
 class CallTracker {
@@ -48,7 +57,7 @@ class CallTracker {
 // (a lambda over stub->async()->Method); `done` gets the response, or the
 // refusal with its reason. REQUIRES: tracker outlives the call.
 template <typename Response, typename Request, typename Method>
-void UnaryCall(CallTracker* tracker, Method method, Request request, const std::string& token, const char* caller,
+void UnaryCall(CallTracker* tracker, Method method, Request request, const HttpCaller& who, const char* caller,
                std::function<void(StatusOr<Response>)> done) {
   struct State {
     grpc::ClientContext context;
@@ -57,7 +66,7 @@ void UnaryCall(CallTracker* tracker, Method method, Request request, const std::
   };
   auto state = std::make_shared<State>();
   state->request = std::move(request);
-  PrepareContext(&state->context, token, caller);
+  PrepareContext(&state->context, who, caller);
   state->context.set_deadline(std::chrono::system_clock::now() + kInProcessCallDeadline);
   tracker->Begin();
   method(&state->context, &state->request, &state->response,

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "engine/reasons.h"
+#include "services/auth.h"
 #include "services/errors.h"
 #include "services/inprocess_call.h"
 
@@ -41,6 +42,10 @@ std::string ApiKey(const HttpRequest& request, const open311::Fields& query, con
 
 }  // namespace
 
+HttpCaller Open311Gateway::CallerOf(const HttpRequest& request, const open311::Fields& query) {
+  return HttpCaller{ApiKey(request, query, nullptr), request.peer};
+}
+
 Open311Gateway::Open311Gateway(std::shared_ptr<grpc::Channel> channel, const DirectoryHandle* directory,
                                const Clock* clock)
     : intake_(grid::v1::CaseIntake::NewStub(channel)),
@@ -53,9 +58,9 @@ Open311Gateway::~Open311Gateway() { Drain(); }
 void Open311Gateway::Drain() { calls_.Drain(); }
 
 template <typename Response, typename Request, typename Method>
-void Open311Gateway::Unary(Method method, Request request, const std::string& api_key,
+void Open311Gateway::Unary(Method method, Request request, const HttpCaller& caller,
                            std::function<void(StatusOr<Response>)> done) {
-  UnaryCall<Response>(&calls_, std::move(method), std::move(request), api_key, "open311", std::move(done));
+  UnaryCall<Response>(&calls_, std::move(method), std::move(request), caller, "open311", std::move(done));
 }
 
 HttpResponse Open311Gateway::ErrorResponse(int status, const std::string& path, const Status& why) {
@@ -104,36 +109,34 @@ void Open311Gateway::Handle(HttpRequest request, HttpReply reply) {
       return reply(Ok(format, open311::RenderServiceDefinition(format, *c)));
     }
     case open311::Endpoint::kRequests:
-      if (request.method == "POST") return SubmitRequest(request, format, ApiKey(request, *query, nullptr), reply);
-      return ListRequests(*query, format, ApiKey(request, *query, nullptr), reply);
+      if (request.method == "POST") return SubmitRequest(request, format, CallerOf(request, *query), reply);
+      return ListRequests(*query, format, CallerOf(request, *query), reply);
     case open311::Endpoint::kRequest:
-      return GetRequests({route->id}, /*single=*/true, format, ApiKey(request, *query, nullptr), reply);
+      return GetRequests({route->id}, /*single=*/true, format, CallerOf(request, *query), reply);
   }
 }
 
-void Open311Gateway::SubmitRequest(const HttpRequest& request, Format format, const std::string& query_key,
-                                   HttpReply reply) {
+void Open311Gateway::SubmitRequest(const HttpRequest& request, Format format, HttpCaller caller, HttpReply reply) {
   auto fields = open311::ParseBody(request.content_type, request.body);
   if (!fields.ok()) return reply(Refusal(format, fields.status()));
-  std::string api_key = query_key;
-  if (api_key.empty()) api_key = ApiKey(request, {}, &*fields);
+  if (caller.token.empty()) caller.token = ApiKey(request, {}, &*fields);
   auto submit = open311::ToSubmitCaseRequest(*fields);
   if (!submit.ok()) return reply(Refusal(format, submit.status()));
   auto* stub = intake_.get();
   Unary<grid::v1::SubmitCaseResponse>(
       [stub](auto* c, auto* q, auto* p, auto cb) { stub->async()->SubmitCase(c, q, p, std::move(cb)); },
-      std::move(submit).value(), api_key,
+      std::move(submit).value(), caller,
       [format, reply](StatusOr<grid::v1::SubmitCaseResponse> r) {
         if (!r.ok()) return reply(Refusal(format, r.status()));
         reply(Ok(format, open311::RenderSubmitted(format, r->case_())));
       });
 }
 
-void Open311Gateway::ListRequests(const open311::Fields& query, Format format, const std::string& api_key,
+void Open311Gateway::ListRequests(const open311::Fields& query, Format format, const HttpCaller& caller,
                                   HttpReply reply) {
   auto q = open311::ParseRequestsQuery(query, clock_->NowMicros());
   if (!q.ok()) return reply(Refusal(format, q.status()));
-  if (!q->ids.empty()) return GetRequests(std::move(q->ids), /*single=*/false, format, api_key, reply);
+  if (!q->ids.empty()) return GetRequests(std::move(q->ids), /*single=*/false, format, caller, reply);
   auto directory = directory_->Get();
   grid::v1::ListCasesRequest list;
   // jurisdiction_id is the unit whose subtree is asked for; by default the
@@ -157,7 +160,7 @@ void Open311Gateway::ListRequests(const open311::Fields& query, Format format, c
   auto* stub = query_.get();
   Unary<grid::v1::ListCasesResponse>(
       [stub](auto* c, auto* r, auto* p, auto cb) { stub->async()->ListCases(c, r, p, std::move(cb)); }, std::move(list),
-      api_key,
+      caller,
       [this, format, reply, directory](StatusOr<grid::v1::ListCasesResponse> r) {
         if (!r.ok()) return reply(Refusal(format, r.status()));
         std::vector<grid::v1::Case> cases(r->cases().begin(), r->cases().end());
@@ -165,7 +168,7 @@ void Open311Gateway::ListRequests(const open311::Fields& query, Format format, c
       });
 }
 
-void Open311Gateway::GetRequests(std::vector<std::string> ids, bool single, Format format, const std::string& api_key,
+void Open311Gateway::GetRequests(std::vector<std::string> ids, bool single, Format format, const HttpCaller& caller,
                                  HttpReply reply) {
   struct Gather {
     Mutex mu;
@@ -186,7 +189,7 @@ void Open311Gateway::GetRequests(std::vector<std::string> ids, bool single, Form
     get.set_case_id(ids[i]);
     Unary<grid::v1::GetCaseResponse>(
         [stub](auto* c, auto* r, auto* p, auto cb) { stub->async()->GetCase(c, r, p, std::move(cb)); }, std::move(get),
-        api_key,
+        caller,
         [this, i, single, format, reply, gather, directory](StatusOr<grid::v1::GetCaseResponse> r) {
           std::vector<grid::v1::Case> cases;
           std::vector<std::vector<grid::v1::CaseEvent>> events;

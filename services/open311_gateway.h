@@ -46,13 +46,16 @@ class Open311Gateway {
   void Drain();
 
  private:
-  // Makes one unary call with `api_key` as the bearer token; `done` gets
-  // the response, or the refusal as a Status with its reason.
+  // Makes one unary call for `caller` (its api_key as the bearer token, its
+  // address forwarded; inprocess_call.h); `done` gets the response, or the
+  // refusal as a Status with its reason.
   template <typename Response, typename Request, typename Method>
-  void Unary(Method method, Request request, const std::string& api_key, std::function<void(StatusOr<Response>)> done);
-  void SubmitRequest(const HttpRequest& request, open311::Format format, const std::string& api_key, HttpReply reply);
-  void ListRequests(const open311::Fields& query, open311::Format format, const std::string& api_key, HttpReply reply);
-  void GetRequests(std::vector<std::string> ids, bool single, open311::Format format, const std::string& api_key,
+  void Unary(Method method, Request request, const HttpCaller& caller, std::function<void(StatusOr<Response>)> done);
+  // The caller of a request: api_key in the query, else the Authorization header.
+  static HttpCaller CallerOf(const HttpRequest& request, const open311::Fields& query);
+  void SubmitRequest(const HttpRequest& request, open311::Format format, HttpCaller caller, HttpReply reply);
+  void ListRequests(const open311::Fields& query, open311::Format format, const HttpCaller& caller, HttpReply reply);
+  void GetRequests(std::vector<std::string> ids, bool single, open311::Format format, const HttpCaller& caller,
                    HttpReply reply);
   open311::Names NamesOf(std::shared_ptr<const Directory> directory) const;
 

@@ -172,6 +172,8 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   if (!store.ok()) return store.status();
   s->store_ = std::move(store).value();
   GridServer* self = s.get();
+  Metrics* metrics = &s->metrics_;
+  s->store_->SetWriteObserver([metrics](double seconds, size_t) { metrics->ObserveSyncedWrite(seconds); });
   s->store_->SetWriteStateListener([self](const Status& state) { self->OnWriteState(state); });
   s->resumer_ = std::thread([self, interval = config.store_resume_interval] { self->RunResumer(interval); });
   // The grid index and unit table files live in the data directory, beside
@@ -201,7 +203,11 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   if (!feed.ok()) return feed.status();
   s->feed_ = std::move(feed).value();
   FeedHub* hub = s->feed_.get();
-  s->intake_->set_feed_listener([hub](const std::vector<grid::v1::FeedEntry>& entries) { hub->Publish(entries); });
+  s->intake_->set_feed_listener([hub, metrics](const std::vector<grid::v1::FeedEntry>& entries) {
+    metrics->CountFeed(entries);
+    hub->Publish(entries);
+  });
+  s->intake_->set_batch_listener([metrics](size_t items) { metrics->ObserveBatch(items); });
   s->scheduler_ = std::make_unique<DeadlineScheduler>(s->store_.get(), s->intake_.get(), clock, config.scheduler);
   DeadlineScheduler* scheduler = s->scheduler_.get();
   s->intake_->set_due_listener([scheduler](Micros due) { scheduler->Wake(due); });
@@ -217,6 +223,7 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   s->deps_.executor = s->executor_.get();
   s->deps_.lifecycle = s->lifecycle_.get();
   s->deps_.clock = clock;
+  s->deps_.notes = &s->notes_;
   s->intake_service_ = std::make_unique<CaseIntakeService>(&s->deps_);
   s->query_service_ = std::make_unique<CaseQueryService>(&s->deps_);
   s->directory_service_ = std::make_unique<DirectoryService>(&s->deps_);
@@ -240,6 +247,9 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   AddReflectionV1(builder);  // v1 beside the plugin's v1alpha (reflection_v1.h says why)
   builder.AddListeningPort(config.listen, credentials, &s->port_);
   builder.SetMaxReceiveMessageSize(config.max_receive_bytes);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(MakeCallObserverFactory(&s->notes_, &s->metrics_, config.log));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.RegisterService(s->intake_service_.get());
   builder.RegisterService(s->query_service_.get());
   builder.RegisterService(s->directory_service_.get());
@@ -276,6 +286,12 @@ Status GridServer::StartHttp(const Clock* clock) {
     return DashboardGateway::Serves(path) ? DashboardGateway::ErrorResponse(status, why)
                                           : Open311Gateway::ErrorResponse(status, path, why);
   };
+  if (!options.metrics_text) options.metrics_text = [this] { return MetricsText(); };
+  if (!options.observe) {
+    options.observe = [this](const std::string& method, const std::string& path, int status) {
+      metrics_.CountHttp(method, path, status);
+    };
+  }
   Open311Gateway* gateway = gateway_.get();
   dashboard_ = std::make_unique<DashboardGateway>(server_->InProcessChannel(grpc::ChannelArguments()), &directory_,
                                                   clock, config_.web_root);
@@ -290,6 +306,23 @@ Status GridServer::StartHttp(const Clock* clock) {
 }
 
 GridServer::~GridServer() { Shutdown(); }
+
+std::string GridServer::MetricsText() {
+  Metrics::Snapshot snap;
+  snap.writer_queued = intake_->queued();
+  // A scan of the due-time index's keys: proportional to the open cases'
+  // timers, paid once per scrape.
+  auto pending = store_->CountDue();
+  snap.deadlines_pending = pending.ok() ? *pending : 0;
+  snap.deadlines_fired = scheduler_->fired();
+  snap.feed = feed_->stats();
+  snap.store = store_->Figures();
+  snap.read_only = !writable();
+  const auto directory = directory_.Get();
+  snap.directory_version = directory->version();
+  snap.directory_units = directory->unit_count();
+  return metrics_.Text(snap);
+}
 
 void GridServer::OnWriteState(const Status& state) {
   MutexLock lock(&health_mu_);

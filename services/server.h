@@ -22,6 +22,7 @@
 #include "engine/lifecycle.h"
 #include "engine/router.h"
 #include "port/mutex.h"
+#include "services/call_observer.h"
 #include "services/case_intake_service.h"
 #include "services/case_query_service.h"
 #include "services/case_work_service.h"
@@ -31,6 +32,8 @@
 #include "services/feed_hub.h"
 #include "services/feed_service.h"
 #include "services/http_server.h"
+#include "services/logging.h"
+#include "services/metrics.h"
 #include "services/open311_gateway.h"
 #include "services/operations_service.h"
 #include "storage/posix_files.h"
@@ -81,11 +84,14 @@ struct ServerConfig {
   FileAccess* side_files = nullptr;
   // Open311 GeoReport v2, /healthz, /readyz and /metrics over HTTP on a port
   // of their own (docs/open311.md); http.listen empty: off. ready and
-  // render_error are the server's own when left unset.
+  // render_error are the server's own when left unset, and so are
+  // metrics_text (Metrics) and observe (HTTP answers counted).
   HttpServerOptions http;
   // The dashboard's built web app, served on the HTTP port beside its API
   // (docs/dashboard.md); empty: the API only.
   std::string web_root;
+  // The access log of every call (call_observer.h); null: none.
+  std::shared_ptr<Log> log;
 };
 
 class GridServer {
@@ -113,6 +119,9 @@ class GridServer {
   // rebuilt and why), and the last failure to save it.
   RestoreReport index_report() const { return directory_manager_->restore_report(); }
   std::string index_save_error() const { return directory_manager_->last_index_save_error(); }
+
+  // The Prometheus text exposition of the server's figures (/metrics).
+  std::string MetricsText();
 
   // The feed hub behind EscalationFeed.Watch (heartbeats, retention, stats).
   FeedHub* feed() const { return feed_.get(); }
@@ -149,6 +158,10 @@ class GridServer {
   Status StartHttp(const Clock* clock);
 
   ServerConfig config_;  // as started (tls_dir filled in)
+  // Before everything that counts into them: they outlive the store, the
+  // writer and the gRPC server.
+  Metrics metrics_;
+  CallNotes notes_;
   std::unique_ptr<storage::Store> store_;
   storage::PosixFiles files_;  // the saved grid index and unit table
   DirectoryHandle directory_;

@@ -19,6 +19,7 @@
 #include "engine/router.h"
 #include "engine/validation.h"
 #include "services/auth.h"
+#include "services/call_observer.h"
 #include "services/case_writer.h"
 #include "services/directory_manager.h"
 #include "services/executor.h"
@@ -38,16 +39,31 @@ struct ServiceDeps {
   BoundedExecutor* executor = nullptr;
   const Lifecycle* lifecycle = nullptr;
   const Clock* clock = nullptr;  // "now" for ListCases' overdue filter
+  CallNotes* notes = nullptr;    // the access log's caller and case per call; null: not noted
   IntakeLimits limits;
   size_t max_import_bytes = 1ull << 30;
 };
+
+// Authenticates the caller (auth.h) and notes it for the call's access log.
+inline StatusOr<Principal> Identify(const ServiceDeps& deps, const grpc::CallbackServerContext& context) {
+  auto principal = deps.auth->Authenticate(context);
+  if (principal.ok() && deps.notes != nullptr) {
+    deps.notes->NoteCaller(&context, principal->id, RoleName(principal->role));
+  }
+  return principal;
+}
+
+// Notes the case a call is about, for its access log line.
+inline void NoteCase(const ServiceDeps& deps, const grpc::CallbackServerContext& context, std::string_view case_id) {
+  if (deps.notes != nullptr) deps.notes->NoteCase(&context, case_id);
+}
 
 // Authenticates the caller and checks that its role may call `rpc` at all;
 // the principal, or UNAUTHENTICATED (auth.h) / PERMISSION_DENIED
 // ROLE_NOT_ALLOWED (policy.h). The handler then admits the unit or case the
 // request is about (AdmitUnit, AdmitCase).
 inline StatusOr<Principal> Admit(const ServiceDeps& deps, const grpc::CallbackServerContext& context, policy::Rpc rpc) {
-  auto principal = deps.auth->Authenticate(context);
+  auto principal = Identify(deps, context);
   if (!principal.ok()) return principal.status();
   GRID_RETURN_IF_ERROR(AdmitRole(*principal, rpc));
   return principal;

@@ -14,6 +14,7 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <iterator>
 #include <limits>
@@ -622,7 +623,12 @@ Status Store::WriteSynced(rocksdb::WriteBatch* batch, const std::string& what) {
   GRID_RETURN_IF_ERROR(CheckFreeSpace());
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
+  const auto start = std::chrono::steady_clock::now();
   const rocksdb::Status s = db_->Write(wo, batch);
+  if (write_observer_) {
+    write_observer_(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                    batch->GetDataSize());
+  }
   if (s.ok()) return Status::Ok();
   MarkReadOnly(what + " failed: " + s.ToString(), /*needs_restart=*/true);
   return Error(reason::STORE_FAILED, what + " failed: " + s.ToString() +
@@ -809,6 +815,30 @@ StatusOr<size_t> Store::CountDue() const {
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) ++n;
   GRID_RETURN_IF_ERROR(FromRocks(it->status(), "reading the due-time index"));
   return n;
+}
+
+StoreFigures Store::Figures() const {
+  StoreFigures f;
+  auto sum = [this](const std::string& property) {
+    uint64_t total = 0;
+    for (auto* h : handles_) {
+      uint64_t v = 0;
+      if (db_->GetIntProperty(h, property, &v)) total += v;
+    }
+    return total;
+  };
+  auto db_wide = [this](const std::string& property) {
+    uint64_t v = 0;
+    return db_->GetIntProperty(property, &v) ? v : 0;
+  };
+  f.memtable_bytes = sum(rocksdb::DB::Properties::kCurSizeAllMemTables);
+  f.pending_compaction_bytes = sum(rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
+  f.live_sst_bytes = sum(rocksdb::DB::Properties::kLiveSstFilesSize);
+  f.running_compactions = db_wide(rocksdb::DB::Properties::kNumRunningCompactions);
+  f.running_flushes = db_wide(rocksdb::DB::Properties::kNumRunningFlushes);
+  f.actual_delayed_write_rate = db_wide(rocksdb::DB::Properties::kActualDelayedWriteRate);
+  f.write_stopped = db_wide(rocksdb::DB::Properties::kIsWriteStopped) != 0;
+  return f;
 }
 
 StatusOr<std::optional<grid::v1::Case>> Store::GetCase(uint64_t case_id) const {

@@ -107,6 +107,17 @@ struct CaseChange {
   uint64_t fingerprint = 0;
 };
 
+// RocksDB's figures as /metrics shows them (docs/observability.md).
+struct StoreFigures {
+  uint64_t memtable_bytes = 0;             // rocksdb.cur-size-all-mem-tables, all column families
+  uint64_t pending_compaction_bytes = 0;   // rocksdb.estimate-pending-compaction-bytes, summed
+  uint64_t live_sst_bytes = 0;             // rocksdb.live-sst-files-size, summed
+  uint64_t running_compactions = 0;        // rocksdb.num-running-compactions
+  uint64_t running_flushes = 0;            // rocksdb.num-running-flushes
+  uint64_t actual_delayed_write_rate = 0;  // rocksdb.actual-delayed-write-rate: bytes/s, 0 when not delayed
+  bool write_stopped = false;              // rocksdb.is-write-stopped
+};
+
 class Store {
  public:
   // Opens or creates the store at options.path.
@@ -221,8 +232,19 @@ class Store {
   // operands folded, tombstones dropped). For tools after a bulk load; it
   // rewrites the whole store and blocks until done.
   Status CompactAll();
-  // Number of timers in the index (a scan; for tests and tools).
+  // Number of timers in the index (a scan of its keys; for tests, tools and
+  // the deadlines-pending metric).
   StatusOr<size_t> CountDue() const;
+
+  // RocksDB's own figures, read now (GetIntProperty, summed over the column
+  // families where a property is per family). For /metrics.
+  StoreFigures Figures() const;
+  // Called after every synced write with its duration (the db->Write call:
+  // the WAL append and its fsync) and the batch's size. REQUIRES: set before
+  // the first write; the observer must be thread-safe and must not block.
+  void SetWriteObserver(std::function<void(double seconds, size_t bytes)> observer) {
+    write_observer_ = std::move(observer);
+  }
 
   StatusOr<std::optional<grid::v1::Case>> GetCase(uint64_t case_id) const;
   StatusOr<std::vector<grid::v1::CaseEvent>> GetEvents(uint64_t case_id) const;
@@ -296,6 +318,7 @@ class Store {
   rocksdb::ColumnFamilyHandle* index_ = nullptr;
   rocksdb::ColumnFamilyHandle* feed_ = nullptr;
   bool sync_ = true;
+  std::function<void(double seconds, size_t bytes)> write_observer_;
 };
 
 }  // namespace grid::storage

@@ -6,6 +6,7 @@ GRID_PACKAGES=(
   librocksdb-dev libboost-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
+  prometheus-cpp-dev libspdlog-dev  # /metrics (prometheus-cpp core only), logs (services/logging)
   libabsl-dev clang clang-format  # thread annotations; the -Wthread-safety check (ctest); tools/format
   libgeos-dev libgdal-dev  # import/: polygon repair (GEOS C API), Shapefile and GeoPackage (GDAL/OGR)
   libfuzzer-14-dev  # the libFuzzer harnesses, built with clang (tests/fuzz, ctest fuzz_*)

@@ -10,7 +10,7 @@
 //         [--block-cache-mb N] [--http-listen HOST:PORT [--http-threads N]
 //         [--http-max-connections N] [--http-max-header-bytes N]
 //         [--http-max-body-bytes N] [--http-idle-timeout-ms MS] [--web-root DIR]]
-//         [--restore-from BACKUP_DIR [--backup-id N]]
+//         [--restore-from BACKUP_DIR [--backup-id N]] [--log-format text|json]
 //   gridd --verify --data DIR
 //
 // --restore-from restores a backup (gridctl backup create) into the data
@@ -31,6 +31,11 @@
 // Exit codes: 0 after a clean shutdown, 1 on a start-up error (message on
 // stderr), 2 on bad flags.
 //
+// Logs (docs/observability.md): from the start of the server on, every message
+// and the access log line of every call go to stdout (--log-file: that file)
+// through one logger, as text or, with --log-format json, one JSON object per
+// line; gRPC's own messages too.
+//
 // Security (docs/security.md): without --tokens gridd runs open (every caller
 // an admin) and then refuses any listen address but loopback. SIGHUP reopens
 // --log-file, reads the token file again and reloads the TLS files; a bad
@@ -43,6 +48,8 @@
 // directory, not a store of ours, unreadable).
 #include <absl/synchronization/mutex.h>
 
+#include <grpc/support/log.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -50,6 +57,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -59,6 +67,7 @@
 #include <iostream>
 #include <limits>
 #include <optional>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -86,17 +95,17 @@ constexpr size_t kVerifyLines = 50;  // disagreements --verify prints at most
 
 constexpr double kMaxClockOffsetHours = 24.0 * 366 * 10;  // ten years: drills on past calendars too
 
-// Reads and parses a policy or calendar file; on failure prints why and returns false.
+// Reads and parses a policy or calendar file; on failure logs why and returns false.
 template <typename T, typename Parse>
-bool LoadDirectives(const std::string& flag, const std::string& file, Parse parse, T* out) {
+bool LoadDirectives(grid::services::Log& log, const std::string& flag, const std::string& file, Parse parse, T* out) {
   auto text = grid::tools::ReadFileMaybeGz(file);
   if (!text.ok()) {
-    std::cerr << "gridd: " << flag << " " << file << ": " << text.status().ToString() << "\n";
+    log.Error("gridd: " + flag + " " + file + ": " + text.status().ToString());
     return false;
   }
   auto parsed = parse(file, *text);
   if (!parsed.ok()) {
-    std::cerr << "gridd: " << flag << ": " << parsed.status().ToString() << "\n";
+    log.Error("gridd: " + flag + ": " + parsed.status().ToString());
     return false;
   }
   *out = std::move(parsed).value();
@@ -116,17 +125,25 @@ bool OpenLog(const std::string& path) {
   return true;
 }
 
-void PrintOpenModeWarning(const std::string& listen) {
-  std::cout << "gridd: ****************************************************************\n"
-               "gridd: *  OPEN MODE: no --tokens, so there is NO AUTHENTICATION.      *\n"
-               "gridd: *  Every caller is an admin, named by its x-grid-caller header. *\n"
-               "gridd: *  For development and demos only; gridd listens on loopback   *\n"
-               "gridd: *  only (now "
-            << listen
-            << ").\n"
-               "gridd: *  Production: --tokens FILE (docs/security.md).                *\n"
-               "gridd: ****************************************************************"
-            << std::endl;
+void LogOpenModeWarning(grid::services::Log& log, const std::string& listen) {
+  log.Warn(
+      "gridd: OPEN MODE: no --tokens, so there is NO AUTHENTICATION. Every caller is an admin, named by its "
+      "x-grid-caller header. For development and demos only; gridd listens on loopback only (now " +
+      listen + "). Production: --tokens FILE (docs/security.md).");
+}
+
+// gRPC's own messages, through the log (set by main before the server starts,
+// cleared once the server is gone, before the log ends).
+std::atomic<grid::services::Log*> grpc_log{nullptr};
+
+void LogGrpc(gpr_log_func_args* args) {
+  grid::services::Log* log = grpc_log.load();
+  if (log == nullptr) return;
+  const auto level = args->severity == GPR_LOG_SEVERITY_ERROR  ? spdlog::level::err
+                     : args->severity == GPR_LOG_SEVERITY_INFO ? spdlog::level::info
+                                                               : spdlog::level::debug;
+  log->Write(level, std::string("grpc: ") + (args->message != nullptr ? args->message : ""),
+             {{"source", std::string(args->file != nullptr ? args->file : "") + ":" + std::to_string(args->line)}});
 }
 
 }  // namespace
@@ -152,6 +169,7 @@ int main(int argc, char** argv) {
   uint64_t block_cache_mb = config.block_cache_bytes >> 20;
   std::string log_file;
   std::vector<std::string> rate_limits;
+  std::string log_format = "text";
   double failure_window_s = static_cast<double>(config.auth_limits.failure_window) / 1e6;
 
   CLI::App app{"gridd: grid-governance case routing server"};
@@ -175,6 +193,13 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile)
       ->needs(cert_opt);
   app.add_option("--log-file", log_file, "write stdout and stderr to this file (appending); SIGHUP reopens it");
+  app.add_option("--log-format", log_format,
+                 "text, or json: one JSON object per line (docs/observability.md lists the fields)")
+      ->capture_default_str()
+      ->check([](const std::string& s) -> std::string {
+        grid::services::LogFormat f;
+        return grid::services::ParseLogFormat(s, &f) ? "" : "must be text or json, not '" + s + "'";
+      });
   app.add_option("--rate-limit", rate_limits,
                  "ROLE=PER_SECOND[:BURST]: calls per second per token of that role (repeat per role; default "
                  "unlimited)");
@@ -327,6 +352,19 @@ int main(int argc, char** argv) {
     std::cerr << "gridd: --log-file: cannot open " << log_file << " for appending\n";
     return 2;
   }
+  // From here on every message goes through the log (to stdout, which
+  // --log-file has pointed at its file).
+  grid::services::LogFormat format = grid::services::LogFormat::kText;
+  (void)grid::services::ParseLogFormat(log_format, &format);  // checked by the flag
+  std::shared_ptr<grid::services::Log> log =
+      grid::services::Log::Start(format, std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  grpc_log.store(log.get());
+  gpr_set_log_function(&LogGrpc);
+  // Every return from here on lets go of the log: gRPC stops using it first.
+  struct GrpcLogGuard {
+    ~GrpcLogGuard() { grpc_log.store(nullptr); }
+  } grpc_log_guard;
+  config.log = log;
   // Signals are taken from here on (SIGHUP no longer kills gridd); they wait
   // in the set until the server is up.
   boost::asio::io_context io;
@@ -341,17 +379,17 @@ int main(int argc, char** argv) {
 
   // Deadlines: bad files are bad flags (exit 2), found before anything is created.
   if (!policy_file.empty() &&
-      !LoadDirectives("--deadline-policy", policy_file, grid::ParseDeadlinePolicy, &config.deadline_policy)) {
+      !LoadDirectives(*log, "--deadline-policy", policy_file, grid::ParseDeadlinePolicy, &config.deadline_policy)) {
     return 2;
   }
   if (calendar_file.empty()) {
     auto shipped = grid::ParseWorkingCalendar(grid::tools::ShippedCalendarName(), grid::tools::ShippedCalendarText());
     if (!shipped.ok()) {
-      std::cerr << "gridd: the embedded calendar: " << shipped.status().ToString() << "\n";
+      log->Error("gridd: the embedded calendar: " + shipped.status().ToString());
       return 1;
     }
     config.calendar = std::move(shipped).value();
-  } else if (!LoadDirectives("--calendar", calendar_file, grid::ParseWorkingCalendar, &config.calendar)) {
+  } else if (!LoadDirectives(*log, "--calendar", calendar_file, grid::ParseWorkingCalendar, &config.calendar)) {
     return 2;
   }
 
@@ -362,7 +400,7 @@ int main(int argc, char** argv) {
                   : !directory_json.empty() ? grid::tools::LoadDirectoryJson(directory_json)
                                             : grid::tools::DemoDirectory();
     if (!loaded.ok()) {
-      std::cerr << "gridd: cannot load the initial directory: " << loaded.status().ToString() << "\n";
+      log->Error("gridd: cannot load the initial directory: " + loaded.status().ToString());
       return 1;
     }
     initial = std::move(loaded).value();
@@ -372,59 +410,62 @@ int main(int argc, char** argv) {
     auto restored = grid::storage::RestoreBackup(
         restore_from, backup_id == 0 ? std::nullopt : std::optional<uint32_t>(backup_id), config.data_dir);
     if (!restored.ok()) {
-      std::cerr << "gridd: cannot restore: " << restored.status().ToString() << "\n";
+      log->Error("gridd: cannot restore: " + restored.status().ToString());
       return 1;
     }
-    std::cout << "gridd: restored backup " << restored->id << " of " << restore_from << " (" << restored->files
-              << " files, " << restored->size_bytes << " bytes) into " << config.data_dir << std::endl;
+    log->Info("gridd: restored backup " + std::to_string(restored->id) + " of " + restore_from + " (" +
+              std::to_string(restored->files) + " files, " + std::to_string(restored->size_bytes) + " bytes) into " +
+              config.data_dir);
   }
 
   grid::services::SystemClock wall_clock;
   OffsetClock clock(&wall_clock, std::llround(clock_offset_hours * static_cast<double>(grid::kMicrosPerHour)));
   auto server = grid::services::GridServer::Start(config, &clock, initial);
   if (!server.ok()) {
-    std::cerr << "gridd: cannot start: " << server.status().ToString() << "\n";
+    log->Error("gridd: cannot start: " + server.status().ToString());
     return 1;
   }
   auto& s = *server;
   if (const auto report = s->index_report(); report.origin != grid::IndexOrigin::kBuilt) {
-    std::cout << "gridd: directory read in " << report.load_seconds << " s, indexed in " << report.restore_seconds
-              << " s; grid index "
-              << (report.origin == grid::IndexOrigin::kLoaded ? "loaded from its file"
-                                                              : "rebuilt from the store (" + report.why_rebuilt + ")")
-              << "; unit table "
-              << (report.table_origin == grid::IndexOrigin::kLoaded
-                      ? "loaded from its file"
-                      : "rebuilt from the store (" + report.why_table_rebuilt + ")")
-              << std::endl;
+    std::ostringstream m;
+    m << "gridd: directory read in " << report.load_seconds << " s, indexed in " << report.restore_seconds
+      << " s; grid index "
+      << (report.origin == grid::IndexOrigin::kLoaded ? "loaded from its file"
+                                                      : "rebuilt from the store (" + report.why_rebuilt + ")")
+      << "; unit table "
+      << (report.table_origin == grid::IndexOrigin::kLoaded
+              ? "loaded from its file"
+              : "rebuilt from the store (" + report.why_table_rebuilt + ")");
+    log->Info(m.str());
   }
   if (const auto err = s->index_save_error(); !err.empty()) {
-    std::cerr << "gridd: the grid index or unit table could not be saved (the next start rebuilds it): " << err
-              << std::endl;
+    log->Error("gridd: the grid index or unit table could not be saved (the next start rebuilds it): " + err);
   }
   const std::string host = config.listen.substr(0, config.listen.rfind(':'));
-  std::cout << "gridd: serving on " << host << ":" << s->port() << ", data " << config.data_dir
-            << ", directory version " << s->directory_version()
-            << (config.tokens_file.empty() ? ", open mode (no tokens: every caller is an admin)" : "")
-            << (config.tls_cert.empty()        ? ", plaintext"
-                : config.tls_client_ca.empty() ? ", TLS"
-                                               : ", mutual TLS")
-            << std::endl;
+  log->Info("gridd: serving on " + host + ":" + std::to_string(s->port()) + ", data " + config.data_dir +
+                ", directory version " + std::to_string(s->directory_version()) +
+                (config.tokens_file.empty() ? ", open mode (no tokens: every caller is an admin)" : "") +
+                (config.tls_cert.empty()        ? ", plaintext"
+                 : config.tls_client_ca.empty() ? ", TLS"
+                                                : ", mutual TLS"),
+            {{"listen", host + ":" + std::to_string(s->port())}});
   if (s->http_port() != 0) {
-    std::cout << "gridd: Open311 and health over HTTP on "
-              << config.http.listen.substr(0, config.http.listen.rfind(':')) << ":" << s->http_port() << std::endl;
+    const std::string http =
+        config.http.listen.substr(0, config.http.listen.rfind(':')) + ":" + std::to_string(s->http_port());
+    log->Info("gridd: Open311, health and metrics over HTTP on " + http, {{"http_listen", http}});
     if (!config.web_root.empty()) {
-      std::cout << "gridd: the dashboard at http://" << config.http.listen.substr(0, config.http.listen.rfind(':'))
-                << ":" << s->http_port() << "/dashboard/" << std::endl;
+      log->Info("gridd: the dashboard at http://" + http + "/dashboard/",
+                {{"dashboard", "http://" + http + "/dashboard/"}});
     }
   }
-  if (config.tokens_file.empty()) PrintOpenModeWarning(config.listen);
-  std::cout << "gridd: deadlines: policy " << (policy_file.empty() ? "built-in" : policy_file) << ", calendar "
-            << (calendar_file.empty() ? std::string(grid::tools::ShippedCalendarName()) + " (embedded)" : calendar_file)
-            << ", ping-pong limit " << config.lifecycle.ping_pong_limit << std::endl;
+  if (config.tokens_file.empty()) LogOpenModeWarning(*log, config.listen);
+  log->Info("gridd: deadlines: policy " + (policy_file.empty() ? std::string("built-in") : policy_file) +
+            ", calendar " +
+            (calendar_file.empty() ? std::string(grid::tools::ShippedCalendarName()) + " (embedded)" : calendar_file) +
+            ", ping-pong limit " + std::to_string(config.lifecycle.ping_pong_limit));
   if (clock_offset_hours != 0) {
-    std::cout << "gridd: DRILL: the server's clock runs " << clock_offset_hours
-              << " h off the wall clock (--clock-offset-hours)" << std::endl;
+    log->Warn("gridd: DRILL: the server's clock runs " + std::to_string(clock_offset_hours) +
+              " h off the wall clock (--clock-offset-hours)");
   }
   if (!port_file.empty()) {
     // Written to a temporary name and renamed, so a reader never sees half a file.
@@ -440,25 +481,25 @@ int main(int argc, char** argv) {
   std::function<void(const boost::system::error_code&, int)> on_hangup = [&](const boost::system::error_code& ec, int) {
     if (ec) return;
     if (!log_file.empty() && !OpenLog(log_file)) {
-      std::cerr << "gridd: SIGHUP: cannot reopen " << log_file << "; still writing to the old file" << std::endl;
+      log->Error("gridd: SIGHUP: cannot reopen " + log_file + "; still writing to the old file");
     }
-    std::cout << "gridd: SIGHUP: reopened the log, reloading tokens and TLS files" << std::endl;
+    log->Info("gridd: SIGHUP: reopened the log, reloading tokens and TLS files");
     if (auto st = s->ReloadTokens(); !st.ok()) {
-      std::cerr << "gridd: SIGHUP: the token file: " << st.ToString() << " (the old tokens stay)" << std::endl;
+      log->Error("gridd: SIGHUP: the token file: " + st.ToString() + " (the old tokens stay)");
     } else if (!config.tokens_file.empty()) {
-      std::cout << "gridd: SIGHUP: token file " << config.tokens_file << " reloaded" << std::endl;
+      log->Info("gridd: SIGHUP: token file " + config.tokens_file + " reloaded");
     }
     if (auto st = s->ReloadTls(); !st.ok()) {
-      std::cerr << "gridd: SIGHUP: TLS: " << st.ToString() << " (the old certificate stays)" << std::endl;
+      log->Error("gridd: SIGHUP: TLS: " + st.ToString() + " (the old certificate stays)");
     } else if (s->tls()) {
-      std::cout << "gridd: SIGHUP: TLS certificate reloaded" << std::endl;
+      log->Info("gridd: SIGHUP: TLS certificate reloaded");
     }
     hangups.async_wait(on_hangup);
   };
   hangups.async_wait(on_hangup);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
-    std::cout << "gridd: signal " << signo << ", shutting down" << std::endl;
+    log->Info("gridd: signal " + std::to_string(signo) + ", shutting down");
     s->Shutdown();
   });
   std::thread signal_thread([&io] { io.run(); });
@@ -466,6 +507,6 @@ int main(int argc, char** argv) {
   io.stop();
   signal_thread.join();
   s.reset();  // closes the store
-  std::cout << "gridd: stopped" << std::endl;
+  log->Info("gridd: stopped");
   return 0;
 }

@@ -13,6 +13,7 @@
 #include "tests/support/grpc_client.h"
 #include "tests/support/http_client.h"
 #include "tests/support/server_fixture.h"
+#include "tests/support/submit_request.h"
 #include "tests/support/work_client.h"
 
 namespace grid {
@@ -310,14 +311,17 @@ TEST_F(Open311HttpTest, ApiKeyIsTheBearerTokenOfTheSamePolicy) {
   EXPECT_EQ(Get("/open311/v2/services.json").status, 200);
 }
 
-TEST_F(Open311HttpTest, HealthReadinessAndTheMetricsHook) {
+TEST_F(Open311HttpTest, HealthReadinessAndMetrics) {
   StartServer();
   HttpResult r = Get("/healthz");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "ok\n");
   r = Get("/readyz");
   EXPECT_EQ(r.status, 200);
-  ExpectError(Get("/metrics"), 404, "UNKNOWN_PATH");  // no hook
+  // The server's own figures (observability_test.cc), unless a hook is given.
+  r = Get("/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("grid_rpc_requests_total"), std::string::npos) << r.body;
   StopServer();
   config_.http.metrics_text = [] { return std::string("grid_up 1\n"); };
   StartServer();
@@ -380,6 +384,39 @@ TEST_F(Open311HttpTest, ConnectionsBeyondTheLimitAreRefused) {
   ASSERT_GT(held.read_some(boost::asio::buffer(buf)), 0u);
   ExpectError(Get("/open311/v2/services.json"), 503, "TOO_MANY_CONNECTIONS");
   held.close();
+}
+
+// Regression: the Open311 gateway calls the services over the in-process
+// channel, so the lock-out of failing peers saw every HTTP client as one
+// peer, and one client with a bad key locked out all the others.
+TEST_F(Open311HttpTest, OneFailingHttpClientDoesNotLockOutTheOthers) {
+  config_.auth_limits.max_auth_failures = 3;
+  StartWithTokens();
+  const int port = http();
+  auto list = [&](const std::string& source, const std::string& key) {
+    return testing::HttpCallFrom(source, port, "GET", "/open311/v2/requests.json?api_key=" + key);
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(list("127.0.0.2", "wrong-key").status, 401);
+  // The failing client is locked out, also with the right key...
+  auto locked = list("127.0.0.2", kAdmin);
+  EXPECT_EQ(locked.status, 429) << locked.body;
+  EXPECT_NE(locked.body.find("TOO_MANY_AUTH_FAILURES"), std::string::npos) << locked.body;
+  // ...and the others are not.
+  auto other = list("127.0.0.3", kAdmin);
+  EXPECT_EQ(other.status, 200) << other.body;
+  EXPECT_EQ(list("127.0.0.1", kAdmin).status, 200);
+
+  // A network client cannot borrow the header: it is judged by its own address.
+  for (int i = 0; i < 4; ++i) {
+    auto ctx = testing::Context("wrong-key-" + std::to_string(i));
+    ctx->AddMetadata(services::kForwardedPeerKey, "10.9.8." + std::to_string(i));
+    grid::v1::SubmitCaseResponse resp;
+    clients_->intake->SubmitCase(ctx.get(), testing::Submission().Build(), &resp);
+  }
+  grid::v1::SubmitCaseResponse resp;
+  testing::CallResult r = testing::Submit(*clients_->intake, testing::Submission().Build(), &resp, kAdmin);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(r.reason, "TOO_MANY_AUTH_FAILURES");
 }
 
 }  // namespace

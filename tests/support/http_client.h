@@ -1,5 +1,7 @@
 // A blocking HTTP/1.1 client for the tests (Boost.Beast): one request per
-// connection, every wait bounded by a timeout; and URL form encoding.
+// connection, every wait bounded by a timeout, from 127.0.0.1 or another
+// loopback address (HttpCallFrom: another client as the server sees it);
+// and URL form encoding.
 #pragma once
 
 #include <boost/asio/connect.hpp>
@@ -22,14 +24,24 @@ struct HttpResult {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-inline HttpResult HttpCall(int port, const std::string& method, const std::string& target, const std::string& body = "",
-                           const std::string& content_type = "", const Headers& headers = {}) {
+// From `source` (a loopback address such as "127.0.0.2"; empty: the system's choice).
+inline HttpResult HttpCallFrom(const std::string& source, int port, const std::string& method,
+                               const std::string& target, const std::string& body = "",
+                               const std::string& content_type = "", const Headers& headers = {}) {
   namespace beast = boost::beast;
   namespace http = beast::http;
   boost::asio::io_context io;
   beast::tcp_stream stream(io);
   HttpResult result;
   beast::error_code ec;
+  if (!source.empty()) {
+    stream.socket().open(boost::asio::ip::tcp::v4(), ec);
+    if (!ec) stream.socket().bind(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address(source), 0), ec);
+    if (ec) {
+      result.error = "bind " + source + ": " + ec.message();
+      return result;
+    }
+  }
   stream.expires_after(std::chrono::seconds(20));
   stream.connect(
       boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)),
@@ -57,6 +69,11 @@ inline HttpResult HttpCall(int port, const std::string& method, const std::strin
   result.content_type = std::string(res[http::field::content_type]);
   result.body = std::move(res.body());
   return result;
+}
+
+inline HttpResult HttpCall(int port, const std::string& method, const std::string& target, const std::string& body = "",
+                           const std::string& content_type = "", const Headers& headers = {}) {
+  return HttpCallFrom("", port, method, target, body, content_type, headers);
 }
 
 // application/x-www-form-urlencoded of `fields`.
