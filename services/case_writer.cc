@@ -339,6 +339,11 @@ void CaseWriter::Process(std::deque<Item>& batch) {
 
   std::vector<std::function<void()>> completions;
   completions.reserve(batch.size() + 1);
+  // The feed first: by the time a caller (or a deadline's waiter) hears of
+  // its change, the change's entries have been published and counted.
+  if (committed.ok() && !feed.empty() && feed_listener_) {
+    completions.push_back([this, feed = std::move(feed)] { feed_listener_(feed); });
+  }
   for (size_t i = 0; i < batch.size(); ++i) {
     Outcome& out = outcomes[i];
     if (auto* s = std::get_if<Submission>(&batch[i])) {
@@ -357,9 +362,6 @@ void CaseWriter::Process(std::deque<Item>& batch) {
                           : StatusOr<CommandResult>(CommandResult{std::move(*out.stored), std::move(out.events)});
     completions.push_back(
         [done = std::move(cmd.done), result = std::move(result)]() mutable { done(std::move(result)); });
-  }
-  if (committed.ok() && !feed.empty() && feed_listener_) {
-    completions.push_back([this, feed = std::move(feed)] { feed_listener_(feed); });
   }
   if (committed.ok() && earliest_due != std::numeric_limits<Micros>::max() && due_listener_) {
     due_listener_(earliest_due);

@@ -69,7 +69,7 @@ class CaseWriter {
     CommandDone done;
   };
 
-  // Called with the callbacks after each commit with the feed entries
+  // Called after each commit, before its callbacks, with the feed entries
   // it appended (in cursor order).
   using FeedListener = std::function<void(const std::vector<grid::v1::FeedEntry>&)>;
   // Called after each commit with the earliest timer it added, if any.
