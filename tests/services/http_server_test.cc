@@ -1,4 +1,9 @@
-// HttpServer on its own (no gRPC): gzip for clients that accept it.
+// HttpServer on its own (no gRPC): gzip for clients that accept it, and the
+// two limits that cut a streamed answer off a client that does not read:
+// the bytes left waiting (max_stream_buffer_bytes) and the write timeout
+// (idle_timeout). The limits are made small so that the tests do not depend
+// on how much the kernel's socket buffers hold: the producer sends until the
+// server says the stream is gone.
 #include "services/http_server.h"
 
 #include <gtest/gtest.h>
@@ -158,6 +163,54 @@ TEST(HttpServerTest, GzipForClientsThatAcceptItAndBodiesOverTheThreshold) {
   EXPECT_TRUE(Has(sse.head, "Content-Type: text/event-stream")) << sse.head;
   EXPECT_FALSE(Has(sse.head, "Content-Encoding: gzip")) << sse.head;
   EXPECT_EQ(sse.body.rfind("retry: 2000\n\n", 0), 0u);
+}
+
+TEST(HttpServerTest, AStreamIsCutOffWhenTooMuchWaitsForAClientThatDoesNotRead) {
+  Producer producer;
+  HttpServerOptions options;
+  options.max_stream_buffer_bytes = 64 * 1024;
+  options.idle_timeout = std::chrono::seconds(120);  // far beyond the test: only the buffer limit can cut
+  auto server = Start(options, &producer);
+  ASSERT_TRUE(server);
+  DeafClient client(server->port(), "/stream");
+  auto stream = producer.WaitOpen();
+  ASSERT_TRUE(stream);
+  // Sends until the server says the stream is gone; the kernel's buffers
+  // take some megabytes first, then the queue passes 64 KiB.
+  const std::string chunk(16 * 1024, 'x');
+  size_t sent = 0;
+  const auto start = Clock::now();
+  while (stream->Send(chunk) && sent < (512u << 20)) {
+    sent += chunk.size();
+    if (sent % (1u << 20) == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_LT(sent, 512u << 20) << "never cut off";
+  EXPECT_TRUE(producer.WaitClosed(std::chrono::seconds(20)));
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(60));
+  EXPECT_FALSE(stream->Send("more")) << "a stream cut off takes nothing more";
+  // The connection is closed and freed.
+  for (int i = 0; i < 200 && server->connections() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(server->connections(), 0u);
+}
+
+TEST(HttpServerTest, AStreamIsCutOffWhenAWriteWaitsLongerThanTheIdleTimeout) {
+  Producer producer;
+  HttpServerOptions options;
+  options.max_stream_buffer_bytes = size_t{1} << 30;  // never reached: only the timeout can cut
+  options.idle_timeout = std::chrono::milliseconds(300);
+  auto server = Start(options, &producer);
+  ASSERT_TRUE(server);
+  DeafClient client(server->port(), "/stream");
+  auto stream = producer.WaitOpen();
+  ASSERT_TRUE(stream);
+  // More than the kernel's send and receive buffers hold: the write stalls.
+  const auto start = Clock::now();
+  ASSERT_TRUE(stream->Send(std::string(64u << 20, 'x')));
+  EXPECT_TRUE(producer.WaitClosed(std::chrono::seconds(20)));
+  EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(300)) << "cut before the timeout";
+  EXPECT_FALSE(stream->Send("more"));
+  for (int i = 0; i < 200 && server->connections() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(server->connections(), 0u);
 }
 
 }  // namespace
