@@ -114,9 +114,11 @@ async function loadShapes() {
   restyle();
   if (fit && shapes.features.length) state.map.fitBounds(state.layer.getBounds(), { animate: false });
   const ms = Math.round(performance.now() - started);
-  window.gridDashboard.renders.push({ unit: state.unit, zoom, grids: shapes.features.length, ms,
-    sinceLogin: Math.round(performance.now() - window.gridDashboard.loginAt) });
-  $('map-status').textContent = `${shapes.features.length} ${t('grids')} · ${ms} ${t('ms')}`;
+  window.gridDashboard.renders.push({ unit: state.unit, zoom, outline: shapes.outline, grids: shapes.grids,
+    features: shapes.features.length, ms, sinceLogin: Math.round(performance.now() - window.gridDashboard.loginAt) });
+  // Children's outlines when the grids are too small to see at this zoom (docs/dashboard.md).
+  const shown = shapes.outline === 'children' ? ` (${shapes.features.length} ${t('units_shown')})` : '';
+  $('map-status').textContent = `${shapes.grids} ${t('grids')}${shown} · ${ms} ${t('ms')}`;
 }
 
 function valueLabel(child) {
@@ -126,7 +128,7 @@ function valueLabel(child) {
 
 function onUnitClick(p) {
   const child = p.child;
-  if (child === state.unit) return showUnitCases(p.code, p.name);
+  if (child === state.unit) return showUnitCases(child, p.name);
   const name = state.figures?.children?.find((c) => c.unitCode === child)?.unitName || p.name;
   drill(child, [...state.path, { code: child, name }]);
 }

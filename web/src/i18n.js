@@ -12,7 +12,7 @@ export const WORDS = {
     routing: '派单依据', deadlines: '时限', accept_due: '签收时限', resolve_due: '办结时限',
     subtasks: '吹哨报到', department: '部门', history: '办理经过', back: '返回', citizen: '群众',
     escalated_to: '升级至', event: '事件', time: '时间', loading: '加载中…', grids: '个网格',
-    ms: '毫秒', overdue_flag: '已超期', none: '无', level_up: '上级',
+    ms: '毫秒', overdue_flag: '已超期', none: '无', level_up: '上级', units_shown: '个单位',
   },
   en: {
     title: 'Grid cases dashboard', token: 'Access token', login: 'Log in', logout: 'Log out', lang: '中文',
@@ -27,6 +27,7 @@ export const WORDS = {
     resolve_due: 'Resolve by', subtasks: 'Summoned departments', department: 'Department', history: 'History',
     back: 'Back', citizen: 'Citizen', escalated_to: 'Escalated to', event: 'Event', time: 'Time',
     loading: 'Loading…', grids: 'grids', ms: 'ms', overdue_flag: 'overdue', none: 'none', level_up: 'up',
+    units_shown: 'units',
   },
 };
 
