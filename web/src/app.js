@@ -154,6 +154,8 @@ async function drill(code, path) {
   ]);
   state.counts = counts;
   state.figures = figures;
+  // ListCases is scanned 5,000 cases deep at most: say so when it was cut short.
+  $('counts-note').hidden = counts.complete !== false;
   await loadShapes();
   await showUnitCases(code, path[path.length - 1].name);
 }
@@ -185,6 +187,8 @@ function monthAgo() {
 }
 
 // ---- case list ------------------------------------------------------------
+// Paging: state.pageTokens[i] is the token of page i ('' for the first), so
+// going back is asking again with an earlier token.
 async function loadCases(page = 0) {
   const f = new FormData($('filters'));
   $('cases-error').textContent = '';
@@ -193,11 +197,14 @@ async function loadCases(page = 0) {
       overdue: f.get('overdue') ? 'true' : '', from: f.get('from'), to: f.get('to'), assignee: f.get('assignee'),
       page_size: 20, page_token: state.pageTokens[page] });
     state.pageTokens = state.pageTokens.slice(0, page + 1);
-    state.pageTokens.push(r.nextPageToken || null);
+    if (r.nextPageToken) state.pageTokens.push(r.nextPageToken);
     state.page = page;
     $('case-table').innerHTML = caseRows(r.cases, true);
     bindCaseRows($('case-table'));
     $('next-page').disabled = !r.nextPageToken;
+    $('prev-page').disabled = page === 0;
+    $('first-page').disabled = page === 0;
+    $('page-number').textContent = String(page + 1);
   } catch (e) { $('cases-error').textContent = e.message; }
 }
 
@@ -305,6 +312,7 @@ function init() {
   $('metric').onchange = () => { state.metric = $('metric').value; restyle(); };
   $('filters').onsubmit = (e) => { e.preventDefault(); state.pageTokens = ['']; loadCases(0); };
   $('first-page').onclick = () => loadCases(0);
+  $('prev-page').onclick = () => loadCases(Math.max(0, (state.page || 0) - 1));
   $('next-page').onclick = () => loadCases((state.page || 0) + 1);
   $('rank-form').onsubmit = (e) => { e.preventDefault(); loadRank().catch(showError); };
   window.addEventListener('hashchange', route);
