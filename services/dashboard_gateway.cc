@@ -212,27 +212,35 @@ void DashboardGateway::Shapes(const Request& r, HttpReply reply) {
   if (!unit.ok()) return reply(Refusal(unit.status()));
   auto zoom = Number("zoom", r.Get("zoom").value_or("12"), dashboard::kMaxZoom);
   if (!zoom.ok()) return reply(Refusal(zoom.status()));
+  const std::string outline_name = r.Get("outline").value_or("");
+  const int outline = outline_name == "grids" ? 1 : outline_name == "children" ? 2 : 0;
+  if (outline == 0 && !outline_name.empty()) {
+    return reply(Refusal(BadParameter("outline", "is not grids or children: '" + outline_name.substr(0, 40) + "'")));
+  }
   grid::v1::GetStatsRequest stats;
   stats.set_scope_unit_code(*unit);
   stats.set_from_date(DayOf(clock_->NowMicros()));
   stats.set_to_date(stats.from_date());
   UnaryCall<grid::v1::GetStatsResponse>(
       &calls_, GRID_ASYNC_CALL(query_.get(), GetStats), std::move(stats), r.who, kCaller,
-      [this, reply, unit = *unit, zoom = static_cast<int>(*zoom)](StatusOr<grid::v1::GetStatsResponse> s) {
+      [this, reply, unit = *unit, zoom = static_cast<int>(*zoom), outline](StatusOr<grid::v1::GetStatsResponse> s) {
         if (!s.ok()) return reply(Refusal(s.status()));
         auto directory = directory_->Get();
-        reply(Ok(*CachedShapes(*directory, unit, zoom)));
+        reply(Ok(*CachedShapes(*directory, unit, zoom, outline)));
       });
 }
 
 std::shared_ptr<const std::string> DashboardGateway::CachedShapes(const Directory& directory, const std::string& unit,
-                                                                  int zoom) {
-  const auto key = std::make_tuple(directory.version(), unit, zoom);
+                                                                  int zoom, int outline) {
+  const auto key = std::make_tuple(directory.version(), unit, zoom, outline);
   {
     MutexLock lock(&mu_);
     if (auto it = shapes_.find(key); it != shapes_.end()) return it->second;
   }
-  auto shapes = std::make_shared<const std::string>(dashboard::GridShapes(directory, unit, zoom).geojson);
+  std::optional<dashboard::Outline> forced;
+  if (outline == 1) forced = dashboard::Outline::kGrids;
+  if (outline == 2) forced = dashboard::Outline::kChildren;
+  auto shapes = std::make_shared<const std::string>(dashboard::GridShapes(directory, unit, zoom, forced).geojson);
   MutexLock lock(&mu_);
   if (shapes_.size() >= kMaxCachedShapes) shapes_.clear();
   shapes_.emplace(key, shapes);

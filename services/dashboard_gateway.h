@@ -68,8 +68,9 @@ class DashboardGateway {
   void Case(const Request& r, const std::string& id, HttpReply reply);
   void Escalations(const Request& r, HttpReply reply);
   void StaticFile(const HttpRequest& request, HttpReply reply) const;
-  std::shared_ptr<const std::string> CachedShapes(const Directory& directory, const std::string& unit, int zoom)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // outline: 0 the map's choice, 1 grids, 2 children.
+  std::shared_ptr<const std::string> CachedShapes(const Directory& directory, const std::string& unit, int zoom,
+                                                  int outline) ABSL_LOCKS_EXCLUDED(mu_);
 
   std::unique_ptr<grid::v1::CaseQuery::Stub> query_;
   std::unique_ptr<grid::v1::Directory::Stub> units_;
@@ -81,7 +82,8 @@ class DashboardGateway {
   Mutex mu_;
   std::set<std::shared_ptr<Link>> live_ ABSL_GUARDED_BY(mu_);
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
-  std::map<std::tuple<uint64_t, std::string, int>, std::shared_ptr<const std::string>> shapes_ ABSL_GUARDED_BY(mu_);
+  std::map<std::tuple<uint64_t, std::string, int, int>, std::shared_ptr<const std::string>> shapes_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace grid::services

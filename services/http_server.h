@@ -20,6 +20,12 @@
 // leaves a write unread for idle_timeout, or lets more than
 // max_stream_buffer_bytes queue up, is cut off (it reconnects and resumes).
 //
+// Compression: a non-streamed answer whose body is at least gzip_min_bytes
+// goes out gzip-compressed (Content-Encoding: gzip) when the request's
+// Accept-Encoding admits gzip; every non-streamed answer says Vary:
+// Accept-Encoding. Streamed answers are never compressed (each event must
+// reach the client as it is sent).
+//
 // Thread-safety: Start, port and Stop may be called from any thread; Stop is
 // idempotent and the destructor calls it. Sessions run on strands of the
 // io_context; replies are posted to their session's strand.
@@ -87,6 +93,8 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout{30'000};
   // A streamed answer's bytes waiting for a slow client, at most.
   size_t max_stream_buffer_bytes = 1024 * 1024;
+  // Smallest body compressed for a client that accepts gzip; SIZE_MAX: never.
+  size_t gzip_min_bytes = 1024;
   // /readyz: whether the server takes writes. Unset: always ready.
   std::function<bool()> ready;
   // /metrics: the text exposition (Prometheus). Unset: /metrics is 404.

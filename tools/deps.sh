@@ -8,7 +8,7 @@ GRID_PACKAGES=(
   nlohmann-json3-dev libcli11-dev
   prometheus-cpp-dev libspdlog-dev  # /metrics (prometheus-cpp core only), logs (services/logging)
   libabsl-dev clang clang-format  # thread annotations; the -Wthread-safety check (ctest); tools/format
-  libgeos-dev libgdal-dev  # import/: polygon repair (GEOS C API), Shapefile and GeoPackage (GDAL/OGR)
+  libgeos-dev libgdal-dev  # import/: polygon repair (GEOS C API), Shapefile and GeoPackage (GDAL/OGR); the dashboard map's unions (GEOS)
   libfuzzer-14-dev  # the libFuzzer harnesses, built with clang (tests/fuzz, ctest fuzz_*)
   python3-grpcio python3-grpc-tools nodejs  # the clients in examples/ and their ctests (docs/clients.md)
   chromium fonts-wqy-zenhei  # the dashboard's browser test and its screenshots (docs/dashboard.md)

@@ -11,11 +11,13 @@
 #include <boost/asio/write.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "services/dashboard_map.h"
 #include "tests/support/http_client.h"
 #include "tests/support/server_fixture.h"
+#include "tests/support/tiny_directory.h"
 
 namespace grid {
 namespace {
@@ -186,12 +188,23 @@ TEST_F(DashboardHttpTest, MalformedParametersAre400WithAReason) {
 TEST_F(DashboardHttpTest, ShapesCountsAndCasesOfTheScope) {
   StartWithTokens();
   const std::string id = Submit("one");
-  const json shapes = GetJson("/dashboard/api/shapes?unit=100&zoom=10", kAdmin);
+  const json shapes = GetJson("/dashboard/api/shapes?unit=100&zoom=14", kAdmin);
+  EXPECT_EQ(shapes["outline"], "grids");
   ASSERT_EQ(shapes["features"].size(), 2u);
   EXPECT_EQ(shapes["features"][0]["properties"]["child"], "100001");
+  // Zoomed out, the grids (0.01 degree) are too small: the town's outline.
+  const json merged = GetJson("/dashboard/api/shapes?unit=100&zoom=8", kAdmin);
+  EXPECT_EQ(merged["outline"], "children");
+  EXPECT_EQ(merged["grids"], 2);
+  ASSERT_EQ(merged["features"].size(), 1u);
+  EXPECT_EQ(merged["features"][0]["properties"], json({{"child", "100001"}, {"name", "测试镇"}}));
+  EXPECT_EQ(GetJson("/dashboard/api/shapes?unit=100&zoom=8&outline=grids", kAdmin)["features"].size(), 2u);
+  ExpectError(Get("/dashboard/api/shapes?unit=100&outline=towns", kAdmin), 400, "INVALID_PARAMETER", "outline");
   const json community = GetJson("/dashboard/api/shapes?unit=100001001", kTownOffice);
   ASSERT_EQ(community["features"].size(), 2u);
-  for (const auto& f : community["features"]) EXPECT_EQ(f["properties"]["child"], f["properties"]["code"]);
+  std::set<std::string> children;
+  for (const auto& f : community["features"]) children.insert(f["properties"]["child"].get<std::string>());
+  EXPECT_EQ(children, (std::set<std::string>{"100001001001", "100001001002"}));
   const json counts = GetJson("/dashboard/api/counts?unit=100001001", kTownOffice);
   EXPECT_EQ(counts["children"]["100001001002"]["open"], 1);
   EXPECT_EQ(counts["children"]["100001001002"]["overdue"], 0);
@@ -295,6 +308,78 @@ TEST(DashboardMapTest, SimplifyKeepsCornersAndDropsNearlyStraightPoints) {
   const std::vector<geo::Point> triangle = {{0, 0}, {1, 0}, {0, 1}};
   EXPECT_EQ(services::dashboard::SimplifyRing(triangle, 10).size(), 3u);
   EXPECT_GT(services::dashboard::ToleranceForZoom(5), services::dashboard::ToleranceForZoom(6));
+}
+
+// County 100: town 100001 with a community of 2 x 2 grids (no boundary of
+// its own), town 100002 with its own boundary and a community of two grids.
+std::shared_ptr<const Directory> TwoTowns() {
+  using testing::AddSquare;
+  using testing::AddUnit;
+  grid::v1::DirectoryContent c;
+  AddUnit(&c, "100", grid::v1::UNIT_LEVEL_COUNTY, "测试县", "");
+  AddUnit(&c, "100001", grid::v1::UNIT_LEVEL_TOWN, "一镇", "100");
+  AddUnit(&c, "100001001", grid::v1::UNIT_LEVEL_COMMUNITY, "一社区", "100001");
+  int n = 0;
+  for (double x : {110.00, 110.01})
+    for (double y : {20.00, 20.01})
+      AddSquare(AddUnit(&c, "10000100100" + std::to_string(++n), grid::v1::UNIT_LEVEL_GRID, "网格", "100001001"), x, y,
+                x + 0.01, y + 0.01);
+  AddSquare(AddUnit(&c, "100002", grid::v1::UNIT_LEVEL_TOWN, "二镇", "100"), 110.03, 20.00, 110.06, 20.03);
+  AddUnit(&c, "100002001", grid::v1::UNIT_LEVEL_COMMUNITY, "二社区", "100002");
+  AddSquare(AddUnit(&c, "100002001001", grid::v1::UNIT_LEVEL_GRID, "网格", "100002001"), 110.03, 20.00, 110.04, 20.01);
+  AddSquare(AddUnit(&c, "100002001002", grid::v1::UNIT_LEVEL_GRID, "网格", "100002001"), 110.04, 20.00, 110.05, 20.01);
+  auto d = Directory::Build(std::move(c), 1);
+  EXPECT_TRUE(d.ok()) << d.status().ToString();
+  return d.ok() ? *d : nullptr;
+}
+
+// The features' outer rings, by child: [[lng, lat], ...] closed.
+std::map<std::string, std::vector<json>> Outlines(const std::string& geojson) {
+  std::map<std::string, std::vector<json>> out;
+  const json doc = json::parse(geojson);
+  for (const auto& f : doc["features"]) {
+    for (const auto& polygon : f["geometry"]["coordinates"])
+      out[f["properties"]["child"].get<std::string>()].push_back(polygon[0]);
+  }
+  return out;
+}
+
+TEST(DashboardMapTest, ZoomedOutTheChildrenAreDrawnMergedOrByTheirOwnBoundary) {
+  using services::dashboard::GridShapes;
+  using services::dashboard::Outline;
+  auto d = TwoTowns();
+  ASSERT_TRUE(d);
+  // Zoom 8: a 0.01-degree grid is about 2 pixels across.
+  const auto low = GridShapes(*d, "100", 8);
+  EXPECT_EQ(low.outline, Outline::kChildren);
+  EXPECT_EQ(low.grids, 6u);
+  EXPECT_EQ(low.features, 2u);
+  const auto outlines = Outlines(low.geojson);
+  // 100001: its four grids merged into one square, no inner edges left.
+  ASSERT_EQ(outlines.at("100001").size(), 1u);
+  std::set<std::pair<double, double>> corners;
+  for (const auto& p : outlines.at("100001")[0]) corners.insert({p[0].get<double>(), p[1].get<double>()});
+  EXPECT_EQ(corners,
+            (std::set<std::pair<double, double>>{{110.0, 20.0}, {110.02, 20.0}, {110.02, 20.02}, {110.0, 20.02}}))
+      << low.geojson;
+  // 100002: the directory's own boundary of the town, not its grids.
+  ASSERT_EQ(outlines.at("100002").size(), 1u);
+  double east = 0;
+  for (const auto& p : outlines.at("100002")[0]) east = std::max(east, p[0].get<double>());
+  EXPECT_DOUBLE_EQ(east, 110.06);
+  EXPECT_NE(low.geojson.find(R"({"child":"100001","name":"一镇"})"), std::string::npos) << low.geojson;
+
+  // Zoom 14: a grid is over 100 pixels: the grids, each with its town as child.
+  const auto high = GridShapes(*d, "100", 14);
+  EXPECT_EQ(high.outline, Outline::kGrids);
+  EXPECT_EQ(high.features, 6u);
+  EXPECT_EQ(Outlines(high.geojson).at("100001").size(), 4u);
+  EXPECT_EQ(high.geojson.find("\"code\""), std::string::npos) << "only what the page uses";
+  // Forced either way; a community is always drawn by its grids.
+  EXPECT_EQ(GridShapes(*d, "100", 14, Outline::kChildren).features, 2u);
+  EXPECT_EQ(GridShapes(*d, "100", 8, Outline::kGrids).features, 6u);
+  EXPECT_EQ(GridShapes(*d, "100001001", 8).outline, Outline::kGrids);
+  EXPECT_EQ(GridShapes(*d, "100001", 8).features, 1u);
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // The dashboard at 5,000 grids (BENCHMARKS.md, "Dashboard"): writes a
 // directory of one county with 20 towns x 10 communities x 25 grids (each grid
-// a 24-vertex polygon), starts $GRIDD on it in open mode, times the shapes
-// endpoint at several zoom levels, then opens the page in headless Chromium
-// ($CHROMIUM) and logs the time to the first render and to each re-render as
-// it zooms in.
+// a 24-vertex polygon), starts $GRIDD on it in open mode, opens the page in
+// headless Chromium ($CHROMIUM) and logs the time to the first render and to
+// each re-render as it zooms in, then times the shapes endpoint at several
+// zoom levels (gzip accepted, as a browser does).
 //   GRIDD=build/tools/gridd CHROMIUM=/usr/bin/chromium GRID_WEB_ROOT=build/web/dist \
 //     NODE_PATH=build/web/node_modules node web/bench/county5000.js
 'use strict';
@@ -71,17 +71,7 @@ async function main() {
       await new Promise((r) => setTimeout(r, 50));
     }
     const base = `http://127.0.0.1:${/http (\d+)/.exec(fs.readFileSync(portFile, 'utf8'))[1]}`;
-    for (const zoom of [8, 10, 12, 14]) {
-      for (const run of ['first', 'cached']) {
-        const t0 = performance.now();
-        const r = await fetch(`${base}/dashboard/api/shapes?unit=${COUNTY}&zoom=${zoom}`, { headers: { Authorization: 'Bearer bench' } });
-        const text = await r.text();
-        const ms = performance.now() - t0;
-        const shapes = JSON.parse(text);
-        const points = shapes.features.reduce((n, f) => n + f.geometry.coordinates[0][0].length - 1, 0);
-        console.log(`shapes zoom ${zoom} (${run}): ${shapes.features.length} grids, ${points} points kept of ${shapes.features.length * 24}, ${(text.length / 1024).toFixed(0)} KiB, ${ms.toFixed(0)} ms`);
-      }
-    }
+    // The page first, on a cold cache; then the endpoint at each zoom.
     const browser = await puppeteer.launch({ executablePath: process.env.CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
     try {
       const page = await browser.newPage();
@@ -91,18 +81,30 @@ async function main() {
       await page.click('#login-form button');
       await page.waitForFunction(() => window.gridDashboard.renders.length > 0, { timeout: 60000 });
       let r = await page.evaluate(() => window.gridDashboard.renders[0]);
-      console.log(`browser: first render of ${r.grids} grids at zoom ${r.zoom}: ${r.sinceLogin} ms after logging in (shapes fetched and drawn in ${r.ms} ms)`);
+      console.log(`browser: first render of ${r.grids} grids (${r.features} ${r.outline}) at zoom ${r.zoom}: ${r.sinceLogin} ms after logging in (shapes fetched and drawn in ${r.ms} ms)`);
       for (let i = 1; i <= 3; i++) {
         await page.evaluate(() => window.gridDashboard.state.map.zoomIn(1, { animate: false }));
         await page.waitForFunction((n) => window.gridDashboard.renders.length > n, { timeout: 60000 }, i);
         r = await page.evaluate((n) => window.gridDashboard.renders[n], i);
-        console.log(`browser: zoom ${r.zoom}: shapes fetched and drawn in ${r.ms} ms`);
+        console.log(`browser: zoom ${r.zoom} (${r.features} ${r.outline}): shapes fetched and drawn in ${r.ms} ms`);
       }
       const t0 = Date.now();
       await page.evaluate(() => { document.getElementById('metric').value = 'responseRate'; document.getElementById('metric').dispatchEvent(new Event('change')); });
       console.log(`browser: recolour ${r.grids} grids: ${Date.now() - t0} ms`);
     } finally {
       await browser.close();
+    }
+    for (const zoom of [8, 9, 10, 11, 12, 14]) {
+      for (const run of ['first', 'cached']) {
+        const t0 = performance.now();
+        const r = await fetch(`${base}/dashboard/api/shapes?unit=${COUNTY}&zoom=${zoom}`, { headers: { Authorization: 'Bearer bench', 'Accept-Encoding': 'gzip' } });
+        const text = await r.text();
+        const wire = Number(r.headers.get('content-length'));
+        const ms = performance.now() - t0;
+        const shapes = JSON.parse(text);
+        const points = shapes.features.reduce((n, f) => n + f.geometry.coordinates[0][0].length - 1, 0);
+        console.log(`shapes zoom ${zoom} (${run}): ${shapes.features.length} ${shapes.outline} of ${shapes.grids} grids, ${points} points kept, ${(text.length / 1024).toFixed(0)} KiB (${(wire / 1024).toFixed(0)} KiB gzipped), ${ms.toFixed(0)} ms`);
+      }
     }
   } finally {
     gridd.kill('SIGTERM');

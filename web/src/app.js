@@ -114,9 +114,11 @@ async function loadShapes() {
   restyle();
   if (fit && shapes.features.length) state.map.fitBounds(state.layer.getBounds(), { animate: false });
   const ms = Math.round(performance.now() - started);
-  window.gridDashboard.renders.push({ unit: state.unit, zoom, grids: shapes.features.length, ms,
-    sinceLogin: Math.round(performance.now() - window.gridDashboard.loginAt) });
-  $('map-status').textContent = `${shapes.features.length} ${t('grids')} · ${ms} ${t('ms')}`;
+  window.gridDashboard.renders.push({ unit: state.unit, zoom, outline: shapes.outline, grids: shapes.grids,
+    features: shapes.features.length, ms, sinceLogin: Math.round(performance.now() - window.gridDashboard.loginAt) });
+  // Children's outlines when the grids are too small to see at this zoom (docs/dashboard.md).
+  const shown = shapes.outline === 'children' ? ` (${shapes.features.length} ${t('units_shown')})` : '';
+  $('map-status').textContent = `${shapes.grids} ${t('grids')}${shown} · ${ms} ${t('ms')}`;
 }
 
 function valueLabel(child) {
@@ -126,7 +128,7 @@ function valueLabel(child) {
 
 function onUnitClick(p) {
   const child = p.child;
-  if (child === state.unit) return showUnitCases(p.code, p.name);
+  if (child === state.unit) return showUnitCases(child, p.name);
   const name = state.figures?.children?.find((c) => c.unitCode === child)?.unitName || p.name;
   drill(child, [...state.path, { code: child, name }]);
 }
@@ -152,6 +154,8 @@ async function drill(code, path) {
   ]);
   state.counts = counts;
   state.figures = figures;
+  // ListCases is scanned 5,000 cases deep at most: say so when it was cut short.
+  $('counts-note').hidden = counts.complete !== false;
   await loadShapes();
   await showUnitCases(code, path[path.length - 1].name);
 }
@@ -183,6 +187,8 @@ function monthAgo() {
 }
 
 // ---- case list ------------------------------------------------------------
+// Paging: state.pageTokens[i] is the token of page i ('' for the first), so
+// going back is asking again with an earlier token.
 async function loadCases(page = 0) {
   const f = new FormData($('filters'));
   $('cases-error').textContent = '';
@@ -191,11 +197,14 @@ async function loadCases(page = 0) {
       overdue: f.get('overdue') ? 'true' : '', from: f.get('from'), to: f.get('to'), assignee: f.get('assignee'),
       page_size: 20, page_token: state.pageTokens[page] });
     state.pageTokens = state.pageTokens.slice(0, page + 1);
-    state.pageTokens.push(r.nextPageToken || null);
+    if (r.nextPageToken) state.pageTokens.push(r.nextPageToken);
     state.page = page;
     $('case-table').innerHTML = caseRows(r.cases, true);
     bindCaseRows($('case-table'));
     $('next-page').disabled = !r.nextPageToken;
+    $('prev-page').disabled = page === 0;
+    $('first-page').disabled = page === 0;
+    $('page-number').textContent = String(page + 1);
   } catch (e) { $('cases-error').textContent = e.message; }
 }
 
@@ -303,6 +312,7 @@ function init() {
   $('metric').onchange = () => { state.metric = $('metric').value; restyle(); };
   $('filters').onsubmit = (e) => { e.preventDefault(); state.pageTokens = ['']; loadCases(0); };
   $('first-page').onclick = () => loadCases(0);
+  $('prev-page').onclick = () => loadCases(Math.max(0, (state.page || 0) - 1));
   $('next-page').onclick = () => loadCases((state.page || 0) + 1);
   $('rank-form').onsubmit = (e) => { e.preventDefault(); loadRank().catch(showError); };
   window.addEventListener('hashchange', route);

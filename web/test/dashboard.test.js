@@ -4,13 +4,16 @@
 // with its clock 2.5 h ahead (--clock-offset-hours) so that the case's accept
 // deadline (2 h of calendar time, --deadline-policy) fires, and sees the escalation arrive over Server-Sent Events as
 // the page's EventSource resumes from its last cursor. Another town's case
-// never appears in anything the page receives. Screenshots go to
+// never appears in anything the page receives. Before that, a few cases are
+// worked with $GRIDCTL (accepted, resolved, called back) so that the rankings
+// show real rates; the case list pages forward and back; and the note that
+// the map's counts are incomplete shows when the API says so. Screenshots go to
 // $GRID_SCREENSHOTS (docs/img holds the committed ones).
 'use strict';
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
+const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -39,9 +42,11 @@ async function startGridd(dir, httpPort, extra = []) {
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const http = Number(/http (\d+)/.exec(fs.readFileSync(portFile, 'utf8'))[1]);
+  const ports = fs.readFileSync(portFile, 'utf8');
+  const http = Number(/http (\d+)/.exec(ports)[1]);
+  const grpc = Number(ports.split('\n')[0]);
   const stop = () => new Promise((resolve) => { if (exited) resolve(); else { gridd.once('exit', resolve); gridd.kill('SIGTERM'); } });
-  return { http, stop };
+  return { http, grpc, stop };
 }
 
 async function json(base, url, token) {
@@ -61,6 +66,7 @@ async function submit(base, point, key) {
 test('the dashboard in headless Chromium', { timeout: 200000 }, async (t) => {
   assert.ok(process.env.GRIDD, 'GRIDD names the gridd binary');
   assert.ok(process.env.CHROMIUM, 'CHROMIUM names Debian\'s chromium (tools/deps.sh installs it)');
+  assert.ok(process.env.GRIDCTL, 'GRIDCTL names the gridctl binary');
   const shots = process.env.GRID_SCREENSHOTS || fs.mkdtempSync(path.join(os.tmpdir(), 'dash-shots-'));
   fs.mkdirSync(shots, { recursive: true });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-'));
@@ -85,9 +91,21 @@ test('the dashboard in headless Chromium', { timeout: 200000 }, async (t) => {
     return { lng: ring.reduce((s, p) => s + p[0], 0) / ring.length, lat: ring.reduce((s, p) => s + p[1], 0) / ring.length };
   };
   const mine = await submit(base, JINJIANG_POINT, 'jinjiang');
-  const jinjiang = (await json(base, `/dashboard/api/shapes?unit=${JINJIANG}&zoom=12`, ADMIN)).body.features;
-  for (const i of [3, 3, 17, 29, 29, 29, 41, 55, 70, 70, 88, 101]) await submit(base, centre(jinjiang[i]), `jinjiang-${i}`);
-  const laocheng = await json(base, `/dashboard/api/shapes?unit=${LAOCHENG}&zoom=12`, ADMIN);
+  const jinjiang = (await json(base, `/dashboard/api/shapes?unit=${JINJIANG}&zoom=12&outline=grids`, ADMIN)).body.features;
+  const worked = [];
+  for (const i of [3, 3, 17, 29, 29, 29, 41, 55, 70, 70, 88, 101]) worked.push(await submit(base, centre(jinjiang[i]), `jinjiang-${i}`));
+  // More than a page of the case list (20) in the town.
+  for (const i of [5, 9, 12, 20, 33, 47, 60, 77, 95, 110]) await submit(base, centre(jinjiang[i]), `jinjiang-more-${i}`);
+  // Worked through gRPC, so that the rankings have rates: eight accepted, six
+  // of them resolved, five called back (four satisfied).
+  const gridctl = (...args) => execFileSync(process.env.GRIDCTL, ['--server', `127.0.0.1:${gridd.grpc}`, '--token', ADMIN, ...args], { encoding: 'utf8' });
+  worked.slice(0, 8).forEach((id, i) => {
+    gridctl('accept', id);
+    if (i >= 6) return;
+    gridctl('resolve', id, '--note', '已清运');
+    if (i < 5) gridctl('callback', id, i === 4 ? '--dissatisfied' : '--satisfied');
+  });
+  const laocheng = await json(base, `/dashboard/api/shapes?unit=${LAOCHENG}&zoom=12&outline=grids`, ADMIN);
   assert.equal(laocheng.status, 200);
   const theirs = await submit(base, centre(laocheng.body.features[0]), 'laocheng');
   const other = await json(base, `/dashboard/api/cases/${theirs}`, ADMIN);
@@ -107,11 +125,12 @@ test('the dashboard in headless Chromium', { timeout: 200000 }, async (t) => {
     await page.click('#login-form button');
     await page.waitForFunction(() => window.gridDashboard.renders.length > 0, { timeout: 15000 });
     const render = await page.evaluate(() => window.gridDashboard.renders[0]);
-    const town = await json(base, `/dashboard/api/shapes?unit=${JINJIANG}&zoom=12`, ADMIN);
+    const town = await json(base, `/dashboard/api/shapes?unit=${JINJIANG}&zoom=12&outline=grids`, ADMIN);
     assert.equal(render.unit, JINJIANG);
     assert.equal(render.grids, town.body.features.length);
     assert.ok(render.grids > 10, `${render.grids} grids`);
-    console.log(`town map: ${render.grids} grids, shapes fetched and drawn in ${render.ms} ms, first render ${render.sinceLogin} ms after logging in`);
+    console.log(`town map: ${render.grids} grids (${render.features} ${render.outline} drawn at zoom ${render.zoom}), shapes fetched and drawn in ${render.ms} ms, first render ${render.sinceLogin} ms after logging in`);
+    assert.ok(await page.$eval('#counts-note', (e) => e.hidden), 'the counts are complete: no note');
     assert.match(await page.$eval('#scope-name', (e) => e.textContent), /金江镇/);
     await page.screenshot({ path: path.join(shots, 'dashboard-map.png') });
   });
@@ -140,10 +159,37 @@ test('the dashboard in headless Chromium', { timeout: 200000 }, async (t) => {
     await page.screenshot({ path: path.join(shots, 'dashboard-case.png'), fullPage: true });
   });
 
+  await t.test('the case list pages forward and back', async () => {
+    // Back up to the town (the crumb), whose cases fill more than a page.
+    await page.evaluate(() => { location.hash = 'map'; });
+    await page.click('#crumbs .crumb[data-i="0"]');
+    await page.waitForFunction((town) => window.gridDashboard.state.unit === town && window.gridDashboard.state.path.length === 1, {}, JINJIANG);
+    await page.evaluate(() => { location.hash = 'cases'; });
+    const rows = () => page.$$eval('#case-table tr[data-case]', (trs) => trs.map((tr) => tr.dataset.case));
+    await page.waitForFunction(() => document.querySelectorAll('#case-table tr[data-case]').length === 20);
+    const first = await rows();
+    assert.ok(await page.$eval('#prev-page', (b) => b.disabled), 'no page before the first');
+    assert.ok(!(await page.$eval('#next-page', (b) => b.disabled)));
+    await page.click('#next-page');
+    await page.waitForFunction(() => document.getElementById('page-number').textContent === '2');
+    const second = await rows();
+    assert.ok(second.length > 0 && second.every((id) => !first.includes(id)), `${second} after ${first}`);
+    assert.ok(!(await page.$eval('#prev-page', (b) => b.disabled)));
+    await page.click('#prev-page');
+    await page.waitForFunction(() => document.getElementById('page-number').textContent === '1');
+    assert.deepEqual(await rows(), first);
+    await page.click('#next-page');
+    await page.waitForFunction(() => document.getElementById('page-number').textContent === '2');
+    assert.deepEqual(await rows(), second);
+  });
+
   await t.test('the rankings of its communities', async () => {
     await page.evaluate(() => { location.hash = 'rank'; });
     await page.waitForSelector('#rank-table tr:nth-child(2)');
     await page.waitForSelector('#chart canvas');
+    // The worked cases show: some community has a resolution and a satisfaction rate above zero.
+    const rates = await page.$$eval('#rank-table tr', (trs) => trs.slice(1).map((tr) => [...tr.children].map((td) => td.textContent)));
+    assert.ok(rates.some((r) => parseFloat(r[3]) > 0 && parseFloat(r[4]) > 0), JSON.stringify(rates));
     await page.screenshot({ path: path.join(shots, 'dashboard-rank.png') });
     // The English toggle, and back.
     await page.click('#lang');
@@ -194,10 +240,33 @@ test('the dashboard in headless Chromium', { timeout: 200000 }, async (t) => {
     await admin.waitForFunction(() => window.gridDashboard.renders.length > 0, { timeout: 15000 });
     const render = await admin.evaluate(() => window.gridDashboard.renders[0]);
     assert.equal(render.grids, 322);
-    console.log(`county map: ${render.grids} grids, shapes fetched and drawn in ${render.ms} ms, first render ${render.sinceLogin} ms after logging in`);
+    console.log(`county map: ${render.grids} grids (${render.features} ${render.outline} drawn at zoom ${render.zoom}), shapes fetched and drawn in ${render.ms} ms, first render ${render.sinceLogin} ms after logging in`);
     // Under a second on a quiet machine (BENCHMARKS.md); the bound leaves room for a busy CI runner.
     assert.ok(render.sinceLogin < 2000, `${render.sinceLogin} ms`);
     await admin.screenshot({ path: path.join(shots, 'dashboard-county.png') });
     await admin.close();
+  });
+
+  await t.test('a note says when the map\'s counts are incomplete, in both languages', async () => {
+    // ListCases stops at 5,000 cases per scan; the answer is made up here
+    // rather than filling the store with 5,000 cases.
+    const cut = await browser.newPage();
+    await cut.setRequestInterception(true);
+    cut.on('request', (r) => {
+      if (r.url().includes('/dashboard/api/counts')) {
+        r.respond({ status: 200, contentType: 'application/json; charset=utf-8', body: JSON.stringify({ children: {}, complete: false }) });
+      } else r.continue();
+    });
+    await cut.goto(`${base}/dashboard/`);
+    await cut.type('#token', TOWN);
+    await cut.click('#login-form button');
+    await cut.waitForFunction(() => window.gridDashboard.renders.length > 0, { timeout: 15000 });
+    const note = () => cut.$eval('#counts-note', (e) => (e.hidden ? '' : e.innerText));
+    if ((await cut.$eval('html', (e) => e.lang)) !== 'zh-CN') await cut.click('#lang');
+    assert.match(await note(), /5000.*不完整/);
+    await cut.click('#lang');
+    assert.match(await note(), /incomplete/);
+    await cut.click('#lang');
+    await cut.close();
   });
 });
