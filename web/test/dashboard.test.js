@@ -148,7 +148,14 @@ test('the dashboard in headless Chromium', { timeout: 200000 }, async (t) => {
   });
 
   await t.test('opens the case: timeline, routing, deadlines', async () => {
-    await page.click(`#unit-cases tr[data-case="${mine}"]`);
+    // The list may be drawn again (the map fits the unit and renders once
+    // more): click the row that is in the document at that moment.
+    await page.waitForFunction((id) => {
+      const tr = document.querySelector(`#unit-cases tr[data-case="${id}"]`);
+      if (!tr || !tr.isConnected) return false;
+      tr.click();
+      return true;
+    }, {}, mine);
     await page.waitForSelector('#timeline li');
     const text = await page.$eval('#view-case', (e) => e.innerText);
     assert.match(text, new RegExp(mine));
