@@ -105,6 +105,9 @@ test('the dashboard in headless Chromium', { timeout: 200000 }, async (t) => {
     gridctl('resolve', id, '--note', '已清运');
     if (i < 5) gridctl('callback', id, i === 4 ? '--dissatisfied' : '--satisfied');
   });
+  // 吹哨报到: one accepted case summons the city management bureau.
+  const summoned = worked[6];
+  gridctl('summon', summoned, '--dept', 'dept.city_management', '--arrive-within-minutes', '30');
   const laocheng = await json(base, `/dashboard/api/shapes?unit=${LAOCHENG}&zoom=12&outline=grids`, ADMIN);
   assert.equal(laocheng.status, 200);
   const theirs = await submit(base, centre(laocheng.body.features[0]), 'laocheng');
@@ -164,6 +167,16 @@ test('the dashboard in headless Chromium', { timeout: 200000 }, async (t) => {
     assert.match(text, /陈\*+ 138\*{4}1234/); // a town office sees the citizen masked, as in the API
     assert.doesNotMatch(text, /13800001234/);
     await page.screenshot({ path: path.join(shots, 'dashboard-case.png'), fullPage: true });
+  });
+
+  await t.test("a case's page lists its summoned departments with their state", async () => {
+    await page.evaluate((id) => { location.hash = `case/${id}`; }, summoned);
+    await page.waitForFunction((id) => {
+      const text = document.getElementById('view-case').innerText;
+      return text.includes(id) && text.includes('dept.city_management');
+    }, {}, summoned);
+    const text = await page.$eval('#view-case', (e) => e.innerText);
+    assert.match(text, /dept\.city_management\s+SUMMONED/, text);
   });
 
   await t.test('the case list pages forward and back', async () => {
