@@ -229,7 +229,7 @@ async function showCase(id) {
       <p>${t('accept_due')}: ${esc(when(d.acceptDue))} ${d.acceptOverdue ? `<span class="overdue">${t('overdue_flag')}</span>` : ''}</p>
       <p>${t('resolve_due')}: ${esc(when(d.resolveDue))} ${d.resolveOverdue ? `<span class="overdue">${t('overdue_flag')}</span>` : ''}</p>
       ${c.escalationUnitCode ? `<p>${t('escalated_to')}: ${esc(c.escalationUnitCode)}</p>` : ''}</div>
-    <div class="card"><h3>${t('subtasks')}</h3>${subtasks ? `<table class="list"><tr><th>${t('department')}</th><th>${t('status')}</th><th>arrive due</th><th>arrived</th><th>done</th></tr>${subtasks}</table>` : `<p class="muted">${t('none')}</p>`}</div>
+    <div class="card"><h3>${t('subtasks')}</h3>${subtasks ? `<table class="list"><tr><th>${t('department')}</th><th>${t('status')}</th><th>${t('arrive_due')}</th><th>${t('arrived')}</th><th>${t('done_at')}</th></tr>${subtasks}</table>` : `<p class="muted">${t('none')}</p>`}</div>
     <div class="card"><h3>${t('history')}</h3><ul class="timeline" id="timeline">${events}</ul></div>`;
 }
 

@@ -177,6 +177,7 @@ test('the dashboard in headless Chromium', { timeout: 200000 }, async (t) => {
     }, {}, summoned);
     const text = await page.$eval('#view-case', (e) => e.innerText);
     assert.match(text, /dept\.city_management\s+SUMMONED/, text);
+    assert.match(text, /报到时限/, 'the sub-task table speaks the language of the page');
   });
 
   await t.test('the case list pages forward and back', async () => {
