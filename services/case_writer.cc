@@ -371,16 +371,15 @@ void CaseWriter::Process(std::deque<Item>& batch) {
     MutexLock lock(&mu_);
     writer_idle = queue_.empty() && timer_queue_.empty();
   }
+  bool handed_over;
   {
     // Only this thread queues completions, so with the queue empty and the
     // completion thread idle, running them here keeps commit order.
     MutexLock lock(&done_mu_);
-    if (!writer_idle || completing_ || !done_queue_.empty()) {
-      done_queue_.push_back(std::move(completions));
-      completions.clear();
-    }
+    handed_over = !writer_idle || completing_ || !done_queue_.empty();
+    if (handed_over) done_queue_.push_back(std::move(completions));
   }
-  if (completions.empty()) {
+  if (handed_over) {
     done_cv_.Signal();
     return;
   }
