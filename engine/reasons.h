@@ -108,6 +108,9 @@ namespace grid {
   X(IO_ERROR, kInternal, "a saved side file cannot be written, synced or read (NOT_FOUND when it does not exist)")     \
   X(LATITUDE_OUT_OF_RANGE, kInvalidArgument, "latitude is outside [-90, 90]")                                          \
   X(LISTEN_FAILED, kUnavailable, "gridd cannot listen on the configured address")                                      \
+  X(LOG_MISMATCH, kDataLoss, "a replicated log entry does not follow the position this replica holds")                 \
+  X(LOG_TRUNCATED, kFailedPrecondition,                                                                                \
+    "the replicated log no longer holds the entries this replica needs: restore it from a backup")                     \
   X(LONGITUDE_OUT_OF_RANGE, kInvalidArgument, "longitude is outside [-180, 180]")                                      \
   X(MALFORMED_CALENDAR, kInvalidArgument, "a working calendar definition cannot be parsed")                            \
   X(MALFORMED_CSV, kInvalidArgument, "a division CSV file has a bad header, quoting or field count, or an empty name") \
@@ -136,6 +139,8 @@ namespace grid {
   X(NAME_TOO_LONG, kInvalidArgument, "citizen.name is longer than the limit (64 characters by default)")               \
   X(NON_FINITE_COORDINATE, kInvalidArgument, "a coordinate is NaN or infinite")                                        \
   X(NOTE_TOO_LONG, kInvalidArgument, "a note (or corrected address) is longer than the limit")                         \
+  X(NOT_LEADER, kUnavailable,                                                                                          \
+    "this replica is not its shard's leader (any more): retry, any node forwards to the leader")                       \
   X(NOT_SUMMONED, kFailedPrecondition, "the department has no open sub-task on this case")                             \
   X(NO_ARBITER, kFailedPrecondition, "a rejection needs arbitration but the unit has no parent")                       \
   X(NO_BACKUP, kNotFound, "the backup directory does not exist or holds no backup")                                    \
@@ -150,6 +155,8 @@ namespace grid {
   X(RATE_LIMITED, kResourceExhausted, "the token's call rate is over its role's limit; retry later")                   \
   X(REPLACE_REMOVES_UNITS, kFailedPrecondition,                                                                        \
     "a REPLACE removes the root or units with open cases; confirm how many")                                           \
+  X(REPLICATION_FAILED, kUnavailable,                                                                                  \
+    "appending to the replicated log failed: nothing of the request is acknowledged")                                  \
   X(RESTORE_TARGET_NOT_EMPTY, kFailedPrecondition, "a backup is restored only into a missing or empty data dir")       \
   X(RING_LENGTH_MISMATCH, kInvalidArgument, "a boundary ring's latitude and longitude lists differ in length")         \
   X(RING_TOO_SHORT, kInvalidArgument, "a boundary ring has fewer than three distinct vertices")                        \

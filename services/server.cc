@@ -168,6 +168,7 @@ StatusOr<std::unique_ptr<GridServer>> GridServer::Start(const ServerConfig& conf
   store_options.min_free_bytes = config.min_free_bytes;
   store_options.block_cache_bytes = config.block_cache_bytes;
   store_options.file_system = config.file_system;
+  store_options.log = config.batch_log;
   auto store = storage::Store::Open(store_options);
   if (!store.ok()) return store.status();
   s->store_ = std::move(store).value();

@@ -92,6 +92,9 @@ struct ServerConfig {
   std::string web_root;
   // The access log of every call (call_observer.h); null: none.
   std::shared_ptr<Log> log;
+  // A shard leader's replicated log (storage/replication.h): every write
+  // goes to it before the store; null on a single node.
+  std::shared_ptr<storage::BatchLog> batch_log;
 };
 
 class GridServer {

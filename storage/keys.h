@@ -46,6 +46,13 @@ inline constexpr std::string_view kQueryIndexesKey =
     "\x01"
     "query_indexes";
 
+// The replicated log's position the store holds, 8 bytes BE (a store that
+// was never replicated has none: position 0). Written in the same batch as
+// what it covers (storage/replication.h).
+inline constexpr std::string_view kLogPositionKey =
+    "\x01"
+    "log_position";
+
 // Tokens (docs/security.md), also in the default column family:
 //   0x02 | token id (16 lowercase hex)  -> grid.v1.StoredToken
 //   0x03 | token id                     -> last use, micros (8, BE)

@@ -279,6 +279,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   }
   std::unique_ptr<Store> store(new Store());
   store->sync_ = options.sync;
+  store->log_ = options.log;
   store->path_ = options.path;
   store->min_free_bytes_ = options.min_free_bytes;
   store->env_ = std::move(env);
@@ -313,6 +314,12 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
       return Error(reason::FOREIGN_DATA_DIR, options.path + " has gridd's column families but format marker " +
                                                  (s.ok() ? "'" + marker + "'" : "missing") + "; refusing to use it");
     }
+  }
+  if (store->log_) {
+    auto position = store->LogPosition();
+    if (!position.ok()) return position.status();
+    MutexLock lock(&store->log_mu_);
+    store->log_position_ = *position;
   }
   return store;
 }
@@ -621,6 +628,7 @@ Status Store::WriteSynced(rocksdb::WriteBatch* batch, const std::string& what) {
     if (!write_state_.ok()) return write_state_;
   }
   GRID_RETURN_IF_ERROR(CheckFreeSpace());
+  if (log_) return WriteLogged(batch, what);
   rocksdb::WriteOptions wo;
   wo.sync = sync_;
   const auto start = std::chrono::steady_clock::now();
@@ -634,6 +642,113 @@ Status Store::WriteSynced(rocksdb::WriteBatch* batch, const std::string& what) {
   return Error(reason::STORE_FAILED, what + " failed: " + s.ToString() +
                                          "; nothing was acknowledged (a retry with the same idempotency key is safe)");
 }
+
+Status Store::WriteLogged(rocksdb::WriteBatch* batch, const std::string& what) {
+  MutexLock lock(&log_mu_);
+  // The position goes into the batch, so its size counts when cutting parts:
+  // the Put adds a fixed number of bytes (tag, column family, key, value).
+  constexpr size_t kPositionPutBytes = 64;
+  const uint64_t first = log_->next_position();
+  if (first <= log_position_) {
+    return Error(reason::LOG_MISMATCH, "the log's next position " + std::to_string(first) +
+                                           " is not past position " + std::to_string(log_position_) +
+                                           ", which this store holds");
+  }
+  const uint32_t parts = PartsFor(batch->GetDataSize() + kPositionPutBytes, log_->max_part_bytes());
+  const uint64_t last = first + parts - 1;
+  std::string position;
+  PutFixed64BE(&position, last);
+  GRID_RETURN_IF_ERROR(
+      FromRocks(batch->Put(meta_, std::string(kLogPositionKey), position), "recording the log position"));
+  const auto start = std::chrono::steady_clock::now();
+  if (Status appended = log_->Append(first, parts, batch->Data()); !appended.ok()) {
+    // Some parts may be in the log: this store can no longer tell what it
+    // holds against the log, so it takes no writes until its holder catches
+    // up from the log (a restart as a follower).
+    MarkReadOnly(what + ": " + appended.message(), /*needs_restart=*/true);
+    return appended;
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync_;
+  const rocksdb::Status s = db_->Write(wo, batch);
+  if (write_observer_) {
+    write_observer_(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                    batch->GetDataSize());
+  }
+  if (!s.ok()) {
+    // The batch is in the log: a restart applies it from there.
+    MarkReadOnly(what + " failed: " + s.ToString(), /*needs_restart=*/true);
+    return Error(reason::STORE_FAILED,
+                 what + " failed after the batch was replicated: " + s.ToString() +
+                     "; its outcome is the log's (a retry with the same idempotency key is safe)");
+  }
+  log_position_ = last;
+  return Status::Ok();
+}
+
+StatusOr<uint64_t> Store::LogPosition() const {
+  std::string bytes;
+  auto s = db_->Get(rocksdb::ReadOptions(), meta_, std::string(kLogPositionKey), &bytes);
+  if (s.IsNotFound()) return uint64_t{0};
+  GRID_RETURN_IF_ERROR(FromRocks(s, "reading the log position"));
+  if (bytes.size() != 8) return Error(reason::CORRUPT_RECORD, "the stored log position is not 8 bytes");
+  return DecodeFixed64BE(bytes.data());
+}
+
+namespace {
+
+// Finds the log position a batch records (kLogPositionKey in the meta column
+// family, id 0).
+class PositionFinder final : public rocksdb::WriteBatch::Handler {
+ public:
+  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key, const rocksdb::Slice& value) override {
+    if (cf == 0 && key == rocksdb::Slice(kLogPositionKey.data(), kLogPositionKey.size()) && value.size() == 8) {
+      position = DecodeFixed64BE(value.data());
+    }
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice&) override { return rocksdb::Status::OK(); }
+  rocksdb::Status SingleDeleteCF(uint32_t, const rocksdb::Slice&) override { return rocksdb::Status::OK(); }
+  rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status MergeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  void LogData(const rocksdb::Slice&) override {}
+  std::optional<uint64_t> position;
+};
+
+}  // namespace
+
+Status Store::ApplyLogged(uint64_t last, std::string_view data, bool sync) {
+  // WriteBatch's rep: 12 bytes of header (sequence, count), then records.
+  if (data.size() < 12) {
+    return Error(reason::LOG_MISMATCH,
+                 "log entry " + std::to_string(last) + " is not a batch (" + std::to_string(data.size()) + " bytes)");
+  }
+  rocksdb::WriteBatch batch{std::string(data)};
+  PositionFinder finder;
+  if (auto s = batch.Iterate(&finder); !s.ok()) {
+    return Error(reason::LOG_MISMATCH, "log entry " + std::to_string(last) + " is not a batch: " + s.ToString());
+  }
+  if (finder.position != last) {
+    return Error(reason::LOG_MISMATCH, "log entry " + std::to_string(last) + " records position " +
+                                           (finder.position ? std::to_string(*finder.position) : std::string("none")));
+  }
+  auto held_or = LogPosition();
+  if (!held_or.ok()) return held_or.status();
+  const uint64_t held = *held_or;
+  if (last <= held) {
+    return Error(reason::LOG_MISMATCH, "log entry " + std::to_string(last) + " is not past position " +
+                                           std::to_string(held) + ", which this replica holds");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return FromRocks(db_->Write(wo, &batch), "applying log entry " + std::to_string(last));
+}
+
+Status Store::SyncWal() { return FromRocks(db_->SyncWAL(), "syncing the write-ahead log"); }
 
 Status Store::StateLocked() const { return !write_state_.ok() ? write_state_ : disk_low_; }
 

@@ -49,6 +49,7 @@
 #include "storage/case_query.h"
 #include "storage/case_stats.h"
 #include "storage/keys.h"
+#include "storage/replication.h"
 
 namespace rocksdb {
 class DB;
@@ -82,6 +83,10 @@ struct StoreOptions {
   // that finds them free again takes writes. RocksDB then never meets a full
   // disk in its write-ahead log, which would need a restart. 0: no guard.
   uint64_t min_free_bytes = 0;
+  // The replicated log every write goes to first (storage/replication.h):
+  // set on a shard's leader; null on a single node and on a follower (which
+  // writes with ApplyLogged only).
+  std::shared_ptr<BatchLog> log;
 };
 
 struct StoredDirectory {
@@ -236,6 +241,22 @@ class Store {
   // the deadlines-pending metric).
   StatusOr<size_t> CountDue() const;
 
+  // Replication (storage/replication.h, docs/replication.md).
+  //
+  // The log position the store holds: the last log entry written or applied
+  // (0: none). Every batch a replicated store writes, and every batch a
+  // follower applies, records it in the same WriteBatch.
+  StatusOr<uint64_t> LogPosition() const;
+  // A follower applies the batch that ends at log position `last` (its last
+  // part), as the leader wrote it, synced when `sync`. The batch must carry
+  // kLogPositionKey == last, and `last` must be past the store's position:
+  // else DATA_LOSS LOG_MISMATCH and nothing is written. REQUIRES: the store
+  // has no log (a follower's), one caller at a time.
+  Status ApplyLogged(uint64_t last, std::string_view batch, bool sync);
+  // Syncs the write-ahead log: everything written before is durable after
+  // (a replica reports its position as applied only after this).
+  Status SyncWal();
+
   // RocksDB's own figures, read now (GetIntProperty, summed over the column
   // families where a property is per family). For /metrics.
   StoreFigures Figures() const;
@@ -286,6 +307,9 @@ class Store {
   // Writes `batch` (synced unless sync_ is false) if the store takes writes;
   // a failure makes it read-only and answers STORE_FAILED.
   Status WriteSynced(rocksdb::WriteBatch* batch, const std::string& what) ABSL_LOCKS_EXCLUDED(state_mu_);
+  // WriteSynced with a log: appends the batch (with its log position) to the
+  // log, then writes it.
+  Status WriteLogged(rocksdb::WriteBatch* batch, const std::string& what) ABSL_LOCKS_EXCLUDED(log_mu_, state_mu_);
   // Records a failure (the first one names the state) and tells the
   // listener. `needs_restart`: Resume() may not undo it (a failed write to
   // the WAL, an I/O error); only a restart does.
@@ -319,6 +343,10 @@ class Store {
   rocksdb::ColumnFamilyHandle* feed_ = nullptr;
   bool sync_ = true;
   std::function<void(double seconds, size_t bytes)> write_observer_;
+  // Replicated writes take positions, append and write in one order.
+  std::shared_ptr<BatchLog> log_;
+  Mutex log_mu_;
+  uint64_t log_position_ ABSL_GUARDED_BY(log_mu_) = 0;
 };
 
 }  // namespace grid::storage
