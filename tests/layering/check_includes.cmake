@@ -8,6 +8,7 @@
 #   port/     nothing of ours above it, no gRPC or RocksDB
 #   cluster/  no storage/, services/, import/, tools/ or RocksDB (etcd's gRPC
 #             API is its own)
+#   replica/  no import/ or tools/
 # Run by ctest: cmake -DSOURCE_DIR=<tree> -P check_includes.cmake
 # (the negative test adds -DEXTRA_ENGINE_FILE=<file> to check a bad file as
 # if it were in engine/).
@@ -24,6 +25,7 @@ set(rule_engine "[\"<](storage|services|import|tools)/|${grpc_rx}|${rocksdb_rx}|
 set(rule_import "[\"<](storage|services|tools)/|${grpc_rx}|${rocksdb_rx}")
 set(rule_storage "[\"<](services|import|tools)/|${grpc_rx}")
 set(rule_cluster "[\"<](storage|services|import|tools)/|${rocksdb_rx}")
+set(rule_replica "[\"<](import|tools)/")
 set(rule_port "[\"<](engine|import|storage|services|tools)/|${grpc_rx}|${rocksdb_rx}")
 
 set(violations "")
@@ -40,7 +42,7 @@ function(check_file folder file)
 endfunction()
 
 set(checked 0)
-foreach(folder engine import storage port cluster)
+foreach(folder engine import storage port cluster replica)
   file(GLOB_RECURSE files "${SOURCE_DIR}/${folder}/*.h" "${SOURCE_DIR}/${folder}/*.cc" "${SOURCE_DIR}/${folder}/*.in")
   foreach(f IN LISTS files)
     check_file(${folder} "${f}")
