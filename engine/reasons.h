@@ -136,6 +136,8 @@ namespace grid {
   X(NAME_TOO_LONG, kInvalidArgument, "citizen.name is longer than the limit (64 characters by default)")               \
   X(NON_FINITE_COORDINATE, kInvalidArgument, "a coordinate is NaN or infinite")                                        \
   X(NOTE_TOO_LONG, kInvalidArgument, "a note (or corrected address) is longer than the limit")                         \
+  X(NOT_LEADER, kUnavailable,                                                                                          \
+    "this replica is not its shard's leader (any more): retry, any node forwards to the leader")                       \
   X(NOT_SUMMONED, kFailedPrecondition, "the department has no open sub-task on this case")                             \
   X(NO_ARBITER, kFailedPrecondition, "a rejection needs arbitration but the unit has no parent")                       \
   X(NO_BACKUP, kNotFound, "the backup directory does not exist or holds no backup")                                    \
