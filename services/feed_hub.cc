@@ -106,13 +106,13 @@ bool FeedHub::WaitDelivered(uint64_t cursor, std::chrono::milliseconds timeout) 
   return true;
 }
 
-bool FeedHub::WaitSubscribers(size_t n, std::chrono::milliseconds timeout) const {
+bool FeedHub::WaitSubscribersIn(size_t min, size_t max, std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;  // a bound on the wait, not the hub's time
   MutexLock lock(&mu_);
-  while (subscribers_ < n) {
-    if (changed_.WaitUntil(&mu_, deadline) == std::cv_status::timeout) return subscribers_ >= n;
+  while (subscribers_ < min || subscribers_ > max) {
+    if (changed_.WaitUntil(&mu_, deadline) == std::cv_status::timeout) break;
   }
-  return true;
+  return subscribers_ >= min && subscribers_ <= max;
 }
 
 void FeedHub::Unregister(const FeedSink* sink, const std::string& scope) {

@@ -125,11 +125,16 @@ class FeedHub {
   uint64_t published() const { return published_.load(std::memory_order_acquire); }
   uint64_t delivered() const { return delivered_.load(std::memory_order_acquire); }
   // Block until delivered() >= cursor, or until there are at least `n`
-  // subscribers; false when `timeout` passed first. For tests and tools that
-  // wait for the hub (a call's answer can come just before its feed entries
-  // reach the hub) without polling.
+  // subscribers (at most `n`: AtMost); false when `timeout` passed first.
+  // For tests and tools that wait for the hub (a call's answer can come just
+  // before its feed entries reach the hub) without polling.
   bool WaitDelivered(uint64_t cursor, std::chrono::milliseconds timeout) const;
-  bool WaitSubscribers(size_t n, std::chrono::milliseconds timeout) const;
+  bool WaitSubscribers(size_t n, std::chrono::milliseconds timeout) const {
+    return WaitSubscribersIn(n, SIZE_MAX, timeout);
+  }
+  bool WaitSubscribersAtMost(size_t n, std::chrono::milliseconds timeout) const {
+    return WaitSubscribersIn(0, n, timeout);
+  }
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
 
   // Sends a heartbeat to every subscriber now. The hub does this by itself
@@ -156,6 +161,8 @@ class FeedHub {
  private:
   FeedHub(storage::Store* store, const Clock* clock, FeedOptions options, uint64_t last_cursor);
   void Housekeeping() ABSL_LOCKS_EXCLUDED(mu_, house_mu_);
+  // Until min <= subscribers <= max.
+  bool WaitSubscribersIn(size_t min, size_t max, std::chrono::milliseconds timeout) const ABSL_LOCKS_EXCLUDED(mu_);
 
   struct Sub {
     std::shared_ptr<FeedSink> sink;

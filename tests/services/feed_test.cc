@@ -21,6 +21,7 @@
 #include "tests/support/submit_request.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tiny_directory.h"
+#include "tests/support/watch_stream.h"
 
 namespace grid::services {
 namespace {
@@ -59,43 +60,7 @@ bool Contains(const v1::FeedEntry& e, const std::string& unit) {
   return false;
 }
 
-// One Watch stream read synchronously.
-class Stream {
- public:
-  Stream(const std::shared_ptr<grpc::Channel>& channel, const std::string& token, const v1::WatchRequest& request,
-         int deadline_s = 60) {
-    stub_ = v1::EscalationFeed::NewStub(channel);
-    ctx_.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(deadline_s));
-    if (!token.empty()) ctx_.AddMetadata("authorization", "Bearer " + token);
-    reader_ = stub_->Watch(&ctx_, request);
-  }
-  bool Read(v1::WatchResponse* r) { return reader_->Read(r); }
-  // Reads until the stream's cursor reaches `target`, appending entries.
-  bool ReadUntil(uint64_t target, std::vector<v1::FeedEntry>* out) {
-    v1::WatchResponse r;
-    while (cursor_ < target) {
-      if (!reader_->Read(&r)) return false;
-      EXPECT_GE(r.cursor(), cursor_);
-      cursor_ = r.cursor();
-      for (auto& e : *r.mutable_entries()) out->push_back(std::move(e));
-    }
-    return true;
-  }
-  grpc::Status Finish() { return reader_->Finish(); }
-  void Cancel() { ctx_.TryCancel(); }
-  std::string Trailer(const std::string& key) const {
-    auto md = ctx_.GetServerTrailingMetadata();
-    auto it = md.find(key);
-    return it == md.end() ? "" : std::string(it->second.data(), it->second.size());
-  }
-  uint64_t cursor() const { return cursor_; }
-
- private:
-  std::unique_ptr<v1::EscalationFeed::Stub> stub_;
-  grpc::ClientContext ctx_;
-  std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader_;
-  uint64_t cursor_ = 0;
-};
+using Stream = testing::WatchStream;
 
 v1::WatchRequest Request(const std::string& scope, uint64_t from, bool all) {
   v1::WatchRequest r;
@@ -446,7 +411,8 @@ TEST_F(FeedTest, ACommitKickingManySubscribersIsSplitAndReachesEveryOne) {
   const uint64_t from = LastCursor();
   std::vector<std::unique_ptr<Stream>> streams;
   for (int i = 0; i < 40; ++i) {
-    streams.push_back(std::make_unique<Stream>(clients_->channel, "admin-token-0000001", Request("", from, true), 30));
+    streams.push_back(std::make_unique<Stream>(clients_->channel, "admin-token-0000001", Request("", from, true),
+                                               std::chrono::seconds(30)));
   }
   ASSERT_TRUE(server_->feed()->WaitSubscribers(streams.size(), std::chrono::seconds(30)));
   ASSERT_EQ(server_->feed()->stats().subscribers, streams.size());
@@ -474,7 +440,7 @@ TEST_F(FeedTest, AStalledSubscriberNeitherSlowsIntakeNorGrowsMemoryAndMissesNoth
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);  // keep the flow-control window small
   auto raw = grpc::CreateCustomChannel(target(), grpc::InsecureChannelCredentials(), args);
-  Stream s(raw, "admin-token-0000001", Request("", 0, true), 120);
+  Stream s(raw, "admin-token-0000001", Request("", 0, true), std::chrono::seconds(120));
   v1::WatchResponse r;
   ASSERT_TRUE(s.Read(&r));  // connected and caught up; now it stops reading
   ASSERT_TRUE(r.caught_up());
