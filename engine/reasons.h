@@ -60,6 +60,26 @@ namespace grid {
   X(DUPLICATE_DEPARTMENT, kInvalidArgument, "a summons names the same department twice")                               \
   X(DUPLICATE_MEMBER, kInvalidArgument, "a member id appears twice in the directory")                                  \
   X(EMPTY_GEOMETRY, kInvalidArgument, "a boundary, polygon or ring has no coordinates")                                \
+  X(ETCD_COMPACTED, kOutOfRange,                                                                                       \
+    "the etcd revision asked for (a watch's start, a read's, a compaction's) is compacted")                            \
+  X(ETCD_CONNECT_FAILED, kUnavailable, "no etcd endpoint became ready within the client's connect timeout")            \
+  X(ETCD_ERROR, kUnknown,                                                                                              \
+    "etcd or gRPC answered an error the client does not classify, its code kept: a write's outcome is unknown")        \
+  X(ETCD_FUTURE_REVISION, kOutOfRange, "the etcd revision asked for is newer than the store's: nothing applied")       \
+  X(ETCD_INVALID_REQUEST, kInvalidArgument,                                                                            \
+    "the etcd client or etcd refused a malformed request (empty key, too large): nothing applied")                     \
+  X(ETCD_LEASE_NOT_FOUND, kNotFound, "the etcd lease does not exist: never granted, revoked or expired")               \
+  X(ETCD_NO_LEADER, kUnavailable,                                                                                      \
+    "the etcd member has no leader and refused the request before proposing it: nothing applied")                      \
+  X(ETCD_NO_SPACE, kResourceExhausted,                                                                                 \
+    "etcd's backend is over its quota (the NOSPACE alarm): the write was not applied")                                 \
+  X(ETCD_REFUSED, kFailedPrecondition,                                                                                 \
+    "etcd refused the request, its code kept (FAILED_PRECONDITION, NOT_FOUND, ...): nothing applied")                  \
+  X(ETCD_TIMEOUT, kDeadlineExceeded, "an etcd call passed the client's deadline: a write's outcome is unknown")        \
+  X(ETCD_UNAVAILABLE, kUnavailable,                                                                                    \
+    "an etcd call broke in transit, or etcd did not commit it in time: a write's outcome is unknown")                  \
+  X(ETCD_UNREACHABLE, kUnavailable, "no etcd endpoint could be connected to: the request was not sent")                \
+  X(ETCD_WATCH_CANCELLED, kAborted, "etcd cancelled a watch (its reason in the message): watch again")                 \
   X(FEED_BUSY, kResourceExhausted, "too many feed subscribers, or the replay queue is full; resume later")             \
   X(FEED_CURSOR_AHEAD, kOutOfRange, "the resume cursor is past the newest feed entry")                                 \
   X(FEED_CURSOR_TRIMMED, kOutOfRange, "the feed entries after the resume cursor have been trimmed")                    \

@@ -12,6 +12,7 @@ GRID_PACKAGES=(
   libfuzzer-14-dev  # the libFuzzer harnesses, built with clang (tests/fuzz, ctest fuzz_*)
   python3-grpcio python3-grpc-tools nodejs  # the clients in examples/ and their ctests (docs/clients.md)
   chromium fonts-wqy-zenhei  # the dashboard's browser test and its screenshots (docs/dashboard.md)
+  etcd-server etcd-client  # replication's coordinator (3.4); cluster/'s tests start real members, etcdctl to look
 )
 
 grid_install_missing() {

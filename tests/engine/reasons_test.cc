@@ -1,6 +1,6 @@
 // The reason catalogue (engine/reasons.h) against its two mirrors: the table
-// in docs/reasons.md, and the reasons the sources in engine/, storage/ and
-// services/ still write as quoted literals.
+// in docs/reasons.md, and the reasons the sources in engine/, storage/,
+// cluster/ and services/ still write as quoted literals.
 //
 // After adding or changing a reason, rewrite the docs' table with
 //   GRID_WRITE_REASONS_DOC=1 build/tests/engine_test --gtest_filter='ReasonCatalogue.*'
@@ -122,7 +122,7 @@ TEST(ReasonCatalogue, SourcesUseOnlyCataloguedReasons) {
   const std::regex snake_literal(R"re("([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)")re");
   const fs::path root = testing::SourceDir();
   size_t files = 0;
-  for (const char* dir : {"port", "engine", "import", "storage", "services", "tools/demo"}) {
+  for (const char* dir : {"port", "engine", "import", "storage", "cluster", "services", "tools/demo"}) {
     for (const auto& entry : fs::recursive_directory_iterator(root / dir)) {
       const std::string ext = entry.path().extension().string();
       if (!entry.is_regular_file() || (ext != ".cc" && ext != ".h")) continue;

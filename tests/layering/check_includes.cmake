@@ -6,6 +6,8 @@
 #   import/   no storage/, services/, tools/, gRPC or RocksDB
 #   storage/  no services/, import/, tools/ or gRPC
 #   port/     nothing of ours above it, no gRPC or RocksDB
+#   cluster/  no storage/, services/, import/, tools/ or RocksDB (etcd's gRPC
+#             API is its own)
 # Run by ctest: cmake -DSOURCE_DIR=<tree> -P check_includes.cmake
 # (the negative test adds -DEXTRA_ENGINE_FILE=<file> to check a bad file as
 # if it were in engine/).
@@ -21,6 +23,7 @@ set(gis_rx "<(geos_c|gdal|ogr_[a-z_]*|cpl_[a-z_]*)\\.h>")  # GEOS and GDAL belon
 set(rule_engine "[\"<](storage|services|import|tools)/|${grpc_rx}|${rocksdb_rx}|${posix_files_rx}|${gis_rx}")
 set(rule_import "[\"<](storage|services|tools)/|${grpc_rx}|${rocksdb_rx}")
 set(rule_storage "[\"<](services|import|tools)/|${grpc_rx}")
+set(rule_cluster "[\"<](storage|services|import|tools)/|${rocksdb_rx}")
 set(rule_port "[\"<](engine|import|storage|services|tools)/|${grpc_rx}|${rocksdb_rx}")
 
 set(violations "")
@@ -37,7 +40,7 @@ function(check_file folder file)
 endfunction()
 
 set(checked 0)
-foreach(folder engine import storage port)
+foreach(folder engine import storage port cluster)
   file(GLOB_RECURSE files "${SOURCE_DIR}/${folder}/*.h" "${SOURCE_DIR}/${folder}/*.cc" "${SOURCE_DIR}/${folder}/*.in")
   foreach(f IN LISTS files)
     check_file(${folder} "${f}")

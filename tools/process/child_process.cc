@@ -3,7 +3,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,10 +16,15 @@
 
 namespace grid::process {
 
-pid_t SpawnLogged(std::vector<std::string> args, const std::string& log, bool append) {
+pid_t SpawnLogged(std::vector<std::string> args, const std::string& log, bool append, bool die_with_parent) {
   const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid == 0) {
+    if (die_with_parent) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(127);  // the parent ended before prctl
+    }
     if (fd >= 0) {
       dup2(fd, STDOUT_FILENO);
       dup2(fd, STDERR_FILENO);

@@ -20,8 +20,11 @@ namespace grid::process {
 
 // Starts args[0] with `args`, its stdout and stderr going to `log`
 // (truncated, or appended to with `append`). The child's pid; -1 when fork
-// failed (a child that cannot exec exits 127).
-pid_t SpawnLogged(std::vector<std::string> args, const std::string& log, bool append = false);
+// failed (a child that cannot exec exits 127). With `die_with_parent`, the
+// kernel SIGKILLs the child when the thread that started it ends (a test
+// that crashes or times out leaves no server behind).
+pid_t SpawnLogged(std::vector<std::string> args, const std::string& log, bool append = false,
+                  bool die_with_parent = false);
 
 // A waitpid status as one number: the exit code, or 128 + the signal.
 int ExitStatus(int wait_status);
