@@ -121,7 +121,12 @@ class NatsLog final : public ReplicatedLog {
   Status StartFollower(Timeline* timeline) override {
     follower_timeline_ = timeline;
     if (Status s = Connect(endpoints_.size() > 1 ? 1 : 0, &follower_conn_); !s.ok()) return s;
-    if (natsStatus s = natsConnection_JetStream(&follower_js_, follower_conn_, nullptr); s != NATS_OK) {
+    // Creating the consumer waits for its own Raft group's leader: on a
+    // loaded machine that took over the default 5 s.
+    jsOptions options;
+    jsOptions_Init(&options);
+    options.Wait = kPublishWaitMs;
+    if (natsStatus s = natsConnection_JetStream(&follower_js_, follower_conn_, &options); s != NATS_OK) {
       return NatsError("follower's JetStream context", s);
     }
     jsSubOptions sub_options;
