@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "cluster/etcd_client.h"
+#include "port/mutex.h"
 #include "tools/bench/replog_log.h"
 
 namespace grid::replog {

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "port/mutex.h"
 #include "tools/bench/replog_log.h"
 
 namespace grid::replog {
