@@ -9,8 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <map>
+#include <set>
 
 #include "engine/calendar.h"
 #include "engine/clock.h"
@@ -19,6 +21,7 @@
 #include "tests/support/submit_request.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tiny_directory.h"
+#include "tests/support/watch_stream.h"
 
 namespace grid::replica {
 
@@ -213,6 +216,60 @@ TEST_F(ReplicaNodeTest, ADeadlineFiresOnceAcrossAFailover) {
   ASSERT_GE(next, 0);
   EXPECT_EQ(nodes_[next]->FireDueDeadlines(), 0u);
   EXPECT_EQ(nodes_[next]->deadlines_fired(), 0u) << "a deadline fired again after the failover";
+}
+
+// Reads a Watch of every change until it has caught up and holds an entry
+// of each case in `cases`.
+std::vector<grid::v1::FeedEntry> WatchUntil(testing::WatchStream* stream, const std::set<std::string>& cases) {
+  std::vector<grid::v1::FeedEntry> got;
+  std::set<std::string> seen;
+  bool caught_up = false;
+  grid::v1::WatchResponse r;
+  while (!(caught_up && std::includes(seen.begin(), seen.end(), cases.begin(), cases.end())) && stream->Read(&r)) {
+    caught_up |= r.caught_up();
+    for (const auto& e : r.entries()) {
+      seen.insert(e.event().case_id());
+      got.push_back(e);
+    }
+  }
+  return got;
+}
+
+TEST_F(ReplicaNodeTest, AWatchResumesOnTheNewLeaderWithNoGapAndNoDuplicate) {
+  const int leader = Leader();
+  ASSERT_GE(leader, 0);
+  const int follower = (leader + 1) % 3;
+  std::set<std::string> before, after;
+  for (int k = 0; k < 3; ++k) {
+    grid::v1::SubmitCaseResponse resp;
+    ASSERT_TRUE(SubmitVia(follower, "w" + std::to_string(k), &resp).status.ok());
+    before.insert(resp.case_().id());
+  }
+  grid::v1::WatchRequest request;
+  request.set_all_changes(true);
+  auto first = std::make_unique<testing::WatchStream>(testing::Clients(Address(follower)).channel, "", request);
+  const auto seen = WatchUntil(first.get(), before);
+  ASSERT_FALSE(seen.empty());
+  const uint64_t resume = seen.back().cursor();
+  nodes_[leader].reset();  // the stream's leader goes
+  EXPECT_FALSE(first->Drain().ok());
+  const int next = Leader();
+  ASSERT_GE(next, 0);
+  for (int k = 0; k < 3; ++k) {
+    grid::v1::SubmitCaseResponse resp;
+    ASSERT_TRUE(SubmitVia(follower, "x" + std::to_string(k), &resp).status.ok());
+    after.insert(resp.case_().id());
+  }
+  request.set_from_cursor(resume);
+  testing::WatchStream second(testing::Clients(Address(follower)).channel, "", request);
+  const auto rest = WatchUntil(&second, after);
+  ASSERT_FALSE(rest.empty());
+  EXPECT_EQ(rest.front().cursor(), resume + 1) << "a gap after the resume cursor";
+  for (size_t i = 1; i < rest.size(); ++i) {
+    EXPECT_EQ(rest[i].cursor(), rest[i - 1].cursor() + 1) << "a gap or a duplicate at " << i;
+  }
+  for (const auto& e : rest) EXPECT_GT(e.cursor(), resume) << "an entry sent before came again";
+  second.Cancel();
 }
 
 }  // namespace
