@@ -650,9 +650,8 @@ Status Store::WriteLogged(rocksdb::WriteBatch* batch, const std::string& what) {
   constexpr size_t kPositionPutBytes = 64;
   const uint64_t first = log_->next_position();
   if (first <= log_position_) {
-    return Error(reason::LOG_MISMATCH, "the log's next position " + std::to_string(first) +
-                                           " is not past position " + std::to_string(log_position_) +
-                                           ", which this store holds");
+    return Error(reason::LOG_MISMATCH, "the log's next position " + std::to_string(first) + " is not past position " +
+                                           std::to_string(log_position_) + ", which this store holds");
   }
   const uint32_t parts = PartsFor(batch->GetDataSize() + kPositionPutBytes, log_->max_part_bytes());
   const uint64_t last = first + parts - 1;
