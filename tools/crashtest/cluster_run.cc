@@ -15,16 +15,19 @@
 #include <thread>
 #include <vector>
 
+#include "grid/v1/service.grpc.pb.h"
 #include "tools/crashtest/cluster_figures.h"
 #include "tools/crashtest/etcd_members.h"
 #include "tools/crashtest/replica_set.h"
 #include "tools/crashtest/rpc.h"
 #include "tools/crashtest/subscribers.h"
+#include "tools/demo/demo_directory.h"
 
 namespace grid::crashtest {
 
 namespace {
 
+namespace v1 = grid::v1;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr std::chrono::milliseconds kSampleEvery{200};
@@ -109,6 +112,34 @@ std::optional<LeaderRecord> WaitLeader(ReplicaSet& replicas, int64_t not_epoch, 
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return std::nullopt;
+}
+
+// Waits until a Directory call through every replica answers: the leader
+// serves and each follower's proxy reaches it (a proxy that failed to reach
+// an address retries it after a backoff of up to a second). False, with
+// `error`, after `timeout`.
+bool WaitAnswering(ReplicaSet& replicas, std::chrono::seconds timeout, std::string* error) {
+  const auto give_up = SteadyClock::now() + timeout;
+  for (size_t i = 0; i < replicas.size(); ++i) {
+    while (true) {
+      const auto serving = replicas.replica(i).ServingNow();
+      if (serving) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+        v1::GetUnitRequest req;
+        req.set_code(std::string(grid::kDemoCountyCode));
+        v1::GetUnitResponse resp;
+        const grpc::Status st = v1::Directory::NewStub(serving->channel)->GetUnit(&ctx, req, &resp);
+        if (st.ok()) break;
+        *error = replicas.name(i) + ": " + st.error_message();
+      } else {
+        *error = replicas.name(i) + " does not run";
+      }
+      if (SteadyClock::now() >= give_up) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  return true;
 }
 
 // The same load as the cluster's for `seconds`, against one plain gridd
@@ -312,11 +343,22 @@ int RunCluster(const Options& o) {
                 failover_s.back());
     std::fflush(stdout);
   }
+  // A last stretch of serving after the last failover, as between kills.
+  if (ok) {
+    std::this_thread::sleep_for(
+        std::chrono::duration<double>(o.kill_min_s + Unit(rng()) * (o.kill_max_s - o.kill_min_s)));
+  }
   const auto load_end = SteadyClock::now();
   serving.push_back({window_from, load_end});
   load.Stop();
   sampler.Stop();
   const LoadCounts counts = load.counts();
+  // Settled before the check: every replica answers.
+  if (ok && !WaitAnswering(replicas, kLeaderTimeout, &error)) {
+    std::printf("  PROBLEM: not every replica answered within %lld s after the load (%s)\n",
+                static_cast<long long>(kLeaderTimeout.count()), error.c_str());
+    ok = false;
+  }
 
   const auto server_now =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
