@@ -122,6 +122,8 @@ namespace grid {
   X(INVALID_PROPERTY, kInvalidArgument, "a GeoJSON feature property is not a string or number")                        \
   X(INVALID_RANGE, kInvalidArgument, "a time or date range is invalid, or its start is after its end")                 \
   X(INVALID_REASON, kInvalidArgument, "a rejection's reason is not a known reason code")                               \
+  X(INVALID_REPLICA_CONFIG, kInvalidArgument,                                                                          \
+    "a replica's options are missing or contradict each other (the message names which)")                              \
   X(INVALID_RULE, kInvalidArgument, "a category rule names no unit or category, or lacks handling or departments")     \
   X(INVALID_STATUS, kInvalidArgument, "a status filter is not a case status")                                          \
   X(INVALID_UTF8, kInvalidArgument, "a text field (named in the message) is not valid UTF-8")                          \

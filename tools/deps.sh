@@ -13,6 +13,7 @@ GRID_PACKAGES=(
   python3-grpcio python3-grpc-tools nodejs  # the clients in examples/ and their ctests (docs/clients.md)
   chromium fonts-wqy-zenhei  # the dashboard's browser test and its screenshots (docs/dashboard.md)
   etcd-server etcd-client  # replication's coordinator (3.4); cluster/'s tests start real members, etcdctl to look
+  nats-server libnats-dev  # tools/bench/replog_bench's JetStream side and its smoke test (BENCHMARKS.md)
 )
 
 grid_install_missing() {

@@ -11,6 +11,8 @@
 //         [--http-max-connections N] [--http-max-header-bytes N]
 //         [--http-max-body-bytes N] [--http-idle-timeout-ms MS] [--web-root DIR]]
 //         [--restore-from BACKUP_DIR [--backup-id N]] [--log-format text|json]
+//   gridd --etcd HOST:PORT[,...] --replica NAME [--replicas A,B,C] [--shard S]
+//         [--cluster-root PREFIX] [--advertise HOST:PORT] [--lease-ttl-s N] ...
 //   gridd --verify --data DIR
 //
 // --restore-from restores a backup (gridctl backup create) into the data
@@ -40,6 +42,10 @@
 // an admin) and then refuses any listen address but loopback. SIGHUP reopens
 // --log-file, reads the token file again and reloads the TLS files; a bad
 // file is reported and the old one stays.
+//
+// --etcd makes this gridd one replica of a shard (docs/replication.md):
+// leader or follower as the shard's lease in etcd decides; a follower
+// forwards every call on --listen (which must name its port) to the leader.
 //
 // --verify checks the store in --data read-only (storage/verify.h) and exits
 // without serving or creating anything: 0 when it is clean (one summary line),
@@ -71,6 +77,7 @@
 #include <thread>
 #include <vector>
 
+#include "replica/replica_node.h"
 #include "services/server.h"
 #include "storage/backup.h"
 #include "storage/verify.h"
@@ -147,6 +154,48 @@ void LogGrpc(gpr_log_func_args* args) {
 }
 
 }  // namespace
+
+// gridd --etcd: one replica of a shard until SIGINT or SIGTERM.
+int RunReplica(const grid::replica::ReplicaOptions& options, const grid::services::ServerConfig& config,
+               const grid::Clock* clock, const std::optional<grid::v1::DirectoryContent>& initial,
+               const std::string& port_file, const std::shared_ptr<grid::services::Log>& log,
+               boost::asio::io_context& io, boost::asio::signal_set& signals) {
+  auto node = grid::replica::ReplicaNode::Start(options, config, clock, initial);
+  if (!node.ok()) {
+    log->Error("gridd: cannot start the replica: " + node.status().ToString());
+    return 1;
+  }
+  log->Info("gridd: replica " + options.replica + " of shard " + options.shard + " on " + config.listen + ", etcd " +
+                std::to_string(options.etcd.size()) + " member(s)",
+            {{"replica", options.replica}, {"shard", options.shard}});
+  if (!port_file.empty()) {
+    const std::string tmp = port_file + ".tmp";
+    std::ofstream out(tmp);
+    out << config.listen.substr(config.listen.rfind(':') + 1) << "\n";
+    out.close();
+    std::rename(tmp.c_str(), port_file.c_str());
+  }
+  std::atomic<bool> stop{false};
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    log->Info("gridd: signal " + std::to_string(signo) + ", stepping down and stopping");
+    stop = true;
+  });
+  std::thread signal_thread([&io] { io.run(); });
+  int code = 0;
+  while (!stop) {
+    if ((*node)->WaitRole(grid::replica::ReplicaNode::Role::kFailed, std::chrono::milliseconds(200))) {
+      log->Error("gridd: the replica failed: " + (*node)->failure().ToString());
+      code = 1;
+      break;
+    }
+  }
+  (*node)->Shutdown();
+  io.stop();
+  signal_thread.join();
+  log->Info("gridd: stopped");
+  return code;
+}
 
 int main(int argc, char** argv) {
   // Debian 12's Abseil is built without NDEBUG, so every absl::Mutex (gRPC's
@@ -324,6 +373,27 @@ int main(int argc, char** argv) {
   app.add_option("--web-root", config.web_root,
                  "the dashboard's built web app, served on the HTTP port (docs/dashboard.md); \"\": none")
       ->capture_default_str();
+  // Replication (docs/replication.md): with --etcd this gridd is one
+  // replica of a shard, leader or follower as etcd decides.
+  grid::replica::ReplicaOptions replica;
+  app.add_option("--etcd", replica.etcd,
+                 "run as a replica of a shard, with its log and leadership in these etcd members (host:port, "
+                 "comma-separated); without it gridd runs alone")
+      ->delimiter(',');
+  app.add_option("--replica", replica.replica, "with --etcd: this replica's name, unique in its shard");
+  app.add_option("--replicas", replica.replicas,
+                 "with --etcd: every replica of the shard (comma-separated); the log is trimmed to what all of "
+                 "them hold (default: never trimmed)")
+      ->delimiter(',');
+  app.add_option("--shard", replica.shard, "with --etcd: the shard's name")->capture_default_str();
+  app.add_option("--cluster-root", replica.root, "with --etcd: the etcd key prefix of the cluster")
+      ->capture_default_str();
+  app.add_option("--advertise", replica.advertise,
+                 "with --etcd: the host:port other replicas reach this one at (default: --listen)");
+  app.add_option("--lease-ttl-s", replica.lease_ttl_seconds,
+                 "with --etcd: the leader's lease; a dead leader is replaced this long after it stops renewing")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 60));
   app.add_flag("--unsafe-no-sync", no_sync, "do not fsync writes (benchmarks only: acknowledged cases may be lost)");
   try {
     app.parse(argc, argv);
@@ -420,6 +490,7 @@ int main(int argc, char** argv) {
 
   grid::services::SystemClock wall_clock;
   OffsetClock clock(&wall_clock, std::llround(clock_offset_hours * static_cast<double>(grid::kMicrosPerHour)));
+  if (!replica.etcd.empty()) return RunReplica(replica, config, &clock, initial, port_file, log, io, signals);
   auto server = grid::services::GridServer::Start(config, &clock, initial);
   if (!server.ok()) {
     log->Error("gridd: cannot start: " + server.status().ToString());

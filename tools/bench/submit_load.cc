@@ -53,10 +53,14 @@
 
 #include "grid/v1/service.grpc.pb.h"
 #include "port/mutex.h"
+#include "tools/bench/bench_figures.h"
 #include "tools/demo/demo_directory.h"
 #include "tools/tls_client.h"
 
 namespace {
+
+using grid::bench::JsonEscape;
+using grid::bench::PercentileMs;
 
 using SteadyClock = std::chrono::steady_clock;
 
@@ -271,31 +275,6 @@ class Load {
   size_t active_ ABSL_GUARDED_BY(mu_);
   std::map<int, std::string> first_error_ ABSL_GUARDED_BY(mu_);
 };
-
-// Nearest-rank percentile of sorted values, in milliseconds.
-double PercentileMs(const std::vector<int64_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
-  rank = std::clamp<size_t>(rank, 1, sorted.size());
-  return static_cast<double>(sorted[rank - 1]) / 1e6;
-}
-
-std::string JsonEscape(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (static_cast<unsigned char>(ch) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
