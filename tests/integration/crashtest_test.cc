@@ -1,6 +1,8 @@
 // tools/crashtest as a process: a short run with ten SIGKILLs under load
-// must lose and duplicate nothing; its checker, given a log that claims more
-// than the store holds, must say so; bad flags exit 2 and create nothing.
+// must lose and duplicate nothing, and so must a short cluster run that kills
+// the shard's leader three times (with every failover under 30 s); its
+// checker, given a log that claims more than the store holds, must say so;
+// bad flags exit 2 and create nothing.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -36,6 +38,34 @@ TEST(Crashtest, TenKillsUnderLoadLoseAndDuplicateNothing) {
   EXPECT_THAT(out, ::testing::ContainsRegex("subscriber     469023: [1-9][0-9]* escalations"));
   // The store the kills left behind verifies clean (storage/verify.h).
   EXPECT_THAT(out, HasSubstr("verify         exit 0"));
+  EXPECT_THAT(out, HasSubstr("crashtest: OK"));
+}
+
+// The CI variant of the failover run in BENCHMARKS.md ("Failover of a
+// replicated shard"): 3 etcd members and 3 replicas of its own, the leader
+// SIGKILLed three times under 8 callers. A failover over 30 s (kill to the
+// next acknowledged SubmitCase) fails the run, as does any loss, duplicate,
+// subscriber gap, or replicas that end at different positions or stores.
+TEST(Crashtest, ClusterThreeLeaderKillsLoseAndDuplicateNothing) {
+  std::string out;
+  const int code = RunCommand(Crashtest() +
+                                  " --cluster --kills 3 --callers 8 --seed 7 --lease-ttl-s 2 --kill-min-s 1 "
+                                  "--kill-max-s 2 --restart-pause-s 0.5 --max-failover-s 30",
+                              &out);
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, HasSubstr("kills          3 "));
+  EXPECT_THAT(out, ::testing::ContainsRegex("failover       p50 [0-9.]+ s  max [0-9.]+ s"));
+  EXPECT_THAT(out, HasSubstr("lost           0 "));
+  EXPECT_THAT(out, HasSubstr("duplicated     0 "));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("PROBLEM")));
+  // Acknowledged work crossed the failovers, and the subscribers were checked.
+  EXPECT_THAT(out, ::testing::ContainsRegex("acknowledged   [1-9][0-9]*: "));
+  EXPECT_THAT(out, ::testing::ContainsRegex("subscriber     469023: [0-9]+ escalations"));
+  EXPECT_THAT(out, HasSubstr("(the same on every replica)"));
+  for (const char* replica : {"r1", "r2", "r3"}) {
+    EXPECT_THAT(out, ::testing::ContainsRegex(std::string("verify ") + replica + " +exit 0: [1-9][0-9]* cases"));
+  }
+  EXPECT_THAT(out, HasSubstr("the same store on every replica"));
   EXPECT_THAT(out, HasSubstr("crashtest: OK"));
 }
 
@@ -133,6 +163,8 @@ TEST(Crashtest, BadFlagsExitTwoAndCreateNothing) {
       {" --kill-min-s 3 --kill-max-s 2 --data " + data, "--kill-max-s is less than --kill-min-s"},
       {" --check-log " + tmp.Sub("log"), "--check-log needs --data"},
       {" --check-log " + tmp.Sub("missing.log") + " --data " + data, "cannot read"},
+      {" --cluster --data " + data, "--cluster keeps its replicas' data"},
+      {" --cluster --lease-ttl-s 0 --data " + data, "--lease-ttl-s"},
   };
   for (const auto& [flags, says] : bad) {
     std::string out;

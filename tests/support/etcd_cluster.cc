@@ -1,18 +1,13 @@
 // EtcdCluster: see etcd_cluster.h.
 #include "tests/support/etcd_cluster.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "tools/process/child_process.h"
@@ -27,29 +22,6 @@ std::string EtcdBinary() {
 }
 
 std::string Url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
-
-// `n` distinct ports that were free a moment ago: each bound to port 0 on
-// loopback, all held until every one is chosen, then released.
-std::vector<int> FreePorts(int n) {
-  std::vector<int> fds;
-  std::vector<int> ports;
-  for (int i = 0; i < n; ++i) {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      ports.push_back(0);  // etcd will fail on it, and Start retries
-    } else {
-      ports.push_back(ntohs(addr.sin_port));
-    }
-    if (fd >= 0) fds.push_back(fd);
-  }
-  for (int fd : fds) close(fd);
-  return ports;
-}
 
 }  // namespace
 
@@ -93,7 +65,8 @@ EtcdCluster::~EtcdCluster() {
 }
 
 void EtcdCluster::Prepare() {
-  const std::vector<int> ports = FreePorts(2 * size());
+  // A port that could not be found is 0: etcd fails on it, and Start retries.
+  const std::vector<int> ports = process::FreeLoopbackPorts(2 * size());
   for (int i = 0; i < size(); ++i) {
     Member& m = members_[i];
     m.client_port = ports[2 * i];
@@ -224,12 +197,6 @@ void EtcdCluster::Stop(int i) {
 
 std::string EtcdCluster::log_path(int i) const { return dir_.Sub(members_[i].name + ".log"); }
 
-std::string EtcdCluster::LogTail(int i, size_t bytes) const {
-  std::ifstream in(log_path(i), std::ios::binary);
-  std::stringstream all;
-  all << in.rdbuf();
-  const std::string text = all.str();
-  return text.size() <= bytes ? text : "..." + text.substr(text.size() - bytes);
-}
+std::string EtcdCluster::LogTail(int i, size_t bytes) const { return process::FileTail(log_path(i), bytes); }
 
 }  // namespace grid::testing

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -34,10 +35,10 @@ GriddSupervisor::~GriddSupervisor() {
 }
 
 bool GriddSupervisor::Launch(double offset_hours, std::string* error) {
-  const std::string port_file = options_.work_dir + "/gridd.port";
+  const std::string port_file = options_.work_dir + "/" + options_.name + ".port";
   process::PortFileWatch watch(port_file);
-  std::vector<std::string> args = {options_.gridd,         "--listen",    "127.0.0.1:0", "--data",
-                                   options_.data_dir,      "--port-file", port_file,     "--clock-offset-hours",
+  std::vector<std::string> args = {options_.gridd,         "--listen",    options_.listen, "--data",
+                                   options_.data_dir,      "--port-file", port_file,       "--clock-offset-hours",
                                    OffsetArg(offset_hours)};
   args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
   const pid_t pid = process::SpawnLogged(std::move(args), log_path(), /*append=*/true);
@@ -67,6 +68,12 @@ bool GriddSupervisor::Launch(double offset_hours, std::string* error) {
   grpc::ChannelArguments channel_args;
   // A fresh channel per gridd: no reconnect backoff carried over from the last one.
   channel_args.SetInt("grpc.channel_id", static_cast<int>(current_.generation + 1));
+  if (options_.max_reconnect_backoff.count() > 0) {
+    const int ms = static_cast<int>(options_.max_reconnect_backoff.count());
+    channel_args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(ms, 100));
+    channel_args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, std::min(ms, 100));
+    channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, ms);
+  }
   current_.generation += 1;
   current_.channel =
       grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials(), channel_args);
@@ -79,21 +86,25 @@ bool GriddSupervisor::Start(double offset_hours, std::string* error) { return La
 
 bool GriddSupervisor::KillAndRestart(double offset_hours, std::string* error) {
   const auto t0 = SteadyClock::now();
+  Kill();
+  if (!Launch(offset_hours, error)) return false;
+  const double seconds = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  grid::MutexLock lock(&mu_);
+  restart_seconds_.push_back(seconds);
+  return true;
+}
+
+bool GriddSupervisor::Kill() {
   {
     // Not serving from before the kill: a call that fails because of it
     // finds serving_ false and waits for the next gridd.
     grid::MutexLock lock(&mu_);
     serving_ = false;
   }
-  if (pid_ > 0) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  if (!Launch(offset_hours, error)) return false;
-  const double seconds = std::chrono::duration<double>(SteadyClock::now() - t0).count();
-  grid::MutexLock lock(&mu_);
-  restart_seconds_.push_back(seconds);
+  if (pid_ <= 0) return false;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
   return true;
 }
 
@@ -112,10 +123,16 @@ int GriddSupervisor::Stop() {
   return process::ExitStatus(status);
 }
 
-std::optional<GriddSupervisor::Serving> GriddSupervisor::WaitServing() {
+std::optional<Serving> GriddSupervisor::WaitServing() {
   grid::MutexLock lock(&mu_);
   while (!serving_ && !ended_) changed_.Wait(&mu_);
   if (ended_) return std::nullopt;
+  return current_;
+}
+
+std::optional<Serving> GriddSupervisor::ServingNow() const {
+  grid::MutexLock lock(&mu_);
+  if (!serving_ || ended_) return std::nullopt;
   return current_;
 }
 

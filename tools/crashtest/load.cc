@@ -71,16 +71,18 @@ struct Load::Caller {
 
   // Sends `call` until it gets an answer from a gridd (any status but a
   // missing answer); UNAVAILABLE "gridd stopped" once the supervisor ended.
+  // `last_sent`, when given, is when the answered attempt was sent.
   grpc::Status Send(
       const std::function<grpc::Status(grpc::ClientContext*, const std::shared_ptr<grpc::Channel>&)>& call,
-      std::string* reason) {
+      std::string* reason, std::chrono::steady_clock::time_point* last_sent = nullptr) {
     uint64_t last_generation = 0;
     int same_generation = 0;
-    while (true) {
-      auto serving = load->gridd_->WaitServing();
+    for (size_t tries = 0;; ++tries) {
+      auto serving = load->gridd_->WaitServing(index + tries);
       if (!serving) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "gridd stopped");
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+      if (last_sent != nullptr) *last_sent = std::chrono::steady_clock::now();
       const grpc::Status st = call(&ctx, serving->channel);
       *reason = ReasonOf(ctx);
       if (!NoAnswer(st)) return st;
@@ -104,17 +106,21 @@ struct Load::Caller {
     FillSubmit(load->options_.key_prefix + "-" + std::to_string(index) + "-" + std::to_string(n), h, &req);
     v1::SubmitCaseResponse resp;
     std::string reason;
+    const auto first_sent = std::chrono::steady_clock::now();
+    auto last_sent = first_sent;
     const grpc::Status st = Send(
         [&](grpc::ClientContext* ctx, const std::shared_ptr<grpc::Channel>& ch) {
           return v1::CaseIntake::NewStub(ch)->SubmitCase(ctx, req, &resp);
         },
-        &reason);
+        &reason, &last_sent);
     if (!st.ok()) {
       if (!load->stop_ || st.error_code() != grpc::StatusCode::UNAVAILABLE) ++counts.refused[ReasonOrCode(st, reason)];
       return;
     }
+    const auto acked = std::chrono::steady_clock::now();
     load->log_->Write({"S", req.idempotency_key(), resp.case_().id(), std::to_string(resp.case_().version())});
     ++counts.acknowledged["submit"];
+    if (load->options_.on_submit) load->options_.on_submit(first_sent, last_sent, acked);
     Tracked t;
     t.id = resp.case_().id();
     t.version = resp.case_().version();
@@ -211,7 +217,7 @@ struct Load::Caller {
   uint64_t calls = 0;
 };
 
-Load::Load(GriddSupervisor* gridd, AckLog* log, LoadOptions options)
+Load::Load(CallTarget* gridd, AckLog* log, LoadOptions options)
     : gridd_(gridd), log_(log), options_(std::move(options)), counts_(options_.callers) {}
 
 Load::~Load() { Stop(); }

@@ -6,7 +6,8 @@
 //
 // A call that gets no answer (gridd was killed under it) is sent again, the
 // same request with the same idempotency key or expected version, once gridd
-// serves again. A retried transition that answers VERSION_MISMATCH is looked
+// serves again (in cluster mode: on another replica; callers spread over the
+// replicas, CallTarget::WaitServing). A retried transition that answers VERSION_MISMATCH is looked
 // up in the case's history (by its note, unique per call): found, it was
 // stored before the kill without being acknowledged; not found, a deadline
 // moved the version, and the call is sent with the new one.
@@ -17,13 +18,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "tools/crashtest/ack_log.h"
-#include "tools/crashtest/gridd_supervisor.h"
+#include "tools/crashtest/call_target.h"
 
 namespace grid::crashtest {
 
@@ -33,6 +35,12 @@ struct LoadOptions {
   std::string key_prefix;               // unique per run
   std::chrono::milliseconds think{50};  // pause between one caller's calls
   size_t cases_per_caller = 4;          // cases each caller works at once
+  // Called on the caller's thread for every acknowledged SubmitCase: when the
+  // call was first sent, when its last attempt was sent (they differ when it
+  // was sent again), and when the answer came. Must be thread-safe.
+  std::function<void(std::chrono::steady_clock::time_point first_sent, std::chrono::steady_clock::time_point last_sent,
+                     std::chrono::steady_clock::time_point acked)>
+      on_submit;
 };
 
 struct LoadCounts {
@@ -45,7 +53,7 @@ struct LoadCounts {
 
 class Load {
  public:
-  Load(GriddSupervisor* gridd, AckLog* log, LoadOptions options);
+  Load(CallTarget* gridd, AckLog* log, LoadOptions options);
   ~Load();
   void Start();
   void Stop();  // lets each caller finish the call it is on, then joins
@@ -55,7 +63,7 @@ class Load {
   struct Caller;
   void Run(size_t index);
 
-  GriddSupervisor* const gridd_;
+  CallTarget* const gridd_;
   AckLog* const log_;
   const LoadOptions options_;
   std::atomic<bool> stop_{false};

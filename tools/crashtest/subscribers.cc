@@ -6,7 +6,7 @@ namespace grid::crashtest {
 
 namespace v1 = grid::v1;
 
-Subscribers::Subscribers(GriddSupervisor* gridd, AckLog* log, std::vector<std::string> scopes)
+Subscribers::Subscribers(CallTarget* gridd, AckLog* log, std::vector<std::string> scopes)
     : gridd_(gridd), log_(log), scopes_(std::move(scopes)) {
   grid::MutexLock lock(&mu_);
   confirmed_.assign(scopes_.size(), 0);
@@ -23,8 +23,8 @@ void Subscribers::Run(size_t index) {
   const std::string& scope = scopes_[index];
   uint64_t cursor = 0;
   bool first = true;
-  while (true) {
-    auto serving = gridd_->WaitServing();
+  for (size_t streams = 0;; ++streams) {
+    auto serving = gridd_->WaitServing(index + streams);
     if (!serving) return;
     grpc::ClientContext ctx;
     {
@@ -40,7 +40,9 @@ void Subscribers::Run(size_t index) {
     auto stub = v1::EscalationFeed::NewStub(serving->channel);
     auto reader = stub->Watch(&ctx, req);
     v1::WatchResponse r;
+    bool answered = false;
     while (reader->Read(&r)) {
+      answered = true;
       for (const auto& e : r.entries()) {
         log_->Write({"F", scope, std::to_string(e.cursor()), e.event().case_id(), std::to_string(e.event().seq()),
                      std::to_string(static_cast<int>(e.event().type()))});
@@ -55,9 +57,14 @@ void Subscribers::Run(size_t index) {
       }
     }
     (void)reader->Finish();
-    grid::MutexLock lock(&mu_);
-    streams_[index] = nullptr;
-    if (stop_) return;
+    {
+      grid::MutexLock lock(&mu_);
+      streams_[index] = nullptr;
+      if (stop_) return;
+    }
+    // Refused at once (a replica with no leader to forward to): a short
+    // pause rather than a busy loop until one is elected.
+    if (!answered) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 

@@ -1,6 +1,7 @@
 // The crash test's Watch subscribers: one thread per scope, each holding an
 // EscalationFeed.Watch stream (escalations only) and resuming it from the
-// last cursor the server gave it whenever the stream ends (gridd killed).
+// last cursor the server gave it whenever the stream ends (gridd killed; in
+// cluster mode on another replica, where cursors mean the same).
 // Every entry received and every cursor confirmed goes to the AckLog ("F" and
 // "C" lines), so the checker can prove each one saw every escalation of its
 // scope exactly once.
@@ -20,13 +21,13 @@
 
 #include "port/mutex.h"
 #include "tools/crashtest/ack_log.h"
-#include "tools/crashtest/gridd_supervisor.h"
+#include "tools/crashtest/call_target.h"
 
 namespace grid::crashtest {
 
 class Subscribers {
  public:
-  Subscribers(GriddSupervisor* gridd, AckLog* log, std::vector<std::string> scopes);
+  Subscribers(CallTarget* gridd, AckLog* log, std::vector<std::string> scopes);
   ~Subscribers();
   void Start();
 
@@ -40,7 +41,7 @@ class Subscribers {
  private:
   void Run(size_t index) ABSL_LOCKS_EXCLUDED(mu_);
 
-  GriddSupervisor* const gridd_;
+  CallTarget* const gridd_;
   AckLog* const log_;
   const std::vector<std::string> scopes_;
   std::vector<std::thread> threads_;

@@ -29,6 +29,15 @@ pid_t SpawnLogged(std::vector<std::string> args, const std::string& log, bool ap
 // A waitpid status as one number: the exit code, or 128 + the signal.
 int ExitStatus(int wait_status);
 
+// `n` distinct loopback ports that were free a moment ago: each bound to
+// port 0, all held until every one is chosen, then released (another
+// process may take one before the child binds it). 0 for a port that could
+// not be found.
+std::vector<int> FreeLoopbackPorts(int n);
+
+// The last `bytes` of a file (a child's log), "..." before them when cut.
+std::string FileTail(const std::string& path, size_t bytes = 3000);
+
 struct PortFileWait {
   int port = 0;          // > 0 once the child serves
   bool exited = false;   // the child exited first (and was reaped)
