@@ -11,11 +11,13 @@
 
 #include <algorithm>
 #include <array>
+#include <filesystem>
 #include <map>
 #include <set>
 
 #include "engine/calendar.h"
 #include "engine/clock.h"
+#include "engine/reasons.h"
 #include "tests/support/etcd_cluster.h"
 #include "tests/support/grpc_client.h"
 #include "tests/support/submit_request.h"
@@ -270,6 +272,40 @@ TEST_F(ReplicaNodeTest, AWatchResumesOnTheNewLeaderWithNoGapAndNoDuplicate) {
   }
   for (const auto& e : rest) EXPECT_GT(e.cursor(), resume) << "an entry sent before came again";
   second.Cancel();
+}
+
+TEST(ReplicaNodeOptions, BadOptionsAreRefusedAndCreateNothing) {
+  testing::TempDir tmp;
+  FakeClock clock{kStart};
+  ReplicaOptions good;
+  good.etcd = {"127.0.0.1:1"};
+  good.replica = "r1";
+  good.replicas = {"r1", "r2", "r3"};
+  services::ServerConfig config;
+  config.listen = "127.0.0.1:7001";
+  config.data_dir = tmp.Sub("data");
+  auto refused = [&](ReplicaOptions options, services::ServerConfig server, const std::string& says) {
+    auto node = ReplicaNode::Start(options, server, &clock, std::nullopt);
+    ASSERT_FALSE(node.ok()) << says;
+    EXPECT_EQ(node.status().reason(), reason::INVALID_REPLICA_CONFIG.name) << node.status().ToString();
+    EXPECT_NE(node.status().message().find(says), std::string::npos) << node.status().ToString();
+    EXPECT_FALSE(std::filesystem::exists(server.data_dir)) << "a refused replica created its data directory";
+  };
+  ReplicaOptions o = good;
+  o.replica = "";
+  refused(o, config, "needs a name");
+  o = good;
+  o.etcd.clear();
+  refused(o, config, "etcd endpoints");
+  o = good;
+  o.replica = "r9";
+  refused(o, config, "not in the shard's replica list");
+  o = good;
+  o.lease_ttl_seconds = 0;
+  refused(o, config, "lease TTL");
+  services::ServerConfig any_port = config;
+  any_port.listen = "127.0.0.1:0";
+  refused(good, any_port, "must name its port");
 }
 
 }  // namespace
