@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "tests/support/demo_case.h"
 #include "tests/support/gridd_process.h"
@@ -31,6 +33,19 @@ std::string ReadAll(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// The log once it holds `text`: gridd's log is written by a thread of its
+// own, so a line logged before the port file appeared may reach the file just
+// after. Waits for the line (up to 20 s), not for a time.
+std::string LogWith(const std::string& path, const std::string& text) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::string log = ReadAll(path);
+  while (log.find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    log = ReadAll(path);
+  }
+  return log;
 }
 
 size_t Entries(const std::string& dir) {
@@ -71,7 +86,7 @@ TEST(BackupProcess, GriddRestoresABackupMadeWithGridctlAndServesIt) {
   // Backup 2 holds the first four cases; the newest (3) all six.
   GriddProcess older(tmp.Sub("older"), tmp.Sub("log2"), {"--restore-from", backups, "--backup-id", "2"});
   ASSERT_GT(older.port(), 0) << ReadAll(tmp.Sub("log2"));
-  EXPECT_NE(ReadAll(tmp.Sub("log2")).find("restored backup 2"), std::string::npos);
+  EXPECT_NE(LogWith(tmp.Sub("log2"), "restored backup 2").find("restored backup 2"), std::string::npos);
   {
     testing::Clients clients(older.target());
     for (size_t i = 0; i < ids.size(); ++i) {
@@ -88,7 +103,8 @@ TEST(BackupProcess, GriddRestoresABackupMadeWithGridctlAndServesIt) {
   GriddProcess newest(tmp.Sub("newest"), tmp.Sub("log3"), {"--restore-from", backups});
   ASSERT_GT(newest.port(), 0) << ReadAll(tmp.Sub("log3"));
   // The side files were not backed up: the restored store rebuilds them.
-  EXPECT_NE(ReadAll(tmp.Sub("log3")).find("rebuilt from the store"), std::string::npos) << ReadAll(tmp.Sub("log3"));
+  const std::string log3 = LogWith(tmp.Sub("log3"), "rebuilt from the store");
+  EXPECT_NE(log3.find("rebuilt from the store"), std::string::npos) << log3;
   testing::Clients clients(newest.target());
   for (const auto& id : ids) {
     grid::v1::GetCaseResponse got;
