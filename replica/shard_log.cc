@@ -21,16 +21,6 @@ namespace {
 constexpr size_t kEntryHeader = 16;
 constexpr int64_t kCatchUpPage = 256;
 
-void PutFixed32BE(std::string* out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-uint32_t DecodeFixed32BE(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
-
 }  // namespace
 
 ShardKeys::ShardKeys(std::string_view root, std::string_view shard) {
@@ -59,8 +49,8 @@ std::string EncodeLogEntry(uint64_t epoch, uint32_t part, uint32_t parts, std::s
   std::string out;
   out.reserve(kEntryHeader + data.size());
   storage::PutFixed64BE(&out, epoch);
-  PutFixed32BE(&out, part);
-  PutFixed32BE(&out, parts);
+  storage::PutFixed32BE(&out, part);
+  storage::PutFixed32BE(&out, parts);
   out.append(data);
   return out;
 }
@@ -71,8 +61,8 @@ StatusOr<LogEntry> DecodeLogEntry(std::string_view value) {
   }
   LogEntry e;
   e.epoch = storage::DecodeFixed64BE(value.data());
-  e.part = DecodeFixed32BE(value.data() + 8);
-  e.parts = DecodeFixed32BE(value.data() + 12);
+  e.part = storage::DecodeFixed32BE(value.data() + 8);
+  e.parts = storage::DecodeFixed32BE(value.data() + 12);
   e.data = value.substr(kEntryHeader);
   if (e.parts == 0 || e.part >= e.parts) {
     return Error(reason::LOG_MISMATCH,

@@ -5,9 +5,6 @@
 #include "replica/replica_node.h"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -24,6 +21,7 @@
 #include "tests/support/temp_dir.h"
 #include "tests/support/tiny_directory.h"
 #include "tests/support/watch_stream.h"
+#include "tools/process/child_process.h"
 
 namespace grid::replica {
 
@@ -40,29 +38,13 @@ using Role = ReplicaNode::Role;
 constexpr Micros kStart = 1'795'000'000'000'000;  // a Wednesday, 17:33 UTC
 constexpr auto kElection = std::chrono::seconds(20);
 
-// A port free right now on 127.0.0.1 (the replica binds it later).
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return 0;
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 class ReplicaNodeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(etcd_.Start());
+    const std::vector<int> ports = process::FreeLoopbackPorts(3);
     for (int i = 0; i < 3; ++i) {
-      ports_[i] = FreePort();
+      ports_[i] = ports[i];
       ASSERT_NE(ports_[i], 0);
     }
     for (int i = 0; i < 3; ++i) StartReplica(i);
